@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdarg.h>
 
+#include <sqlite3.h>
+
 #define PCIPASS_VERSION		"0.1.0"
 
 /*
@@ -54,7 +56,9 @@ struct pp_device {
 	int		 offered;
 	int		 present;		/* 0: gone while held */
 	int		 vmid;			/* -1 free */
-	char		 reason[128];		/* why missing/blocked */
+	int		 req_index;		/* request it serves */
+	char		 state[8];		/* free used blocked missing */
+	char		 reason[160];		/* why blocked or missing */
 	char		 critical[128];		/* host-critical: why */
 	struct pp_nic {
 		int	 nic;
@@ -74,6 +78,28 @@ struct pp_inventory {
 	struct pp_member	*member;	/* ascending (group, addr) */
 	size_t			 nmember;
 };
+
+struct pp_filter;
+
+struct pp_config {
+	int		 foreground;
+	int		 check_only;
+	int		 verbose;
+	int		 probe;
+	const char	*listen;
+	int		 port;
+	const char	*db;
+	const char	*filter;
+	const char	*sysfs_root;
+	const char	*proc_root;
+	const char	*auth;
+	int		 rescan;
+	int		 bind_vfio;
+};
+
+/* pcipassd.c */
+int	 inventory_scan(const struct pp_config *, const struct pp_filter *,
+	    struct pp_inventory *);
 
 /* log.c */
 void	 log_init(int foreground, int verbose);
@@ -100,11 +126,122 @@ struct pp_device *inventory_find(const struct pp_inventory *, pp_addr);
 int	 device_is_bridge(const struct pp_device *);
 
 /* filter.c */
-struct pp_filter;
 typedef void (*filter_report_fn)(const char *msg, void *arg);
 struct pp_filter *filter_load(const char *path, filter_report_fn, void *);
 int	 filter_match(const struct pp_filter *, const struct pp_device *);
 void	 filter_apply(const struct pp_filter *, struct pp_inventory *);
 void	 filter_free(struct pp_filter *);
+
+/* auth.c */
+enum { AUTH_NONE, AUTH_RO, AUTH_RW };
+int	 auth_load(const char *);
+int	 auth_check(const char *, char *, size_t);
+
+/* store.c */
+sqlite3	*store_open(const char *, int);
+void	 store_close(sqlite3 *);
+int	 store_begin(sqlite3 *);
+int	 store_commit(sqlite3 *);
+void	 store_rollback(sqlite3 *);
+int	 store_load(sqlite3 *, struct pp_inventory *);
+
+/* store_sync.c */
+struct sync_counts {
+	int	 added, removed, changed;
+};
+int	 store_sync(sqlite3 *, const struct pp_inventory *,
+	    struct sync_counts *);
+
+/* match.c */
+#define PP_MAXREQ	32
+struct pp_request {
+	int		 vendor, device, class;	/* -1 any */
+	int		 has_addr;
+	pp_addr		 addr;
+	int		 numa;			/* -1 any */
+	struct pp_nic	 nic;
+};
+struct pp_test {
+	int		 fits;
+	int		 free[PP_MAXREQ];
+	char		 reason[4096];
+};
+enum { MATCH_OK = 0, MATCH_NOFIT = 1, MATCH_LIMIT = 2 };
+int	 request_matches(const struct pp_request *, const struct pp_device *);
+void	 request_norm(const struct pp_request *, char *, size_t);
+void	 request_desc(const struct pp_request *, char *, size_t);
+#define MATCH_BIND	0x1	/* free offered siblings get bound along */
+#define MATCH_NEW	0x2	/* not devices the VM already holds */
+int	 match_assign(const struct pp_inventory *, const struct pp_request *,
+	    size_t, int, int, size_t *, char *, size_t);
+int	 match_test(const struct pp_inventory *, const struct pp_request *,
+	    size_t, int, int, struct pp_test *);
+void	 match_states(struct pp_inventory *, int);
+int	 device_usable(const struct pp_inventory *, const struct pp_device *,
+	    int, int, char *, size_t);
+
+/* service.c */
+int	 service_init(const struct pp_config *, struct pp_filter *);
+const struct pp_config *service_conf(void);
+int	 service_flags(void);
+sqlite3	*service_db(void);
+int	 service_rescan(struct sync_counts *);
+int	 service_reload(void);
+void	 service_free(void);
+
+/* rpc.c */
+int	 server_main(struct pp_config *, struct pp_filter *);
+
+/* rpc_methods.c */
+#include <xmlrpc-c/base.h>
+#include <xmlrpc-c/server.h>
+int	 methods_register(xmlrpc_env *, xmlrpc_registry *);
+
+/* ops.c */
+enum pp_err {
+	PP_OK = 0,
+	PP_ERR_AUTHENTICATION = 0x0100,
+	PP_ERR_AUTHORIZATION = 0x0200,
+	PP_ERR_NO_EXISTS = 0x0400,
+	PP_ERR_ACTION = 0x0800,
+	PP_ERR_API = 0x1000,
+	PP_ERR_INTERNAL = 0x2000,
+	PP_ERR_ALLOCATE = 0x4000,
+};
+#define OP_BIND		0x1	/* --bind vfio */
+#define OP_NEW		0x2	/* only devices the VM does not hold */
+struct pp_result {
+	int			 err;
+	char			 msg[4096];
+	struct pp_inventory	 inv;		/* snapshot, states set */
+	size_t			 idx[PP_MAXREQ];
+	size_t			 nidx;
+	int			 count;
+};
+int	 op_snapshot(sqlite3 *, int, struct pp_result *);
+int	 op_allocate(sqlite3 *, int, const struct pp_request *, size_t, int,
+	    struct pp_result *);
+int	 op_attach(sqlite3 *, int, const struct pp_request *, int,
+	    struct pp_result *);
+int	 op_detach(sqlite3 *, int, pp_addr, struct pp_result *);
+int	 op_release(sqlite3 *, int, struct pp_result *);
+int	 op_test(sqlite3 *, int, const struct pp_request *, size_t, int,
+	    struct pp_test *, struct pp_result *);
+void	 result_free(struct pp_result *);
+
+/* format.c */
+enum { F_STR, F_INT };
+struct pp_field {
+	const char	*name;
+	int		 kind;
+	int		 ival;
+	int		 dash;		/* text formats write "-" */
+	char		 text[256];
+};
+#define PP_MAXFIELDS	32
+size_t	 device_fields(const struct pp_device *, struct pp_field *);
+int	 format_probe(FILE *, const struct pp_inventory *);
+char	*format_info(const struct pp_inventory *);
+int	 device_listed(const struct pp_device *);
 
 #endif /* PCIPASSD_H */

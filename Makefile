@@ -1,0 +1,86 @@
+# pcipass: make, make check, make install PREFIX=... DESTDIR=...
+# `make deps` installs the Debian packages a build and the tests need.
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+BUILD	?= build
+CC	?= cc
+CFLAGS	?= -O2 -g
+WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifdef CI
+WARN	+= -Werror
+endif
+ifdef SAN
+CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+
+PKG_CFLAGS	 = $(shell pkg-config --cflags libpci sqlite3 yaml-0.1 json-c)
+SRV_LIBS	 = $(shell pkg-config --libs libpci sqlite3 yaml-0.1) \
+		   $(shell xmlrpc-c-config abyss-server --libs) -lpthread
+CLI_LIBS	 = $(shell pkg-config --libs json-c) \
+		   $(shell xmlrpc-c-config client --libs) -lpthread
+CHECK_LIBS	 = $(shell pkg-config --libs check)
+ALL_CFLAGS	 = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Iinclude -Iserver \
+		   -I$(BUILD) $(PKG_CFLAGS) $(CFLAGS)
+
+SRV_SRCS	:= $(filter-out server/pcipassd.c,$(wildcard server/*.c))
+SRV_OBJS	:= $(SRV_SRCS:%.c=$(BUILD)/%.o)
+LIB_SRCS	:= $(filter-out client/pcipass.c,$(wildcard client/*.c))
+LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/%.o)
+TEST_SRCS	:= $(wildcard tests/*.c)
+TEST_OBJS	:= $(TEST_SRCS:%.c=$(BUILD)/%.o)
+
+PCIPASSD	 = $(BUILD)/pcipassd
+PCIPASS		 = $(BUILD)/pcipass
+LIBA		 = $(BUILD)/libpcipass.a
+LIBSO		 = $(BUILD)/libpcipass.so
+TESTRUN		 = $(BUILD)/tests/run
+
+.PHONY: all deps test-deps check install clean
+all: $(PCIPASSD) $(if $(LIB_SRCS),$(PCIPASS) $(LIBA) $(LIBSO))
+
+deps:
+	@sh scripts/deps.sh build
+
+test-deps:
+	@sh scripts/deps.sh test
+
+$(BUILD)/schema.inc: db/schema.sql
+	@mkdir -p $(@D)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/.*/"&\\n"/' $< > $@
+
+$(BUILD)/%.o: %.c $(wildcard server/*.h include/*.h client/*.h tests/*.h) \
+    $(BUILD)/schema.inc
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(PCIPASSD): $(BUILD)/server/pcipassd.o $(SRV_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SRV_LIBS)
+
+$(LIBA): $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBSO): $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libpcipass.so.0 -o $@ $^ \
+	    $(CLI_LIBS)
+
+$(PCIPASS): $(BUILD)/client/pcipass.o $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS)
+
+$(TESTRUN): $(TEST_OBJS) $(SRV_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SRV_LIBS) $(CLI_LIBS) $(CHECK_LIBS)
+
+# The suites find the binaries and fixtures through the environment.
+check: all $(TESTRUN)
+	PCIPASSD=$(abspath $(PCIPASSD)) PCIPASS=$(abspath $(PCIPASS)) \
+	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
+	    $(TESTRUN)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(PCIPASSD) $(DESTDIR)$(PREFIX)/sbin/pcipassd
+
+clean:
+	rm -rf build build-*

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Install the Debian packages pcipass needs, only those missing; quiet
+# when everything is there. `deps.sh build` for building and running,
+# `deps.sh test` for the test suites too.
+set -eu
+
+build="gcc make pkg-config libc6-dev libxmlrpc-core-c3-dev \
+libcurl4-openssl-dev libpci-dev pci.ids libsqlite3-dev libyaml-dev \
+libjson-c-dev"
+test="$build check pciutils python3 curl valgrind sqlite3 procps"
+
+case "${1:-build}" in
+build) want=$build ;;
+test) want=$test ;;
+*) echo "usage: deps.sh build|test" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,191 @@
+/*
+ * The --auth file: lines "user:secret" or "user:secret:ro". Created with a
+ * random secret for oneadmin when missing; refused when others can read
+ * it. Secrets are compared in constant time.
+ */
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pcipassd.h"
+
+#define AUTH_MAXUSERS	64
+#define AUTH_MAXLEN	128
+
+struct user {
+	char	name[AUTH_MAXLEN];
+	char	secret[AUTH_MAXLEN];
+	int	ro;
+};
+
+static struct user	users[AUTH_MAXUSERS];
+static size_t		nusers;
+
+static int
+create_auth(const char *path)
+{
+	unsigned char	rnd[16];
+	char		line[64], dir[PATH_MAX];
+	size_t		i;
+	int		fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST) {
+		log_warn("auth: %s", dir);
+		return -1;
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		log_warn("auth: getrandom");
+		return -1;
+	}
+	strcpy(line, "oneadmin:");
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(line + 9 + 2 * i, 3, "%02x", rnd[i]);
+	strcat(line, "\n");
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
+	    0) {
+		log_warn("auth: %s", path);
+		return -1;
+	}
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
+	    fsync(fd) < 0) {
+		log_warn("auth: %s", path);
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	log_info("auth: created %s with a random secret for oneadmin", path);
+	return 0;
+}
+
+static int
+valid_name(const char *s)
+{
+	return *s != '\0' && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@") == strlen(s);
+}
+
+/* One line of the file; reports its error as FILE:LINE: message. */
+static int
+parse_line(const char *path, int lineno, char *line)
+{
+	char		*secret, *flag;
+	struct user	*u;
+
+	line[strcspn(line, "\r\n")] = '\0';
+	if (line[0] == '\0' || line[0] == '#')
+		return 0;
+	if ((secret = strchr(line, ':')) == NULL) {
+		log_warnx("%s:%d: expected user:secret[:ro]", path, lineno);
+		return -1;
+	}
+	*secret++ = '\0';
+	if ((flag = strchr(secret, ':')) != NULL)
+		*flag++ = '\0';
+	if (!valid_name(line) || strlen(line) >= AUTH_MAXLEN) {
+		log_warnx("%s:%d: bad user name", path, lineno);
+		return -1;
+	}
+	if (secret[0] == '\0' || strlen(secret) >= AUTH_MAXLEN) {
+		log_warnx("%s:%d: secret must be 1 to %d characters", path,
+		    lineno, AUTH_MAXLEN - 1);
+		return -1;
+	}
+	if (flag != NULL && strcmp(flag, "ro") != 0) {
+		log_warnx("%s:%d: unknown flag \"%s\" (only ro)", path,
+		    lineno, flag);
+		return -1;
+	}
+	if (nusers == AUTH_MAXUSERS) {
+		log_warnx("%s:%d: more than %d users", path, lineno,
+		    AUTH_MAXUSERS);
+		return -1;
+	}
+	u = &users[nusers++];
+	snprintf(u->name, sizeof(u->name), "%s", line);
+	snprintf(u->secret, sizeof(u->secret), "%s", secret);
+	u->ro = flag != NULL;
+	return 0;
+}
+
+/* Load (or create) the auth file. Returns 0 or -1 after logging why. */
+int
+auth_load(const char *path)
+{
+	FILE		*f;
+	struct stat	 st;
+	char		 line[512];
+	int		 lineno = 0, errors = 0;
+
+	nusers = 0;
+	if ((f = fopen(path, "re")) == NULL && errno == ENOENT) {
+		if (create_auth(path) < 0)
+			return -1;
+		f = fopen(path, "re");
+	}
+	if (f == NULL) {
+		log_warn("auth: %s", path);
+		return -1;
+	}
+	if (fstat(fileno(f), &st) < 0 || (st.st_mode & 0077)) {
+		log_warnx("auth: %s: mode %04o lets others read it; chmod 600 "
+		    "it", path, (unsigned)(st.st_mode & 07777));
+		fclose(f);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL)
+		errors += parse_line(path, ++lineno, line) < 0;
+	fclose(f);
+	if (errors == 0 && nusers == 0) {
+		log_warnx("%s: no users", path);
+		errors++;
+	}
+	return errors ? -1 : 0;
+}
+
+/* Equal strings, in time that depends only on the length of b. */
+static int
+ct_equal(const char *a, const char *b)
+{
+	size_t		la = strlen(a), lb = strlen(b), i;
+	unsigned char	diff = la != lb;
+
+	for (i = 0; i < lb; i++)
+		diff |= (unsigned char)(a[i < la ? i : 0] ^ b[i]);
+	return diff == 0;
+}
+
+/*
+ * Check a session "user:secret". Returns AUTH_RW, AUTH_RO or AUTH_NONE;
+ * the user name is copied to user (empty when unknown).
+ */
+int
+auth_check(const char *session, char *user, size_t len)
+{
+	const char	*colon;
+	size_t		 i, ulen;
+	int		 rc = AUTH_NONE;
+
+	user[0] = '\0';
+	if (session == NULL || (colon = strchr(session, ':')) == NULL)
+		return AUTH_NONE;
+	ulen = (size_t)(colon - session);
+	for (i = 0; i < nusers; i++) {
+		if (strlen(users[i].name) != ulen ||
+		    memcmp(users[i].name, session, ulen) != 0)
+			continue;
+		if (ct_equal(colon + 1, users[i].secret)) {
+			snprintf(user, len, "%s", users[i].name);
+			rc = users[i].ro ? AUTH_RO : AUTH_RW;
+		}
+	}
+	return rc;
+}

@@ -1,0 +1,214 @@
+/*
+ * Device fields and the text formats built from them: OpenNebula's probe
+ * template and the <PCI_DEVICES> XML of its host share. The RPC encoder
+ * walks the same field list, so every output names fields alike.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcipassd.h"
+
+static struct pp_field *
+add(struct pp_field *f, size_t *n, const char *name, int kind)
+{
+	struct pp_field	*p = &f[(*n)++];
+
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	p->kind = kind;
+	return p;
+}
+
+static void
+add_str(struct pp_field *f, size_t *n, const char *name, const char *v,
+    int dash)
+{
+	struct pp_field	*p = add(f, n, name, F_STR);
+
+	snprintf(p->text, sizeof(p->text), "%s", v);
+	p->dash = dash && v[0] == '\0';
+}
+
+static void
+add_int(struct pp_field *f, size_t *n, const char *name, int v, int dash)
+{
+	struct pp_field	*p = add(f, n, name, F_INT);
+
+	p->ival = v;
+	snprintf(p->text, sizeof(p->text), "%d", v);
+	p->dash = dash && v < 0;
+}
+
+static void
+add_hex(struct pp_field *f, size_t *n, const char *name, unsigned v,
+    int width)
+{
+	char	buf[16];
+
+	snprintf(buf, sizeof(buf), "%0*x", width, v);
+	add_str(f, n, name, buf, 0);
+}
+
+/*
+ * Every field of a device, in the probe template's order first, then the
+ * fields that are ours. Returns how many were written to f.
+ */
+size_t
+device_fields(const struct pp_device *d, struct pp_field *f)
+{
+	char	buf[64];
+	size_t	n = 0;
+
+	snprintf(buf, sizeof(buf), "%04x:%04x:%04x", d->vendor, d->device,
+	    d->class);
+	add_str(f, &n, "TYPE", buf, 0);
+	add_hex(f, &n, "VENDOR", d->vendor, 4);
+	add_str(f, &n, "VENDOR_NAME", d->vendor_name, 0);
+	add_hex(f, &n, "DEVICE", d->device, 4);
+	add_hex(f, &n, "CLASS", d->class, 4);
+	add_str(f, &n, "CLASS_NAME", d->class_name, 0);
+	add_str(f, &n, "ADDRESS", addr_fmt(d->addr, ADDR_ONE, buf,
+	    sizeof(buf)), 0);
+	add_str(f, &n, "SHORT_ADDRESS", addr_fmt(d->addr, ADDR_SHORT, buf,
+	    sizeof(buf)), 0);
+	add_hex(f, &n, "DOMAIN", PP_DOMAIN(d->addr), 4);
+	add_hex(f, &n, "BUS", PP_BUS(d->addr), 2);
+	add_hex(f, &n, "SLOT", PP_SLOT(d->addr), 2);
+	add_hex(f, &n, "FUNCTION", PP_FUNC(d->addr), 1);
+	add_int(f, &n, "NUMA_NODE", d->numa, 1);
+	add_str(f, &n, "IFNAME", d->ifname, 1);
+	add_str(f, &n, "SRIOV", sriov_name(d->sriov), 0);
+	add_int(f, &n, "SRIOV_NUM", d->sriov == SRIOV_PF ? d->sriov_num : 0,
+	    0);
+	add_int(f, &n, "IOMMU_GROUP", d->iommu, 1);
+	add_str(f, &n, "DRIVER", d->driver, 1);
+	add_str(f, &n, "PHYSFN", d->sriov == SRIOV_VF ? addr_fmt(d->physfn,
+	    ADDR_ONE, buf, sizeof(buf)) : "", 1);
+	add_str(f, &n, "DEVICE_NAME", d->device_name, 0);
+	add_int(f, &n, "VMID", d->vmid, 0);
+	add_str(f, &n, "STATE", d->state, 0);
+	add_str(f, &n, "REASON", d->reason, 0);
+	if (d->vmid >= 0 && d->nic.nic) {
+		add_str(f, &n, "NIC", "YES", 0);
+		add_str(f, &n, "MAC", d->nic.mac, 0);
+		add_str(f, &n, "IP", d->nic.ip, 0);
+		add_str(f, &n, "IP6", d->nic.ip6, 0);
+		add_str(f, &n, "VLAN_ID", d->nic.vlan_id, 0);
+		add_str(f, &n, "NETWORK", d->nic.network, 0);
+	}
+	return n;
+}
+
+/* What pci.list, pci.info and the probe show: offered or held devices. */
+int
+device_listed(const struct pp_device *d)
+{
+	return d->offered || d->vmid >= 0;
+}
+
+static void
+put_quoted(FILE *fp, const char *s)
+{
+	fputc('"', fp);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', fp);
+		fputc(*s, fp);
+	}
+	fputc('"', fp);
+}
+
+static void
+probe_device(FILE *fp, const struct pp_device *d)
+{
+	struct pp_field	 f[PP_MAXFIELDS];
+	size_t		 n, i, last;
+
+	n = device_fields(d, f);
+	for (last = 0; last < n; last++)
+		if (strcmp(f[last].name, "DEVICE_NAME") == 0)
+			break;
+	fputs("PCI = [\n", fp);
+	for (i = 0; i <= last && i < n; i++) {
+		if (strcmp(f[i].name, "SRIOV_NUM") == 0 &&
+		    d->sriov != SRIOV_PF)
+			continue;
+		fprintf(fp, " %s = ", f[i].name);
+		put_quoted(fp, f[i].dash ? "-" : f[i].text);
+		fputs(i == last ? "\n" : " ,\n", fp);
+	}
+	fputs("]\n", fp);
+}
+
+int
+format_probe(FILE *fp, const struct pp_inventory *inv)
+{
+	size_t	i;
+
+	for (i = 0; i < inv->ndev; i++)
+		if (device_listed(&inv->dev[i]))
+			probe_device(fp, &inv->dev[i]);
+	return ferror(fp) ? -1 : 0;
+}
+
+static int
+field_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pp_field *)a)->name,
+	    ((const struct pp_field *)b)->name);
+}
+
+/* CDATA cannot hold "]]>": split it across two sections. */
+static void
+put_cdata(FILE *fp, const char *s)
+{
+	const char	*p;
+
+	fputs("<![CDATA[", fp);
+	while ((p = strstr(s, "]]>")) != NULL) {
+		fwrite(s, 1, (size_t)(p - s) + 2, fp);
+		fputs("]]><![CDATA[", fp);
+		s = p + 2;
+	}
+	fputs(s, fp);
+	fputs("]]>", fp);
+}
+
+static void
+info_device(FILE *fp, const struct pp_device *d)
+{
+	struct pp_field	 f[PP_MAXFIELDS];
+	size_t		 n, i;
+
+	n = device_fields(d, f);
+	qsort(f, n, sizeof(*f), field_cmp);
+	fputs("<PCI>", fp);
+	for (i = 0; i < n; i++) {
+		fprintf(fp, "<%s>", f[i].name);
+		put_cdata(fp, f[i].dash ? "-" : f[i].text);
+		fprintf(fp, "</%s>", f[i].name);
+	}
+	fputs("</PCI>", fp);
+}
+
+/* The <PCI_DEVICES> element; free the result with free(). */
+char *
+format_info(const struct pp_inventory *inv)
+{
+	char	*buf = NULL;
+	size_t	 len = 0, i;
+	FILE	*fp;
+
+	if ((fp = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	fputs("<PCI_DEVICES>", fp);
+	for (i = 0; i < inv->ndev; i++)
+		if (device_listed(&inv->dev[i]))
+			info_device(fp, &inv->dev[i]);
+	fputs("</PCI_DEVICES>", fp);
+	if (fclose(fp) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}

@@ -1,0 +1,627 @@
+/*
+ * The matcher: requests x devices -> assignment, under the rules of
+ * API.md. Pure: it reads an inventory and writes nothing but its output.
+ *
+ * Plain matching would do with augmenting paths, but the IOMMU rule can
+ * make a device need a sibling taken in the same call (a GPU whose audio
+ * function is on a host driver), so this is a small exact search: depth
+ * first over requests, most constrained first, pruned at every node by
+ * two bipartite matchings (the open requests must all be matchable, and
+ * so must every sibling the chosen devices need; by Mendelsohn-Dulmage
+ * both together are then possible).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcipassd.h"
+
+#define SEARCH_BUDGET	200000		/* nodes before MATCH_LIMIT */
+#define NONE		((size_t)-1)
+
+/* What the rules say of one device for one VM. */
+struct node {
+	int		 blocked;
+	size_t		*need;		/* sibling devices to take along */
+	size_t		 nneed;
+	char		 why[160];
+};
+
+struct search {
+	const struct pp_inventory	*inv;
+	const struct pp_request		*req;
+	size_t				 nreq;
+	struct node			*node;		/* per device */
+	size_t				*cand[PP_MAXREQ];
+	size_t				 ncand[PP_MAXREQ];
+	size_t				 assign[PP_MAXREQ];
+	int				*chosen;	/* per device: req or -1 */
+	int				*required;	/* per device: refs */
+	int				*mark;		/* matching scratch */
+	int				 stamp;
+	long				 budget;
+	int				 vmid, flags;
+};
+
+int
+request_matches(const struct pp_request *r, const struct pp_device *d)
+{
+	if (r->has_addr && r->addr != d->addr)
+		return 0;
+	if (r->vendor >= 0 && (unsigned)r->vendor != d->vendor)
+		return 0;
+	if (r->device >= 0 && (unsigned)r->device != d->device)
+		return 0;
+	if (r->class >= 0 && (unsigned)r->class != d->class)
+		return 0;
+	if (r->numa >= 0 && r->numa != d->numa)
+		return 0;
+	return 1;
+}
+
+/* The canonical text of a request, for comparing retries. */
+void
+request_norm(const struct pp_request *r, char *buf, size_t len)
+{
+	char	a[PP_ADDR_SYSFS_LEN];
+
+	snprintf(buf, len, "%s|%d|%d|%d|%d|%d|%s|%s|%s|%s|%s",
+	    r->has_addr ? addr_fmt(r->addr, ADDR_SYSFS, a, sizeof(a)) : "",
+	    r->vendor, r->device, r->class, r->numa, r->nic.nic, r->nic.mac,
+	    r->nic.ip, r->nic.ip6, r->nic.vlan_id, r->nic.network);
+}
+
+/* A request as people write it: "VENDOR=10de,CLASS=0302". */
+void
+request_desc(const struct pp_request *r, char *buf, size_t len)
+{
+	char	a[PP_ADDR_SYSFS_LEN];
+	size_t	n = 0;
+
+	buf[0] = '\0';
+#define APPEND(...) do { if (n < len) n += (size_t)snprintf(buf + n, \
+    len - n, __VA_ARGS__); } while (0)
+	if (r->has_addr)
+		APPEND("ADDRESS=%s", addr_fmt(r->addr, ADDR_ONE, a, sizeof(a)));
+	if (r->vendor >= 0)
+		APPEND("%sVENDOR=%04x", n ? "," : "", (unsigned)r->vendor);
+	if (r->device >= 0)
+		APPEND("%sDEVICE=%04x", n ? "," : "", (unsigned)r->device);
+	if (r->class >= 0)
+		APPEND("%sCLASS=%04x", n ? "," : "", (unsigned)r->class);
+	if (r->numa >= 0)
+		APPEND("%sNUMA_NODE=%d", n ? "," : "", r->numa);
+#undef APPEND
+}
+
+/* Why a device cannot go to vmid on its own account; NULL if it can. */
+static const char *
+own_block(const struct pp_device *d, int vmid, char *buf, size_t len)
+{
+	if (!d->present)
+		return snprintf(buf, len, "missing: %s", d->reason), buf;
+	if (d->vmid >= 0 && d->vmid != vmid)
+		return snprintf(buf, len, "used by VM %d", d->vmid), buf;
+	if (!d->offered && d->vmid != vmid)
+		return "not offered by the filter";
+	if (device_is_bridge(d))
+		return "bridge";
+	if (d->iommu < 0)
+		return "no IOMMU group";
+	if (d->sriov == SRIOV_PF && d->sriov_num > 0)
+		return snprintf(buf, len, "VFs enabled (%d)", d->sriov_num),
+		    buf;
+	if (d->critical[0] != '\0')
+		return snprintf(buf, len, "host-critical: %s", d->critical),
+		    buf;
+	return NULL;
+}
+
+static int
+harmless_driver(const char *drv)
+{
+	return drv[0] == '\0' || strcmp(drv, "vfio-pci") == 0 ||
+	    strcmp(drv, "pci-stub") == 0;
+}
+
+/* First member of group g in the sorted member list. */
+static size_t
+group_first(const struct pp_inventory *inv, int g)
+{
+	size_t	lo = 0, hi = inv->nmember, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (inv->member[mid].group < g)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * One sibling e of a device, for vmid: 0 fine, 1 must be taken in the
+ * same call, -1 blocks (why set).
+ */
+static int
+sibling(const struct pp_inventory *inv, pp_addr ea, int vmid, int flags,
+    char *why, size_t len)
+{
+	const struct pp_device	*e = inventory_find(inv, ea);
+	char			 a[PP_ADDR_SYSFS_LEN], buf[160];
+
+	addr_fmt(ea, ADDR_ONE, a, sizeof(a));
+	if (e == NULL)
+		return snprintf(why, len, "sibling %s not in the inventory",
+		    a), -1;
+	if (device_is_bridge(e) || (vmid >= 0 && e->vmid == vmid))
+		return 0;
+	if (e->vmid >= 0)
+		return snprintf(why, len, "sibling %s held by VM %d", a,
+		    e->vmid), -1;
+	if (harmless_driver(e->driver))
+		return 0;
+	if (e->offered && own_block(e, vmid, buf, sizeof(buf)) == NULL)
+		return (flags & MATCH_BIND) ? 0 : 1;
+	return snprintf(why, len, "sibling %s on driver %s", a, e->driver),
+	    -1;
+}
+
+/*
+ * Assess device i for vmid into n: blocked with a reason, or usable with
+ * the siblings it needs. Returns -1 only when out of memory.
+ */
+static int
+assess(const struct pp_inventory *inv, size_t i, int vmid, int flags,
+    struct node *n)
+{
+	const struct pp_device	*d = &inv->dev[i];
+	const char		*why;
+	size_t			 m;
+	int			 s;
+
+	memset(n, 0, sizeof(*n));
+	if ((why = own_block(d, vmid, n->why, sizeof(n->why))) != NULL) {
+		if (why != n->why)
+			snprintf(n->why, sizeof(n->why), "%s", why);
+		n->blocked = 1;
+		return 0;
+	}
+	for (m = group_first(inv, d->iommu); m < inv->nmember &&
+	    inv->member[m].group == d->iommu; m++) {
+		if (inv->member[m].addr == d->addr)
+			continue;
+		s = sibling(inv, inv->member[m].addr, vmid, flags, n->why,
+		    sizeof(n->why));
+		if (s < 0) {
+			n->blocked = 1;
+			free(n->need);
+			n->need = NULL;
+			n->nneed = 0;
+			return 0;
+		}
+		if (s == 0)
+			continue;
+		if ((n->need = reallocarray(n->need, n->nneed + 1,
+		    sizeof(*n->need))) == NULL)
+			return -1;
+		n->need[n->nneed++] = (size_t)(inventory_find(inv,
+		    inv->member[m].addr) - inv->dev);
+	}
+	return 0;
+}
+
+/* Usable for vmid: 0 free-standing, >0 siblings needed, -1 blocked. */
+int
+device_usable(const struct pp_inventory *inv, const struct pp_device *d,
+    int vmid, int flags, char *why, size_t len)
+{
+	struct node	n;
+	int		rc;
+
+	if (assess(inv, (size_t)(d - inv->dev), vmid, flags, &n) < 0)
+		return snprintf(why, len, "out of memory"), -1;
+	snprintf(why, len, "%s", n.why);
+	rc = n.blocked ? -1 : (int)n.nneed;
+	free(n.need);
+	return rc;
+}
+
+/* Kuhn's augmenting path from request r over unchosen candidates. */
+static int
+augment_req(struct search *s, size_t r, int *owner)
+{
+	size_t	k, dv;
+
+	for (k = 0; k < s->ncand[r]; k++) {
+		dv = s->cand[r][k];
+		if (s->chosen[dv] >= 0 || s->mark[dv] == s->stamp)
+			continue;
+		s->mark[dv] = s->stamp;
+		if (owner[dv] < 0 || augment_req(s, (size_t)owner[dv], owner)) {
+			owner[dv] = (int)r;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int	candidate(const struct search *, size_t, size_t, int, int);
+
+static int
+accepts(const struct search *s, size_t r, size_t dv)
+{
+	return s->assign[r] == NONE && candidate(s, r, dv, s->vmid, s->flags);
+}
+
+/* Augmenting path from a required device dv over open requests. */
+static int
+augment_dev(struct search *s, size_t dv, size_t *rowner, int *rmark)
+{
+	size_t	r;
+
+	for (r = 0; r < s->nreq; r++) {
+		if (rmark[r] || !accepts(s, r, dv))
+			continue;
+		rmark[r] = 1;
+		if (rowner[r] == NONE || augment_dev(s, rowner[r], rowner,
+		    rmark)) {
+			rowner[r] = dv;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Can the open requests, and the needed siblings, still all be met? */
+static int
+feasible(struct search *s, int *owner)
+{
+	size_t	r, dv, rowner[PP_MAXREQ];
+	int	rmark[PP_MAXREQ];
+
+	for (dv = 0; dv < s->inv->ndev; dv++)
+		owner[dv] = -1;
+	for (r = 0; r < s->nreq; r++) {
+		if (s->assign[r] != NONE)
+			continue;
+		s->stamp++;
+		if (!augment_req(s, r, owner))
+			return 0;
+	}
+	for (r = 0; r < s->nreq; r++)
+		rowner[r] = NONE;
+	for (dv = 0; dv < s->inv->ndev; dv++) {
+		if (s->required[dv] == 0 || s->chosen[dv] >= 0)
+			continue;
+		memset(rmark, 0, sizeof(rmark));
+		if (!augment_dev(s, dv, rowner, rmark))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+choose(struct search *s, size_t r, size_t dv, int delta)
+{
+	size_t	k;
+
+	s->chosen[dv] = delta > 0 ? (int)r : -1;
+	s->assign[r] = delta > 0 ? dv : NONE;
+	for (k = 0; k < s->node[dv].nneed; k++)
+		s->required[s->node[dv].need[k]] += delta;
+}
+
+/* The open request with the fewest unchosen candidates. */
+static size_t
+pick_request(const struct search *s)
+{
+	size_t	r, k, n, best = NONE, bestn = 0;
+
+	for (r = 0; r < s->nreq; r++) {
+		if (s->assign[r] != NONE)
+			continue;
+		for (n = 0, k = 0; k < s->ncand[r]; k++)
+			n += s->chosen[s->cand[r][k]] < 0;
+		if (best == NONE || n < bestn) {
+			best = r;
+			bestn = n;
+		}
+	}
+	return best;
+}
+
+static int
+dfs(struct search *s, int *owner)
+{
+	size_t	r, k, dv;
+	int	rc;
+
+	if (--s->budget < 0)
+		return MATCH_LIMIT;
+	if (!feasible(s, owner))
+		return MATCH_NOFIT;
+	if ((r = pick_request(s)) == NONE) {
+		for (dv = 0; dv < s->inv->ndev; dv++)
+			if (s->required[dv] > 0 && s->chosen[dv] < 0)
+				return MATCH_NOFIT;
+		return MATCH_OK;
+	}
+	for (k = 0; k < s->ncand[r]; k++) {
+		dv = s->cand[r][k];
+		if (s->chosen[dv] >= 0)
+			continue;
+		choose(s, r, dv, 1);
+		if ((rc = dfs(s, owner)) != MATCH_NOFIT)
+			return rc;
+		choose(s, r, dv, -1);
+	}
+	return MATCH_NOFIT;
+}
+
+/* Free-standing devices first, then by address. */
+static int
+cand_cmp(const void *a, const void *b, void *arg)
+{
+	const struct search	*s = arg;
+	size_t			 x = *(const size_t *)a, y = *(const size_t *)b;
+	int			 nx = s->node[x].nneed > 0;
+	int			 ny = s->node[y].nneed > 0;
+
+	if (nx != ny)
+		return nx - ny;
+	return x < y ? -1 : x > y;
+}
+
+static void
+search_free(struct search *s)
+{
+	size_t	i;
+
+	if (s->node != NULL)
+		for (i = 0; i < s->inv->ndev; i++)
+			free(s->node[i].need);
+	for (i = 0; i < s->nreq; i++)
+		free(s->cand[i]);
+	free(s->node);
+	free(s->chosen);
+	free(s->required);
+	free(s->mark);
+}
+
+static int
+candidate(const struct search *s, size_t r, size_t i, int vmid, int flags)
+{
+	if ((flags & MATCH_NEW) && vmid >= 0 && s->inv->dev[i].vmid == vmid)
+		return 0;
+	return !s->node[i].blocked &&
+	    request_matches(&s->req[r], &s->inv->dev[i]);
+}
+
+static int
+search_init(struct search *s, const struct pp_inventory *inv,
+    const struct pp_request *req, size_t nreq, int vmid, int flags)
+{
+	size_t	i, r, n = inv->ndev ? inv->ndev : 1;
+
+	memset(s, 0, sizeof(*s));
+	s->inv = inv;
+	s->req = req;
+	s->nreq = nreq;
+	s->budget = SEARCH_BUDGET;
+	s->vmid = vmid;
+	s->flags = flags;
+	s->node = calloc(n, sizeof(*s->node));
+	s->chosen = calloc(n, sizeof(*s->chosen));
+	s->required = calloc(n, sizeof(*s->required));
+	s->mark = calloc(n, sizeof(*s->mark));
+	if (!s->node || !s->chosen || !s->required || !s->mark)
+		return -1;
+	for (i = 0; i < inv->ndev; i++) {
+		s->chosen[i] = -1;
+		if (assess(inv, i, vmid, flags, &s->node[i]) < 0)
+			return -1;
+	}
+	for (r = 0; r < nreq; r++) {
+		s->assign[r] = NONE;
+		for (n = 0, i = 0; i < inv->ndev; i++)
+			n += candidate(s, r, i, vmid, flags);
+		if ((s->cand[r] = calloc(n ? n : 1, sizeof(size_t))) == NULL)
+			return -1;
+		for (i = 0; i < inv->ndev; i++)
+			if (candidate(s, r, i, vmid, flags))
+				s->cand[r][s->ncand[r]++] = i;
+		qsort_r(s->cand[r], s->ncand[r], sizeof(size_t), cand_cmp, s);
+	}
+	return 0;
+}
+
+static int
+run_search(struct search *s)
+{
+	int	*owner, rc;
+
+	if ((owner = calloc(s->inv->ndev ? s->inv->ndev : 1,
+	    sizeof(*owner))) == NULL)
+		return -1;
+	rc = dfs(s, owner);
+	free(owner);
+	return rc;
+}
+
+struct text {
+	char	*buf;
+	size_t	 len, n;
+};
+
+static void
+tprintf(struct text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+tprintf(struct text *t, const char *fmt, ...)
+{
+	va_list	ap;
+	int	w;
+
+	if (t->n >= t->len)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(t->buf + t->n, t->len - t->n, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		t->n += (size_t)w;
+	if (t->n >= t->len)
+		t->n = t->len;
+}
+
+/*
+ * Explain request r: how many devices match it and why each unusable
+ * one is unavailable. Also counts those that could serve it alone.
+ */
+static int
+explain(const struct search *s, size_t r, struct text *t, int *nfree)
+{
+	const struct pp_device	*d;
+	char			 desc[128], a[PP_ADDR_SYSFS_LEN];
+	size_t			 i, nmatch = 0, shown = 0;
+	int			 usable = 0;
+
+	*nfree = 0;
+	for (i = 0; i < s->inv->ndev; i++) {
+		d = &s->inv->dev[i];
+		if (request_matches(&s->req[r], d) && device_listed(d)) {
+			nmatch++;
+			usable += !s->node[i].blocked;
+			*nfree += !s->node[i].blocked &&
+			    s->node[i].nneed == 0;
+		}
+	}
+	if (usable > 0)
+		return 0;
+	request_desc(&s->req[r], desc, sizeof(desc));
+	tprintf(t, "%srequest %zu (%s): %zu device%s match%s", t->n ? "; " :
+	    "", r, desc, nmatch, nmatch == 1 ? "" : "s",
+	    nmatch == 1 ? "es" : "");
+	for (i = 0; i < s->inv->ndev && shown < 8; i++) {
+		d = &s->inv->dev[i];
+		if (!request_matches(&s->req[r], d) || !device_listed(d))
+			continue;
+		tprintf(t, "%s %s %s", shown ? "," : ":",
+		    addr_fmt(d->addr, ADDR_ONE, a, sizeof(a)),
+		    s->node[i].why);
+		shown++;
+	}
+	if (nmatch > shown)
+		tprintf(t, ", and %zu more", nmatch - shown);
+	return 1;
+}
+
+/* Why the whole call fails, when each request alone could be met. */
+static void
+explain_joint(const struct search *s, int rc, struct text *t)
+{
+	size_t	i;
+	char	a[PP_ADDR_SYSFS_LEN];
+
+	if (rc == MATCH_LIMIT) {
+		tprintf(t, "search gave up after %d steps; ask for fewer or "
+		    "more specific devices", SEARCH_BUDGET);
+		return;
+	}
+	tprintf(t, "the %zu requests cannot all be met together", s->nreq);
+	for (i = 0; i < s->inv->ndev; i++)
+		if (!s->node[i].blocked && s->node[i].nneed > 0) {
+			tprintf(t, "; %s needs its IOMMU siblings in the same "
+			    "call", addr_fmt(s->inv->dev[i].addr, ADDR_ONE, a,
+			    sizeof(a)));
+			break;
+		}
+}
+
+static int
+evaluate(const struct pp_inventory *inv, const struct pp_request *req,
+    size_t nreq, int vmid, int flags, size_t *out, struct pp_test *t)
+{
+	struct search	 s;
+	struct text	 txt = { t->reason, sizeof(t->reason), 0 };
+	size_t		 r;
+	int		 rc, alone = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (nreq > PP_MAXREQ || search_init(&s, inv, req, nreq, vmid, flags) <
+	    0) {
+		search_free(&s);
+		snprintf(t->reason, sizeof(t->reason), "out of memory");
+		return -1;
+	}
+	for (r = 0; r < nreq; r++)
+		alone += explain(&s, r, &txt, &t->free[r]);
+	rc = alone ? MATCH_NOFIT : run_search(&s);
+	if (rc == MATCH_OK && out != NULL)
+		for (r = 0; r < nreq; r++)
+			out[r] = s.assign[r];
+	if (rc > 0 && !alone)
+		explain_joint(&s, rc, &txt);
+	t->fits = rc == MATCH_OK;
+	search_free(&s);
+	return rc;
+}
+
+/*
+ * Find devices for all nreq requests for vmid: out[i] is the inventory
+ * index for request i. Returns MATCH_OK, MATCH_NOFIT or MATCH_LIMIT with
+ * the reason in why, or -1 when out of memory.
+ */
+int
+match_assign(const struct pp_inventory *inv, const struct pp_request *req,
+    size_t nreq, int vmid, int flags, size_t *out, char *why, size_t len)
+{
+	struct pp_test	*t;
+	int		 rc;
+
+	if ((t = malloc(sizeof(*t))) == NULL)
+		return -1;
+	rc = evaluate(inv, req, nreq, vmid, flags, out, t);
+	snprintf(why, len, "%s", t->reason);
+	free(t);
+	return rc;
+}
+
+/* pci.test: whether it fits, and per request how many could serve. */
+int
+match_test(const struct pp_inventory *inv, const struct pp_request *req,
+    size_t nreq, int vmid, int flags, struct pp_test *t)
+{
+	int	rc = evaluate(inv, req, nreq, vmid, flags, NULL, t);
+
+	return rc < 0 ? -1 : 0;
+}
+
+/* STATE and REASON of every device, as no VM in particular sees them. */
+void
+match_states(struct pp_inventory *inv, int flags)
+{
+	struct pp_device	*d;
+	struct node		 n;
+	size_t			 i;
+
+	for (i = 0; i < inv->ndev; i++) {
+		d = &inv->dev[i];
+		if (d->vmid >= 0) {
+			snprintf(d->state, sizeof(d->state), "%s",
+			    d->present ? "used" : "missing");
+			if (d->present)
+				d->reason[0] = '\0';
+			continue;
+		}
+		if (assess(inv, i, -1, flags, &n) < 0 || n.blocked) {
+			snprintf(d->state, sizeof(d->state), "blocked");
+			snprintf(d->reason, sizeof(d->reason), "%s", n.why);
+		} else {
+			snprintf(d->state, sizeof(d->state), "free");
+			d->reason[0] = '\0';
+		}
+		free(n.need);
+	}
+}

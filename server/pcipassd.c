@@ -1,0 +1,167 @@
+/*
+ * pcipassd: the host daemon. Flags, start-up order, probe mode.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pcipassd.h"
+
+static void	usage(void) __attribute__((noreturn));
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: pcipassd [-dnv] [--probe] [--listen ADDR] "
+	    "[--port N] [--db PATH]\n"
+	    "                [--filter PATH] [--sysfs-root DIR] "
+	    "[--proc-root DIR] [--auth PATH]\n"
+	    "                [--rescan SECONDS] [--bind vfio|none]\n");
+	exit(1);
+}
+
+enum { OPT_PROBE = 256, OPT_LISTEN, OPT_PORT, OPT_DB, OPT_FILTER,
+    OPT_SYSFS, OPT_PROC, OPT_AUTH, OPT_RESCAN, OPT_BIND };
+
+static const struct option longopts[] = {
+	{ "probe",	no_argument,		NULL, OPT_PROBE },
+	{ "listen",	required_argument,	NULL, OPT_LISTEN },
+	{ "port",	required_argument,	NULL, OPT_PORT },
+	{ "db",		required_argument,	NULL, OPT_DB },
+	{ "filter",	required_argument,	NULL, OPT_FILTER },
+	{ "sysfs-root",	required_argument,	NULL, OPT_SYSFS },
+	{ "proc-root",	required_argument,	NULL, OPT_PROC },
+	{ "auth",	required_argument,	NULL, OPT_AUTH },
+	{ "rescan",	required_argument,	NULL, OPT_RESCAN },
+	{ "bind",	required_argument,	NULL, OPT_BIND },
+	{ NULL,		0,			NULL, 0 },
+};
+
+static int
+number(const char *s, const char *what, long min, long max)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < min || v > max) {
+		fprintf(stderr, "pcipassd: %s \"%s\": not a number from %ld "
+		    "to %ld\n", what, s, min, max);
+		exit(1);
+	}
+	return (int)v;
+}
+
+static void
+parse_flags(int argc, char **argv, struct pp_config *c)
+{
+	int	ch;
+
+	while ((ch = getopt_long(argc, argv, "dnv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': c->foreground = 1; break;
+		case 'n': c->check_only = 1; break;
+		case 'v': c->verbose++; break;
+		case OPT_PROBE: c->probe = 1; break;
+		case OPT_LISTEN: c->listen = optarg; break;
+		case OPT_PORT:
+			c->port = number(optarg, "--port", 1, 65535);
+			break;
+		case OPT_DB: c->db = optarg; break;
+		case OPT_FILTER: c->filter = optarg; break;
+		case OPT_SYSFS: c->sysfs_root = optarg; break;
+		case OPT_PROC: c->proc_root = optarg; break;
+		case OPT_AUTH: c->auth = optarg; break;
+		case OPT_RESCAN:
+			c->rescan = number(optarg, "--rescan", 0, 86400);
+			break;
+		case OPT_BIND:
+			if (strcmp(optarg, "vfio") != 0 &&
+			    strcmp(optarg, "none") != 0) {
+				fprintf(stderr, "pcipassd: --bind \"%s\": "
+				    "expected vfio or none\n", optarg);
+				exit(1);
+			}
+			c->bind_vfio = strcmp(optarg, "vfio") == 0;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+}
+
+static void
+report_stderr(const char *msg, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", msg);
+}
+
+/* Scan, then mark what the filter offers. */
+int
+inventory_scan(const struct pp_config *c, const struct pp_filter *f,
+    struct pp_inventory *inv)
+{
+	if (scan_inventory(c->sysfs_root, inv) < 0)
+		return -1;
+	filter_apply(f, inv);
+	return 0;
+}
+
+static int
+probe(const struct pp_config *c, const struct pp_filter *f)
+{
+	struct pp_inventory	inv;
+	int			rc;
+
+	if (inventory_scan(c, f, &inv) < 0)
+		return 1;
+	rc = format_probe(stdout, &inv);
+	inventory_free(&inv);
+	if (fflush(stdout) != 0 || rc < 0) {
+		fprintf(stderr, "pcipassd: writing the probe: %s\n",
+		    strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pp_config	 c = {
+		.listen = "127.0.0.1",
+		.port = 2634,
+		.db = "/var/lib/pcipass/pcipass.db",
+		.filter = "/etc/pcipass/pci.conf",
+		.sysfs_root = "/sys",
+		.proc_root = "/proc",
+		.auth = "/etc/pcipass/auth",
+		.rescan = 60,
+	};
+	struct pp_filter	*f;
+
+	parse_flags(argc, argv, &c);
+	log_init(c.foreground || c.probe || c.check_only, c.verbose);
+	if ((f = filter_load(c.filter, report_stderr, NULL)) == NULL)
+		return 1;
+	if (c.check_only) {
+		filter_free(f);
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (c.probe) {
+		int	rc = probe(&c, f);
+
+		filter_free(f);
+		return rc;
+	}
+	return server_main(&c, f);
+}

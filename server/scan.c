@@ -1,0 +1,467 @@
+/*
+ * The scan: sysfs -> array of devices. libpci lives behind this file and
+ * nowhere else.
+ *
+ * libpci's error handler is noreturn and exits by default, and its own
+ * directory scan calls it for any odd entry under devices/. So we list
+ * devices/ ourselves, check every entry (an address name, readable and
+ * well-formed vendor, device and class files) and only then hand single
+ * devices to libpci with pci_get_dev(). What is left for the handler is
+ * a file vanishing between our check and libpci's read; it longjmps back
+ * and the scan fails as a whole, leaking nothing since libpci holds no
+ * directory of ours open.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pci/pci.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pcipassd.h"
+
+static __thread jmp_buf	*scan_jmp;
+static __thread char	 scan_errmsg[256];
+
+static void	pcilib_error(char *, ...)
+		    __attribute__((format(printf, 1, 2), noreturn));
+static void	pcilib_warning(char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+static void
+pcilib_error(char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(scan_errmsg, sizeof(scan_errmsg), fmt, ap);
+	va_end(ap);
+	longjmp(*scan_jmp, 1);
+}
+
+static void
+pcilib_warning(char *fmt, ...)
+{
+	char	buf[256];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_debug("pcilib: %s", buf);
+}
+
+/* Read a small sysfs file into buf without its newline; -1 if absent. */
+static int
+read_attr(const char *dir, const char *name, char *buf, size_t len)
+{
+	char	 path[PATH_MAX];
+	FILE	*f;
+	size_t	 n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int
+read_int_attr(const char *dir, const char *name, int *out)
+{
+	char	 buf[32], *end;
+	long	 v;
+
+	if (read_attr(dir, name, buf, sizeof(buf)) < 0)
+		return -1;
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno || end == buf || *end != '\0' || v < INT_MIN || v > INT_MAX)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* The basename of a symlink's target, as libpci reads driver links. */
+static int
+read_link_base(const char *dir, const char *name, char *buf, size_t len)
+{
+	char	 path[PATH_MAX], target[PATH_MAX], *base;
+	ssize_t	 n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((n = readlink(path, target, sizeof(target) - 1)) < 0)
+		return -1;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	snprintf(buf, len, "%s", base ? base + 1 : target);
+	return 0;
+}
+
+/*
+ * An entry of devices/ that libpci can read without calling its error
+ * handler: an address name and parseable vendor, device, class files.
+ */
+static int
+entry_ok(const char *devdir, const char *name, pp_addr *addr)
+{
+	char		 dir[PATH_MAX], buf[32];
+	static const struct { const char *file; unsigned digits; } req[] = {
+		{ "vendor", 4 }, { "device", 4 }, { "class", 6 },
+	};
+	unsigned	 v;
+	size_t		 i;
+
+	if (addr_parse(name, ADDR_SYSFS, addr) < 0) {
+		log_warnx("scan: %s/%s: not a PCI address, skipped", devdir,
+		    name);
+		return 0;
+	}
+	snprintf(dir, sizeof(dir), "%s/%s", devdir, name);
+	for (i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
+		if (read_attr(dir, req[i].file, buf, sizeof(buf)) < 0) {
+			log_warnx("scan: %s: no %s file, skipped", dir,
+			    req[i].file);
+			return 0;
+		}
+		if (hex_parse(buf, req[i].digits, &v) < 0) {
+			log_warnx("scan: %s/%s: \"%s\" is not a hex id, "
+			    "skipped", dir, req[i].file, buf);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int
+addr_cmp(const void *a, const void *b)
+{
+	pp_addr	x = *(const pp_addr *)a, y = *(const pp_addr *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The checked, sorted addresses under devices/. */
+static int
+list_devices(const char *devdir, pp_addr **out, size_t *nout)
+{
+	DIR		*d;
+	struct dirent	*e;
+	pp_addr		*v = NULL, *nv, a;
+	size_t		 n = 0, cap = 0;
+
+	if ((d = opendir(devdir)) == NULL) {
+		log_warn("scan: %s", devdir);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || !entry_ok(devdir, e->d_name, &a))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+				closedir(d);
+				free(v);
+				log_warn("scan");
+				return -1;
+			}
+			v = nv;
+		}
+		v[n++] = a;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), addr_cmp);
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+/* Bridges by header type; by class when config could not be read. */
+static int
+header_type(struct pci_dev *d, unsigned class)
+{
+	u8	b;
+
+	if (pci_read_block(d, PCI_HEADER_TYPE, &b, 1))
+		return b & 0x7f;
+	if (class == 0x0604)
+		return 1;
+	if (class == 0x0607)
+		return 2;
+	return 0;
+}
+
+static void
+fill_names(struct pci_access *a, struct pp_device *p)
+{
+	char	buf[256];
+
+	snprintf(p->vendor_name, sizeof(p->vendor_name), "%s",
+	    pci_lookup_name(a, buf, sizeof(buf), PCI_LOOKUP_VENDOR,
+	    p->vendor, p->device));
+	snprintf(p->device_name, sizeof(p->device_name), "%s",
+	    pci_lookup_name(a, buf, sizeof(buf), PCI_LOOKUP_DEVICE,
+	    p->vendor, p->device));
+	snprintf(p->class_name, sizeof(p->class_name), "%s",
+	    pci_lookup_name(a, buf, sizeof(buf), PCI_LOOKUP_CLASS, p->class));
+}
+
+/* What libpci does not read: SR-IOV, network interface, boot VGA. */
+static void
+fill_extras(const char *dir, struct pp_device *p)
+{
+	char		 buf[64];
+	DIR		*d;
+	struct dirent	*e;
+	char		 net[PATH_MAX];
+
+	if (read_int_attr(dir, "sriov_totalvfs", &p->sriov_total) == 0) {
+		p->sriov = SRIOV_PF;
+		if (read_int_attr(dir, "sriov_numvfs", &p->sriov_num) < 0 ||
+		    p->sriov_num < 0)
+			p->sriov_num = 0;
+	} else if (read_link_base(dir, "physfn", buf, sizeof(buf)) == 0 &&
+	    addr_parse(buf, ADDR_SYSFS, &p->physfn) == 0)
+		p->sriov = SRIOV_VF;
+	if (read_int_attr(dir, "boot_vga", &p->boot_vga) < 0)
+		p->boot_vga = 0;
+	snprintf(net, sizeof(net), "%s/net", dir);
+	if ((d = opendir(net)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (p->ifname[0] == '\0' || strcmp(e->d_name, p->ifname) < 0)
+			snprintf(p->ifname, sizeof(p->ifname), "%s",
+			    e->d_name);
+	}
+	closedir(d);
+}
+
+static void
+fill_device(struct pci_access *a, struct pci_dev *d, const char *devdir,
+    struct pp_device *p)
+{
+	char	 dir[PATH_MAX], *s;
+
+	memset(p, 0, sizeof(*p));
+	pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_SUBSYS |
+	    PCI_FILL_NUMA_NODE | PCI_FILL_IOMMU_GROUP | PCI_FILL_DRIVER);
+	p->addr = PP_ADDR(d->domain, d->bus, d->dev, d->func);
+	p->vendor = d->vendor_id;
+	p->device = d->device_id;
+	p->class = d->device_class;
+	p->subvendor = d->subsys_vendor_id;
+	p->subdevice = d->subsys_id;
+	p->numa = d->numa_node < 0 ? -1 : d->numa_node;
+	p->iommu = -1;
+	if ((s = pci_get_string_property(d, PCI_FILL_IOMMU_GROUP)) != NULL) {
+		unsigned	g;
+
+		if (strlen(s) <= 6 && strspn(s, "0123456789") == strlen(s) &&
+		    sscanf(s, "%u", &g) == 1)
+			p->iommu = (int)g;
+	}
+	if ((s = pci_get_string_property(d, PCI_FILL_DRIVER)) != NULL)
+		snprintf(p->driver, sizeof(p->driver), "%s", s);
+	p->header = header_type(d, p->class);
+	p->vmid = -1;
+	p->present = 1;
+	fill_names(a, p);
+	snprintf(dir, sizeof(dir), "%s/%04x:%02x:%02x.%x", devdir, d->domain,
+	    d->bus, d->dev, d->func);
+	fill_extras(dir, p);
+}
+
+static int
+scan_devices(const char *root, struct pp_inventory *inv)
+{
+	char			 busdir[PATH_MAX], devdir[PATH_MAX];
+	struct pci_access	*volatile a = NULL;
+	struct pci_dev		*volatile d = NULL;
+	pp_addr			*addrs = NULL;
+	size_t			 n = 0, i;
+	jmp_buf			 jb;
+
+	snprintf(busdir, sizeof(busdir), "%s/bus/pci", root);
+	snprintf(devdir, sizeof(devdir), "%s/devices", busdir);
+	if (list_devices(devdir, &addrs, &n) < 0)
+		return -1;
+	if ((inv->dev = calloc(n ? n : 1, sizeof(*inv->dev))) == NULL) {
+		free(addrs);
+		return -1;
+	}
+	scan_jmp = &jb;
+	if (setjmp(jb)) {
+		log_warnx("scan: %s: %s; scan abandoned", busdir,
+		    scan_errmsg);
+		if (d != NULL)
+			pci_free_dev(d);
+		pci_cleanup(a);
+		free(addrs);
+		free(inv->dev);
+		inv->dev = NULL;
+		return -1;
+	}
+	a = pci_alloc();
+	a->error = pcilib_error;
+	a->warning = pcilib_warning;
+	a->debug = pcilib_warning;
+	a->method = PCI_ACCESS_SYS_BUS_PCI;
+	pci_set_param(a, "sysfs.path", busdir);
+	pci_set_param(a, "hwdb.disable", "1");
+	pci_init(a);
+	for (i = 0; i < n; i++) {
+		d = pci_get_dev(a, (int)PP_DOMAIN(addrs[i]), PP_BUS(addrs[i]),
+		    PP_SLOT(addrs[i]), PP_FUNC(addrs[i]));
+		fill_device(a, d, devdir, &inv->dev[i]);
+		pci_free_dev(d);
+		d = NULL;
+	}
+	pci_cleanup(a);
+	free(addrs);
+	inv->ndev = n;
+	return 0;
+}
+
+static int
+add_member(struct pp_inventory *inv, size_t *cap, int group, pp_addr a)
+{
+	struct pp_member	*nv;
+
+	if (inv->nmember == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		if ((nv = reallocarray(inv->member, *cap, sizeof(*nv))) ==
+		    NULL)
+			return -1;
+		inv->member = nv;
+	}
+	inv->member[inv->nmember].group = group;
+	inv->member[inv->nmember].addr = a;
+	inv->nmember++;
+	return 0;
+}
+
+static int
+group_members(const char *gdir, int group, struct pp_inventory *inv,
+    size_t *cap)
+{
+	char		 path[PATH_MAX];
+	DIR		*d;
+	struct dirent	*e;
+	pp_addr		 a;
+	int		 rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%d/devices", gdir, group);
+	if ((d = opendir(path)) == NULL) {
+		log_warn("scan: %s", path);
+		return 0;
+	}
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (addr_parse(e->d_name, ADDR_SYSFS, &a) < 0) {
+			log_warnx("scan: %s/%s: not a PCI address, skipped",
+			    path, e->d_name);
+			continue;
+		}
+		rc = add_member(inv, cap, group, a);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int
+member_cmp(const void *a, const void *b)
+{
+	const struct pp_member	*x = a, *y = b;
+
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Full membership of every IOMMU group, filtered or not. */
+static int
+scan_groups(const char *root, struct pp_inventory *inv)
+{
+	char		 gdir[PATH_MAX], *end;
+	DIR		*d;
+	struct dirent	*e;
+	size_t		 cap = 0;
+	long		 g;
+	int		 rc = 0;
+
+	snprintf(gdir, sizeof(gdir), "%s/kernel/iommu_groups", root);
+	if ((d = opendir(gdir)) == NULL)
+		return errno == ENOENT ? 0 : (log_warn("scan: %s", gdir), 0);
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		errno = 0;
+		g = strtol(e->d_name, &end, 10);
+		if (errno || *end != '\0' || g < 0 || g > 999999) {
+			log_warnx("scan: %s/%s: not a group number, skipped",
+			    gdir, e->d_name);
+			continue;
+		}
+		rc = group_members(gdir, (int)g, inv, &cap);
+	}
+	closedir(d);
+	if (rc == 0 && inv->nmember > 0)
+		qsort(inv->member, inv->nmember, sizeof(*inv->member),
+		    member_cmp);
+	return rc;
+}
+
+int
+scan_inventory(const char *root, struct pp_inventory *inv)
+{
+	memset(inv, 0, sizeof(*inv));
+	if (scan_devices(root, inv) < 0)
+		return -1;
+	if (scan_groups(root, inv) < 0) {
+		log_warnx("scan: out of memory");
+		inventory_free(inv);
+		return -1;
+	}
+	return 0;
+}
+
+void
+inventory_free(struct pp_inventory *inv)
+{
+	if (inv == NULL)
+		return;
+	free(inv->dev);
+	free(inv->member);
+	memset(inv, 0, sizeof(*inv));
+}
+
+static int
+dev_cmp(const void *key, const void *elem)
+{
+	pp_addr	a = *(const pp_addr *)key;
+	pp_addr	b = ((const struct pp_device *)elem)->addr;
+
+	return a < b ? -1 : a > b;
+}
+
+struct pp_device *
+inventory_find(const struct pp_inventory *inv, pp_addr a)
+{
+	return bsearch(&a, inv->dev, inv->ndev, sizeof(*inv->dev), dev_cmp);
+}
+
+int
+device_is_bridge(const struct pp_device *p)
+{
+	return p->header == 1 || p->header == 2;
+}

@@ -1,0 +1,249 @@
+/*
+ * The sqlite store: open and migrate, sync the inventory with a scan,
+ * load it back for the matcher. Allocation writes are in store_alloc.c.
+ *
+ * Every change of state is one BEGIN IMMEDIATE transaction on a database
+ * in WAL mode with synchronous=FULL, so a commit is on disk before the
+ * caller acknowledges anything.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcipassd.h"
+
+static const char schema_sql[] =
+#include "schema.inc"
+;
+
+#define SCHEMA_VERSION	1
+
+static int
+exec(sqlite3 *db, const char *sql)
+{
+	char	*err = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		log_warnx("store: %s: %s", sql[0] == '\n' ? "schema" : sql,
+		    err ? err : sqlite3_errmsg(db));
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+user_version(sqlite3 *db)
+{
+	sqlite3_stmt	*st;
+	int		 v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Bring a database of any older version to SCHEMA_VERSION. */
+static int
+migrate(sqlite3 *db, const char *path)
+{
+	int	v;
+
+	if (exec(db, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	if ((v = user_version(db)) < 0)
+		goto fail;
+	if (v > SCHEMA_VERSION) {
+		log_warnx("store: %s: schema version %d is newer than this "
+		    "pcipassd's %d", path, v, SCHEMA_VERSION);
+		goto fail;
+	}
+	if (v == 0 && (exec(db, schema_sql) < 0 ||
+	    exec(db, "PRAGMA user_version = 1") < 0))
+		goto fail;
+	if (exec(db, "COMMIT") < 0)
+		goto fail;
+	if (v == 0)
+		log_info("store: %s: created schema version %d", path,
+		    SCHEMA_VERSION);
+	return 0;
+fail:
+	exec(db, "ROLLBACK");
+	return -1;
+}
+
+/*
+ * Open the database; with create, also make or migrate the schema (the
+ * daemon does this once at start, worker threads do not).
+ */
+sqlite3 *
+store_open(const char *path, int create)
+{
+	sqlite3	*db;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		log_warnx("store: %s: %s", path, db ? sqlite3_errmsg(db) :
+		    "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if ((create && exec(db, "PRAGMA journal_mode = WAL") < 0) ||
+	    exec(db, "PRAGMA synchronous = FULL") < 0 ||
+	    (create && migrate(db, path) < 0) ||
+	    (!create && user_version(db) != SCHEMA_VERSION)) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+store_close(sqlite3 *db)
+{
+	sqlite3_close(db);
+}
+
+int
+store_begin(sqlite3 *db)
+{
+	return exec(db, "BEGIN IMMEDIATE");
+}
+
+int
+store_commit(sqlite3 *db)
+{
+	if (exec(db, "COMMIT") == 0)
+		return 0;
+	exec(db, "ROLLBACK");
+	return -1;
+}
+
+void
+store_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		exec(db, "ROLLBACK");
+}
+
+static void
+col_text(sqlite3_stmt *st, int i, char *buf, size_t len)
+{
+	const unsigned char	*s = sqlite3_column_text(st, i);
+
+	snprintf(buf, len, "%s", s ? (const char *)s : "");
+}
+
+#define DEVICE_COLS \
+	"addr, vendor, device, class, subvendor, subdevice, header, numa, " \
+	"iommu, sriov, sriov_num, sriov_total, physfn, boot_vga, driver, " \
+	"ifname, vendor_name, device_name, class_name, offered, critical, " \
+	"present, reason, vmid, nic, mac, ip, ip6, vlan_id, network, " \
+	"req_index"
+
+static void
+row_device(sqlite3_stmt *st, struct pp_device *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->addr = (pp_addr)sqlite3_column_int64(st, 0);
+	d->vendor = (unsigned)sqlite3_column_int(st, 1);
+	d->device = (unsigned)sqlite3_column_int(st, 2);
+	d->class = (unsigned)sqlite3_column_int(st, 3);
+	d->subvendor = (unsigned)sqlite3_column_int(st, 4);
+	d->subdevice = (unsigned)sqlite3_column_int(st, 5);
+	d->header = sqlite3_column_int(st, 6);
+	d->numa = sqlite3_column_int(st, 7);
+	d->iommu = sqlite3_column_int(st, 8);
+	d->sriov = (enum pp_sriov)sqlite3_column_int(st, 9);
+	d->sriov_num = sqlite3_column_int(st, 10);
+	d->sriov_total = sqlite3_column_int(st, 11);
+	d->physfn = (pp_addr)sqlite3_column_int64(st, 12);
+	d->boot_vga = sqlite3_column_int(st, 13);
+	col_text(st, 14, d->driver, sizeof(d->driver));
+	col_text(st, 15, d->ifname, sizeof(d->ifname));
+	col_text(st, 16, d->vendor_name, sizeof(d->vendor_name));
+	col_text(st, 17, d->device_name, sizeof(d->device_name));
+	col_text(st, 18, d->class_name, sizeof(d->class_name));
+	d->offered = sqlite3_column_int(st, 19);
+	col_text(st, 20, d->critical, sizeof(d->critical));
+	d->present = sqlite3_column_int(st, 21);
+	col_text(st, 22, d->reason, sizeof(d->reason));
+	d->vmid = sqlite3_column_int(st, 23);
+	d->nic.nic = sqlite3_column_int(st, 24);
+	col_text(st, 25, d->nic.mac, sizeof(d->nic.mac));
+	col_text(st, 26, d->nic.ip, sizeof(d->nic.ip));
+	col_text(st, 27, d->nic.ip6, sizeof(d->nic.ip6));
+	col_text(st, 28, d->nic.vlan_id, sizeof(d->nic.vlan_id));
+	col_text(st, 29, d->nic.network, sizeof(d->nic.network));
+	d->req_index = sqlite3_column_int(st, 30);
+}
+
+static int
+load_devices(sqlite3 *db, struct pp_inventory *inv)
+{
+	sqlite3_stmt		*st;
+	struct pp_device	*nv;
+	size_t			 cap = 0;
+	int			 rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT " DEVICE_COLS " FROM device "
+	    "ORDER BY addr", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (inv->ndev == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = reallocarray(inv->dev, cap, sizeof(*nv))) ==
+			    NULL)
+				break;
+			inv->dev = nv;
+		}
+		row_device(st, &inv->dev[inv->ndev++]);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+load_members(sqlite3 *db, struct pp_inventory *inv)
+{
+	sqlite3_stmt		*st;
+	struct pp_member	*nv;
+	size_t			 cap = 0;
+	int			 rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT grp, addr FROM iommu_member "
+	    "ORDER BY grp, addr", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (inv->nmember == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = reallocarray(inv->member, cap,
+			    sizeof(*nv))) == NULL)
+				break;
+			inv->member = nv;
+		}
+		inv->member[inv->nmember].group = sqlite3_column_int(st, 0);
+		inv->member[inv->nmember].addr =
+		    (pp_addr)sqlite3_column_int64(st, 1);
+		inv->nmember++;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The whole inventory as stored; free with inventory_free(). */
+int
+store_load(sqlite3 *db, struct pp_inventory *inv)
+{
+	memset(inv, 0, sizeof(*inv));
+	if (load_devices(db, inv) < 0 || load_members(db, inv) < 0) {
+		log_warnx("store: load: %s", sqlite3_errmsg(db));
+		inventory_free(inv);
+		return -1;
+	}
+	return 0;
+}
