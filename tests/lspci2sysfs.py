@@ -35,6 +35,25 @@ A minimal dump is just header lines such as
 followed by optional "\\tKernel driver in use: X", "\\tIOMMU group: N",
 "\\tNUMA node: N" lines; a blank line between devices is optional.
 Line endings may be LF or CRLF. Everything not understood is ignored.
+
+What libpci 3.9 / lspci 3.9 do with such trees (checked on Debian 12):
+- vendor, device, class: required; a missing one is a fatal a->error
+  (exit 1). So is any entry under devices/ that is not an address.
+- irq and resource: fatal when missing, but only when PCI_FILL_IRQ /
+  PCI_FILL_BASES is asked for (lspci -v does, lspci -nn does not). An
+  empty resource file is accepted silently (no BARs).
+- revision, subsystem_*: read from config when missing, silently; with
+  config missing too, revision reads as 0xff and config warns
+  "pcilib: Cannot open .../config" (lspci still lists the device).
+- Garbage is not an error: class=garbage reads as class 0000, and an
+  EMPTY numa_node reads as node 0, not -1 (strtol of "").
+- label is printed verbatim (trailing blanks kept), as "DeviceName:".
+- lspci 3.9 prints a bridge's one-tab "Subsystem:" line from the
+  subsystem_* files, not from config.
+- With a sysfs.path that does not exist, the default access-method probe
+  falls back to /proc or port I/O and lists the REAL host's devices:
+  force the method (lspci -A linux-sysfs, a->method =
+  PCI_ACCESS_SYS_BUS_PCI).
 """
 
 import codecs
