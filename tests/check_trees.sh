@@ -27,7 +27,8 @@ cd "$root" || exit 2
 FIXTURES=${FIXTURES:-../shared/fixtures/lspci}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/check_trees.XXXXXX") || exit 2
-trap 'rm -rf "$work"' EXIT INT TERM
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM HUP PIPE   # so the EXIT trap cleans up
 
 # facts MODE FILE: one normalised line per compared fact, sorted.
 # MODE "hdr" gives header facts only (what lspci -nn prints), "vv" all.
