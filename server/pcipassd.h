@@ -197,6 +197,12 @@ int	 server_main(struct pp_config *, struct pp_filter *);
 #include <xmlrpc-c/server.h>
 int	 methods_register(xmlrpc_env *, xmlrpc_registry *);
 
+/* rpc_decode.c */
+int	 decode_request(xmlrpc_env *, xmlrpc_value *, struct pp_request *,
+	    char *, size_t);
+int	 decode_requests(xmlrpc_env *, xmlrpc_value *, struct pp_request *,
+	    size_t *, char *, size_t);
+
 /* ops.c */
 enum pp_err {
 	PP_OK = 0,

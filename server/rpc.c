@@ -1,0 +1,330 @@
+/*
+ * The XML-RPC front: our own Abyss server object, so that every body is
+ * seen before any XML parser runs, and the signal thread that stops it.
+ *
+ * Abyss's defaults are unsafe for a daemon (../shared/NOTES.md): 15
+ * connections with a 2 s accept stall when they are busy, a ~130 KB
+ * thread stack whose overflow kills the process, an expat that expands
+ * entities, a body timeout per read rather than in total. So: 256
+ * connections and a 512 backlog, short keep-alive and read timeouts, an
+ * explicit 1 MiB handler stack, a request size limit checked against
+ * Content-Length before reading, a total deadline for reading a body,
+ * and a refusal of any body carrying "<!" or not in an ASCII-compatible
+ * encoding, before the parser sees it.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xmlrpc-c/abyss.h>
+#include <xmlrpc-c/server_abyss.h>
+
+#include "pcipassd.h"
+
+#define MAX_CONN		256
+#define MAX_BACKLOG		512
+#define KEEPALIVE_SECONDS	5
+#define KEEPALIVE_REQUESTS	1000
+#define READ_TIMEOUT_SECONDS	5
+#define BODY_DEADLINE_SECONDS	10
+#define HANDLER_STACK		(1024 * 1024)
+#define MAX_BODY		(1024 * 1024)
+
+static TServer		 server;
+static xmlrpc_registry	*registry;
+
+static void
+reply(TSession *s, int status, const char *text)
+{
+	ResponseStatus(s, (xmlrpc_uint16_t)status);
+	ResponseContentType(s, "text/plain");
+	ResponseContentLength(s, strlen(text));
+	ResponseWriteStart(s);
+	ResponseWriteBody(s, text, (xmlrpc_uint32_t)strlen(text));
+	ResponseWriteEnd(s);
+}
+
+static double
+now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The declared length: -1 missing, -2 malformed or too large. */
+static long
+content_length(TSession *s)
+{
+	const char	*v = RequestHeaderValue(s, "content-length");
+	char		*end;
+	long		 n;
+
+	if (v == NULL)
+		return -1;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end != '\0' || n < 0)
+		return -2;
+	return n;
+}
+
+/* Read exactly len bytes within the total deadline. */
+static int
+read_body(TSession *s, char *buf, size_t len)
+{
+	const char	*chunk;
+	size_t		 got = 0, n;
+	double		 deadline = now() + BODY_DEADLINE_SECONDS;
+
+	while (got < len) {
+		SessionGetReadData(s, len - got, &chunk, &n);
+		memcpy(buf + got, chunk, n);
+		got += n;
+		if (got == len)
+			break;
+		if (now() > deadline || !SessionRefillBuffer(s))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Refuse what could make the parser do unbounded work or read the body
+ * in another encoding: markup declarations ("<!": DOCTYPE, ENTITY, and
+ * CDATA, which XML-RPC does not use), a NUL byte or a UTF-16/32 byte
+ * order mark, an encoding declaration other than UTF-8 or ASCII.
+ */
+static const char *
+body_refusal(const char *b, size_t len)
+{
+	const char	*enc, *end;
+
+	if (len >= 2 && ((unsigned char)b[0] == 0xfe ||
+	    (unsigned char)b[0] == 0xff))
+		return "body is not UTF-8 (UTF-16/32 byte order mark)";
+	if (memchr(b, '\0', len) != NULL)
+		return "body is not UTF-8 (NUL byte)";
+	if (memmem(b, len, "<!", 2) != NULL)
+		return "markup declarations (<!DOCTYPE, <!ENTITY) are refused";
+	if (len > 5 && memcmp(b, "<?xml", 5) == 0 &&
+	    (end = memmem(b, len, "?>", 2)) != NULL &&
+	    (enc = memmem(b, (size_t)(end - b), "encoding", 8)) != NULL) {
+		enc += 8;
+		enc += strspn(enc, " \t\r\n=\"'");
+		if (strncasecmp(enc, "utf-8", 5) != 0 &&
+		    strncasecmp(enc, "us-ascii", 8) != 0)
+			return "only UTF-8 bodies are accepted";
+	}
+	return NULL;
+}
+
+static void
+answer_call(TSession *s, const char *body, size_t len)
+{
+	xmlrpc_env		 env;
+	xmlrpc_mem_block	*out = NULL;
+	const char		*why;
+
+	if ((why = body_refusal(body, len)) != NULL) {
+		log_info("refused a request: %s", why);
+		reply(s, 400, why);
+		return;
+	}
+	xmlrpc_env_init(&env);
+	xmlrpc_registry_process_call2(&env, registry, body, len, s, &out);
+	if (env.fault_occurred) {
+		log_warnx("rpc: %s", env.fault_string);
+		reply(s, 500, "internal error\n");
+	} else {
+		ResponseStatus(s, 200);
+		ResponseContentType(s, "text/xml; charset=\"utf-8\"");
+		ResponseContentLength(s, XMLRPC_MEMBLOCK_SIZE(char, out));
+		ResponseWriteStart(s);
+		ResponseWriteBody(s, XMLRPC_MEMBLOCK_CONTENTS(char, out),
+		    (xmlrpc_uint32_t)XMLRPC_MEMBLOCK_SIZE(char, out));
+		ResponseWriteEnd(s);
+	}
+	if (out != NULL)
+		XMLRPC_MEMBLOCK_FREE(char, out);
+	xmlrpc_env_clean(&env);
+}
+
+static void
+handle_http(void *arg, TSession *s, abyss_bool *handled)
+{
+	const TRequestInfo	*ri;
+	const char		*ctype;
+	char			*body;
+	long			 len;
+
+	(void)arg;
+	*handled = 1;
+	SessionGetRequestInfo(s, &ri);
+	if (strcmp(ri->uri, "/RPC2") != 0)
+		return reply(s, 404, "not found; the endpoint is /RPC2\n");
+	if (ri->method != m_post) {
+		ResponseAddField(s, "Allow", "POST");
+		return reply(s, 405, "use POST\n");
+	}
+	ctype = RequestHeaderValue(s, "content-type");
+	if (ctype == NULL || strncasecmp(ctype, "text/xml", 8) != 0)
+		return reply(s, 400, "Content-Type must be text/xml\n");
+	if ((len = content_length(s)) == -1)
+		return reply(s, 411, "Content-Length required\n");
+	if (len < 0)
+		return reply(s, 400, "bad Content-Length\n");
+	if (len == 0)
+		return reply(s, 400, "empty body\n");
+	if (len > MAX_BODY)
+		return reply(s, 413, "body over 1 MiB\n");
+	if ((body = malloc((size_t)len)) == NULL)
+		return reply(s, 503, "out of memory\n");
+	if (read_body(s, body, (size_t)len) < 0)
+		log_info("a client did not send its body in %d s",
+		    BODY_DEADLINE_SECONDS);
+	else
+		answer_call(s, body, (size_t)len);
+	free(body);
+}
+
+static int
+make_server(const struct pp_config *c)
+{
+	struct sockaddr_in		 sin;
+	TChanSwitch			*sw;
+	const char			*err;
+	struct ServerReqHandler3	 h = {
+		.handleReq = handle_http,
+		.handleReqStackSize = HANDLER_STACK,
+	};
+	abyss_bool			 ok;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)c->port);
+	if (inet_pton(AF_INET, c->listen, &sin.sin_addr) != 1) {
+		log_warnx("--listen %s: not an IPv4 address", c->listen);
+		return -1;
+	}
+	ChanSwitchUnixCreate2(PF_INET, (struct sockaddr *)&sin, sizeof(sin),
+	    &sw, &err);
+	if (err != NULL) {
+		log_warnx("listen on %s:%d: %s", c->listen, c->port, err);
+		free((char *)err);
+		return -1;
+	}
+	ServerCreateSwitch(&server, sw, &err);
+	if (err != NULL) {
+		log_warnx("server: %s", err);
+		free((char *)err);
+		ChanSwitchDestroy(sw);
+		return -1;
+	}
+	ServerSetName(&server, "pcipassd");
+	ServerSetMaxConn(&server, MAX_CONN);
+	ServerSetMaxConnBacklog(&server, MAX_BACKLOG);
+	ServerSetKeepaliveTimeout(&server, KEEPALIVE_SECONDS);
+	ServerSetKeepaliveMaxConn(&server, KEEPALIVE_REQUESTS);
+	ServerSetTimeout(&server, READ_TIMEOUT_SECONDS);
+	ServerSetAdvertise(&server, 0);
+	ServerAddHandler3(&server, &h, &ok);
+	if (!ok) {
+		log_warnx("server: cannot add the handler");
+		return -1;
+	}
+	return 0;
+}
+
+static sigset_t	 sigs;
+
+/*
+ * Signals are blocked everywhere and taken here: SIGHUP reloads the
+ * filter and rescans, SIGTERM/SIGINT stop the server (calls in flight
+ * still get their answer), and the wait times out for periodic rescans.
+ */
+static void *
+signal_thread(void *arg)
+{
+	const struct pp_config	*c = arg;
+	struct timespec		 ts = { .tv_sec = c->rescan };
+	struct sync_counts	 counts;
+	int			 sig;
+
+	for (;;) {
+		sig = sigtimedwait(&sigs, NULL, c->rescan > 0 ? &ts : NULL);
+		if (sig == SIGHUP)
+			service_reload();
+		else if (sig == SIGTERM || sig == SIGINT) {
+			log_info("signal %d: stopping", sig);
+			ServerTerminate(&server);
+			return NULL;
+		} else if (sig < 0 && errno == EAGAIN)
+			service_rescan(&counts);
+	}
+}
+
+int
+server_main(struct pp_config *c, struct pp_filter *f)
+{
+	xmlrpc_env		 env;
+	const char		*err;
+	pthread_t		 th;
+	struct sync_counts	 counts;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (auth_load(c->auth) < 0 || service_init(c, f) < 0)
+		return 1;
+	if (service_rescan(&counts) < 0) {
+		log_warnx("first scan of %s failed", c->sysfs_root);
+		return 1;
+	}
+	log_info("inventory: %d devices added, %d removed, %d changed",
+	    counts.added, counts.removed, counts.changed);
+
+	xmlrpc_env_init(&env);
+	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, MAX_BODY);
+	AbyssInit(&err);
+	if (err != NULL)
+		fatalx("abyss: %s", err);
+	registry = xmlrpc_registry_new(&env);
+	if (env.fault_occurred || methods_register(&env, registry) < 0)
+		fatalx("registry: %s", env.fault_string);
+	if (make_server(c) < 0)
+		return 1;
+	ServerInit2(&server, &err);
+	if (err != NULL) {
+		log_warnx("server: %s", err);
+		return 1;
+	}
+	if (!c->foreground && daemon(0, 0) < 0)
+		fatal("daemon");
+	if (pthread_create(&th, NULL, signal_thread, c) != 0)
+		fatalx("cannot start the signal thread");
+	log_info("pcipassd %s listening on %s:%d", PCIPASS_VERSION,
+	    c->listen, c->port);
+	ServerRun(&server);
+	pthread_join(th, NULL);
+	ServerFree(&server);
+	xmlrpc_registry_free(registry);
+	AbyssTerm();
+	service_free();
+	xmlrpc_env_clean(&env);
+	log_info("stopped");
+	return 0;
+}

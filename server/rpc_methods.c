@@ -1,0 +1,520 @@
+/*
+ * The method table and thin handlers: decode parameters, call the core
+ * (ops.c), encode the answer as oned does: [true, VALUE, 0] or
+ * [false, "[pci.method] message", CODE].
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xmlrpc-c/abyss.h>
+
+#include "pcipassd.h"
+
+struct call {
+	const char	*method;
+	xmlrpc_env	*env;
+	xmlrpc_value	*params;
+	void		*session;	/* Abyss TSession */
+	char		 user[128];
+	char		 peer[64];
+	int		 vmid;
+};
+
+/* What a method needs: its parameter types after the session. */
+struct method {
+	const char	*name;
+	xmlrpc_value	*(*fn)(struct call *);
+	const char	*types;		/* after the session: i s A S */
+	int		 optional;	/* trailing parameters that may lack */
+	int		 writes;
+	const char	*signature;
+	const char	*help;
+};
+
+static xmlrpc_value *
+ok(struct call *c, xmlrpc_value *v)
+{
+	xmlrpc_value	*r;
+
+	if (v == NULL)
+		return NULL;
+	r = xmlrpc_build_value(c->env, "(bVi)", 1, v, 0);
+	xmlrpc_DECREF(v);
+	return r;
+}
+
+static xmlrpc_value *
+fail(struct call *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static xmlrpc_value *
+fail(struct call *c, int code, const char *fmt, ...)
+{
+	char	msg[4096], full[4200];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "[%s] %s", c->method, msg);
+	return xmlrpc_build_value(c->env, "(bsi)", 0, full, code);
+}
+
+static xmlrpc_value *
+fail_res(struct call *c, const struct pp_result *res)
+{
+	return fail(c, res->err, "%s", res->msg);
+}
+
+static xmlrpc_value *
+encode_device(xmlrpc_env *env, const struct pp_device *d)
+{
+	struct pp_field	 f[PP_MAXFIELDS];
+	xmlrpc_value	*st, *v;
+	size_t		 n, i;
+
+	n = device_fields(d, f);
+	st = xmlrpc_struct_new(env);
+	for (i = 0; i < n && !env->fault_occurred; i++) {
+		v = f[i].kind == F_INT ? xmlrpc_int_new(env, f[i].ival) :
+		    xmlrpc_string_new(env, f[i].text);
+		xmlrpc_struct_set_value(env, st, f[i].name, v);
+		xmlrpc_DECREF(v);
+	}
+	return st;
+}
+
+static xmlrpc_value *
+encode_list(struct call *c, const struct pp_inventory *inv,
+    const size_t *idx, size_t nidx, int vmid)
+{
+	xmlrpc_value	*a = xmlrpc_array_new(c->env), *v;
+	size_t		 i;
+
+	for (i = 0; i < (idx ? nidx : inv->ndev); i++) {
+		const struct pp_device	*d = &inv->dev[idx ? idx[i] : i];
+
+		if (idx == NULL && (vmid >= 0 ? d->vmid != vmid :
+		    !device_listed(d)))
+			continue;
+		v = encode_device(c->env, d);
+		xmlrpc_array_append_item(c->env, a, v);
+		xmlrpc_DECREF(v);
+	}
+	return a;
+}
+
+static sqlite3 *
+db_or_fail(struct call *c, xmlrpc_value **err)
+{
+	sqlite3	*db = service_db();
+
+	if (db == NULL)
+		*err = fail(c, PP_ERR_INTERNAL, "cannot open the database");
+	return db;
+}
+
+static void
+log_devices(struct call *c, const char *what, const struct pp_result *res)
+{
+	char	list[1024] = "", a[PP_ADDR_SYSFS_LEN];
+	size_t	i, n = 0;
+
+	for (i = 0; i < res->nidx && n < sizeof(list); i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
+		    i ? " " : "", addr_fmt(res->inv.dev[res->idx[i]].addr,
+		    ADDR_SYSFS, a, sizeof(a)));
+	log_info("%s: VM %d: %s by %s@%s", what, c->vmid, list, c->user,
+	    c->peer);
+}
+
+static xmlrpc_value *
+m_list(struct call *c)
+{
+	struct pp_result	 res;
+	xmlrpc_value		*v, *err = NULL;
+	sqlite3			*db;
+
+	if ((db = db_or_fail(c, &err)) == NULL)
+		return err;
+	if (op_snapshot(db, service_flags(), &res) < 0)
+		return fail_res(c, &res);
+	v = encode_list(c, &res.inv, NULL, 0, -1);
+	result_free(&res);
+	return ok(c, v);
+}
+
+static xmlrpc_value *
+m_vm(struct call *c)
+{
+	struct pp_result	 res;
+	xmlrpc_value		*v, *err = NULL;
+	sqlite3			*db;
+
+	if ((db = db_or_fail(c, &err)) == NULL)
+		return err;
+	if (op_snapshot(db, service_flags(), &res) < 0)
+		return fail_res(c, &res);
+	v = encode_list(c, &res.inv, NULL, 0, c->vmid);
+	result_free(&res);
+	return ok(c, v);
+}
+
+static xmlrpc_value *
+text_answer(struct call *c, int probe)
+{
+	struct pp_result	 res;
+	xmlrpc_value		*err = NULL;
+	sqlite3			*db;
+	char			*buf = NULL;
+	size_t			 len = 0;
+	FILE			*fp;
+
+	if ((db = db_or_fail(c, &err)) == NULL)
+		return err;
+	if (op_snapshot(db, service_flags(), &res) < 0)
+		return fail_res(c, &res);
+	if (probe) {
+		if ((fp = open_memstream(&buf, &len)) != NULL) {
+			format_probe(fp, &res.inv);
+			if (fclose(fp) != 0) {
+				free(buf);
+				buf = NULL;
+			}
+		}
+	} else
+		buf = format_info(&res.inv);
+	result_free(&res);
+	if (buf == NULL)
+		return fail(c, PP_ERR_INTERNAL, "out of memory");
+	err = ok(c, xmlrpc_string_new(c->env, buf));
+	free(buf);
+	return err;
+}
+
+static xmlrpc_value *
+m_info(struct call *c)
+{
+	return text_answer(c, 0);
+}
+
+static xmlrpc_value *
+m_probe(struct call *c)
+{
+	return text_answer(c, 1);
+}
+
+static xmlrpc_value *
+m_version(struct call *c)
+{
+	return ok(c, xmlrpc_string_new(c->env, "pcipass " PCIPASS_VERSION));
+}
+
+static xmlrpc_value *
+m_test(struct call *c)
+{
+	struct pp_request	 req[PP_MAXREQ];
+	struct pp_test		 t;
+	struct pp_result	 res;
+	xmlrpc_value		*v, *fr, *err = NULL;
+	size_t			 n, i;
+	char			 msg[512];
+	sqlite3			*db;
+	int			 vmid = -1;
+
+	xmlrpc_array_read_item(c->env, c->params, 1, &v);
+	i = (size_t)decode_requests(c->env, v, req, &n, msg, sizeof(msg));
+	xmlrpc_DECREF(v);
+	if ((int)i < 0)
+		return fail(c, PP_ERR_API, "%s", msg);
+	if (xmlrpc_array_size(c->env, c->params) > 2)
+		vmid = c->vmid;
+	if ((db = db_or_fail(c, &err)) == NULL)
+		return err;
+	if (op_test(db, vmid, req, n, service_flags(), &t, &res) < 0) {
+		err = fail_res(c, &res);
+		result_free(&res);
+		return err;
+	}
+	result_free(&res);
+	fr = xmlrpc_array_new(c->env);
+	for (i = 0; i < n; i++) {
+		v = xmlrpc_int_new(c->env, t.free[i]);
+		xmlrpc_array_append_item(c->env, fr, v);
+		xmlrpc_DECREF(v);
+	}
+	v = xmlrpc_build_value(c->env, "{s:b,s:s,s:A}", "FITS",
+	    (xmlrpc_bool)t.fits, "REASON", t.reason, "FREE", fr);
+	xmlrpc_DECREF(fr);
+	return ok(c, v);
+}
+
+static xmlrpc_value *
+m_allocate(struct call *c)
+{
+	struct pp_request	 req[PP_MAXREQ];
+	struct pp_result	 res;
+	xmlrpc_value		*v, *err = NULL;
+	size_t			 n;
+	char			 msg[512];
+	sqlite3			*db;
+	int			 rc;
+
+	xmlrpc_array_read_item(c->env, c->params, 2, &v);
+	rc = decode_requests(c->env, v, req, &n, msg, sizeof(msg));
+	xmlrpc_DECREF(v);
+	if (rc < 0)
+		return fail(c, PP_ERR_API, "%s", msg);
+	if ((db = db_or_fail(c, &err)) == NULL)
+		return err;
+	if (op_allocate(db, c->vmid, req, n, service_flags(), &res) < 0) {
+		log_info("allocate: VM %d refused (%s) for %s@%s", c->vmid,
+		    res.msg, c->user, c->peer);
+		err = fail_res(c, &res);
+	} else {
+		log_devices(c, "allocate", &res);
+		err = ok(c, encode_list(c, &res.inv, res.idx, res.nidx, -1));
+	}
+	result_free(&res);
+	return err;
+}
+
+static xmlrpc_value *
+m_attach(struct call *c)
+{
+	struct pp_request	 req;
+	struct pp_result	 res;
+	xmlrpc_value		*v, *err = NULL;
+	char			 msg[512];
+	sqlite3			*db;
+	int			 rc;
+
+	xmlrpc_array_read_item(c->env, c->params, 2, &v);
+	rc = decode_request(c->env, v, &req, msg, sizeof(msg));
+	xmlrpc_DECREF(v);
+	if (rc < 0)
+		return fail(c, PP_ERR_API, "%s", msg);
+	if ((db = db_or_fail(c, &err)) == NULL)
+		return err;
+	if (op_attach(db, c->vmid, &req, service_flags(), &res) < 0)
+		err = fail_res(c, &res);
+	else {
+		log_devices(c, "attach", &res);
+		err = ok(c, encode_device(c->env,
+		    &res.inv.dev[res.idx[0]]));
+	}
+	result_free(&res);
+	return err;
+}
+
+static xmlrpc_value *
+m_detach(struct call *c)
+{
+	struct pp_result	 res;
+	xmlrpc_value		*v, *err = NULL;
+	const char		*s;
+	char			 buf[PP_ADDR_SYSFS_LEN];
+	pp_addr			 a;
+	sqlite3			*db;
+	int			 rc;
+
+	xmlrpc_array_read_item(c->env, c->params, 2, &v);
+	xmlrpc_read_string(c->env, v, &s);
+	xmlrpc_DECREF(v);
+	rc = addr_parse(s, ADDR_ONE, &a);
+	if (rc < 0) {
+		err = fail(c, PP_ERR_API, "address \"%.40s\": expected "
+		    "DDDD:BB:SS.F or DDDD:BB:SS:F", s);
+		free((char *)s);
+		return err;
+	}
+	free((char *)s);
+	if ((db = db_or_fail(c, &err)) == NULL)
+		return err;
+	if (op_detach(db, c->vmid, a, &res) < 0)
+		return fail_res(c, &res);
+	log_info("detach: VM %d: %s by %s@%s", c->vmid, addr_fmt(a,
+	    ADDR_SYSFS, buf, sizeof(buf)), c->user, c->peer);
+	return ok(c, xmlrpc_bool_new(c->env, 1));
+}
+
+static xmlrpc_value *
+m_release(struct call *c)
+{
+	struct pp_result	 res;
+	xmlrpc_value		*err = NULL;
+	sqlite3			*db;
+
+	if ((db = db_or_fail(c, &err)) == NULL)
+		return err;
+	if (op_release(db, c->vmid, &res) < 0)
+		return fail_res(c, &res);
+	log_info("release: VM %d: %d device(s) by %s@%s", c->vmid, res.count,
+	    c->user, c->peer);
+	return ok(c, xmlrpc_int_new(c->env, res.count));
+}
+
+static xmlrpc_value *
+m_monitor(struct call *c)
+{
+	struct sync_counts	n;
+
+	if (service_rescan(&n) < 0)
+		return fail(c, PP_ERR_INTERNAL, "rescan failed; see the "
+		    "daemon's log");
+	return ok(c, xmlrpc_build_value(c->env, "{s:i,s:i,s:i}", "ADDED",
+	    n.added, "REMOVED", n.removed, "CHANGED", n.changed));
+}
+
+static const struct method methods[] = {
+	{ "pci.list", m_list, "", 0, 0, "A:s",
+	    "List the offered and held devices, ascending by ADDRESS." },
+	{ "pci.info", m_info, "", 0, 0, "A:s",
+	    "The <PCI_DEVICES> element of OpenNebula's host XML." },
+	{ "pci.probe", m_probe, "", 0, 0, "A:s",
+	    "The monitoring template of OpenNebula's PCI probe." },
+	{ "pci.vm", m_vm, "i", 0, 0, "A:si",
+	    "The devices a VM holds (vmid)." },
+	{ "pci.test", m_test, "Ai", 1, 0, "A:sA,A:sAi",
+	    "Whether requests fit, without changing anything "
+	    "(requests, optional vmid)." },
+	{ "pci.allocate", m_allocate, "iA", 0, 1, "A:siA",
+	    "Allocate devices to a VM, all requests or none (vmid, "
+	    "requests)." },
+	{ "pci.release", m_release, "i", 0, 1, "A:si",
+	    "Release every device a VM holds (vmid)." },
+	{ "pci.attach", m_attach, "iS", 0, 1, "A:siS",
+	    "Add one device to a VM (vmid, request)." },
+	{ "pci.detach", m_detach, "is", 0, 1, "A:sis",
+	    "Take one device from a VM (vmid, address)." },
+	{ "pci.monitor", m_monitor, "", 0, 1, "A:s",
+	    "Rescan the host now; counts of added, removed, changed." },
+	{ "pci.version", m_version, "", 0, 0, "A:s",
+	    "The daemon's version." },
+};
+
+static xmlrpc_type
+type_of(char t)
+{
+	switch (t) {
+	case 'i': return XMLRPC_TYPE_INT;
+	case 's': return XMLRPC_TYPE_STRING;
+	case 'A': return XMLRPC_TYPE_ARRAY;
+	default: return XMLRPC_TYPE_STRUCT;
+	}
+}
+
+/* Count and types, as xmlrpc-c's own faults would report them. */
+static int
+check_params(struct call *c, const struct method *m)
+{
+	size_t		 want = 1 + strlen(m->types), i;
+	int		 n = xmlrpc_array_size(c->env, c->params);
+	xmlrpc_value	*v;
+	xmlrpc_type	 t;
+
+	if (n < 0 || (size_t)n > want || (size_t)n + m->optional < want) {
+		xmlrpc_env_set_fault_formatted(c->env, XMLRPC_INDEX_ERROR,
+		    "%s takes %zu parameters (session%s%s), got %d",
+		    m->name, want - (size_t)m->optional, want > 1 ? ", " : "",
+		    m->signature + 4, n);
+		return -1;
+	}
+	for (i = 0; i < (size_t)n; i++) {
+		xmlrpc_array_read_item(c->env, c->params, (unsigned)i, &v);
+		t = xmlrpc_value_type(v);
+		xmlrpc_DECREF(v);
+		if (t != type_of(i == 0 ? 's' : m->types[i - 1])) {
+			xmlrpc_env_set_fault_formatted(c->env,
+			    XMLRPC_TYPE_ERROR, "%s: parameter %zu has the "
+			    "wrong type", m->name, i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+peer_of(void *session, char *buf, size_t len)
+{
+	struct abyss_unix_chaninfo	*ci = NULL;
+	struct sockaddr_in		*sin;
+
+	snprintf(buf, len, "?");
+	SessionGetChannelInfo(session, (void **)&ci);
+	if (ci != NULL && ci->peerAddr.sa_family == AF_INET) {
+		sin = (struct sockaddr_in *)&ci->peerAddr;
+		inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)len);
+	}
+}
+
+/* Every pci.* call comes through here. */
+static xmlrpc_value *
+dispatch(xmlrpc_env *env, xmlrpc_value *params, void *info, void *session)
+{
+	const struct method	*m = info;
+	struct call		 c = { .method = m->name, .env = env,
+				    .params = params, .session = session };
+	xmlrpc_value		*v;
+	const char		*sess;
+	int			 auth;
+
+	if (check_params(&c, m) < 0)
+		return NULL;
+	peer_of(session, c.peer, sizeof(c.peer));
+	xmlrpc_array_read_item(env, params, 0, &v);
+	xmlrpc_read_string(env, v, &sess);
+	xmlrpc_DECREF(v);
+	if (env->fault_occurred)
+		return NULL;
+	auth = auth_check(sess, c.user, sizeof(c.user));
+	free((char *)sess);
+	if (auth == AUTH_NONE) {
+		log_info("%s: authentication failed from %s", m->name, c.peer);
+		return fail(&c, PP_ERR_AUTHENTICATION, "authentication "
+		    "failed: wrong user or secret in the session string");
+	}
+	if (m->writes && auth != AUTH_RW)
+		return fail(&c, PP_ERR_AUTHORIZATION, "user %s is read-only",
+		    c.user);
+	if (m->types[0] == 'i') {
+		xmlrpc_array_read_item(env, params, 1, &v);
+		xmlrpc_read_int(env, v, &c.vmid);
+		xmlrpc_DECREF(v);
+	} else if (strcmp(m->types, "Ai") == 0 &&
+	    xmlrpc_array_size(env, params) > 2) {
+		xmlrpc_array_read_item(env, params, 2, &v);
+		xmlrpc_read_int(env, v, &c.vmid);
+		xmlrpc_DECREF(v);
+	}
+	if (c.vmid < 0)
+		return fail(&c, PP_ERR_API, "vmid %d: expected 0 to "
+		    "2147483647", c.vmid);
+	return m->fn(&c);
+}
+
+int
+methods_register(xmlrpc_env *env, xmlrpc_registry *reg)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		struct xmlrpc_method_info3	mi = {
+			.methodName = methods[i].name,
+			.methodFunction = dispatch,
+			.serverInfo = (void *)&methods[i],
+			.stackSize = 512 * 1024,
+			.signatureString = methods[i].signature,
+			.help = methods[i].help,
+		};
+
+		xmlrpc_registry_add_method3(env, reg, &mi);
+		if (env->fault_occurred)
+			return -1;
+	}
+	return 0;
+}
