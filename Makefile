@@ -28,7 +28,8 @@ CHECK_LIBS	 = $(shell pkg-config --libs check)
 ALL_CFLAGS	 = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Iinclude -Iserver \
 		   -I$(BUILD) $(PKG_CFLAGS) $(CFLAGS)
 
-SRV_SRCS	:= $(filter-out server/pcipassd.c,$(wildcard server/*.c))
+SRV_MAINS	:= server/pcipassd.c server/hostcmd.c
+SRV_SRCS	:= $(filter-out $(SRV_MAINS),$(wildcard server/*.c))
 SRV_OBJS	:= $(SRV_SRCS:%.c=$(BUILD)/%.o)
 LIB_SRCS	:= $(filter-out client/pcipass.c,$(wildcard client/*.c))
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -36,13 +37,15 @@ TEST_SRCS	:= $(wildcard tests/*.c)
 TEST_OBJS	:= $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
 PCIPASSD	 = $(BUILD)/pcipassd
+PCIPASS_HOST	 = $(BUILD)/pcipass-host
 PCIPASS		 = $(BUILD)/pcipass
 LIBA		 = $(BUILD)/libpcipass.a
 LIBSO		 = $(BUILD)/libpcipass.so
 TESTRUN		 = $(BUILD)/tests/run
 
 .PHONY: all deps test-deps check install clean
-all: $(PCIPASSD) $(if $(LIB_SRCS),$(PCIPASS) $(LIBA) $(LIBSO))
+all: $(PCIPASSD) $(if $(wildcard server/hostcmd.c),$(PCIPASS_HOST)) \
+    $(if $(LIB_SRCS),$(PCIPASS) $(LIBA) $(LIBSO))
 
 deps:
 	@sh scripts/deps.sh build
@@ -62,6 +65,9 @@ $(BUILD)/%.o: %.c $(wildcard server/*.h include/*.h client/*.h tests/*.h) \
 $(PCIPASSD): $(BUILD)/server/pcipassd.o $(SRV_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SRV_LIBS)
 
+$(PCIPASS_HOST): $(BUILD)/server/hostcmd.o $(SRV_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SRV_LIBS)
+
 $(LIBA): $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
@@ -78,6 +84,7 @@ $(TESTRUN): $(TEST_OBJS) $(SRV_OBJS) $(LIB_OBJS)
 # The suites find the binaries and fixtures through the environment.
 check: all $(TESTRUN)
 	PCIPASSD=$(abspath $(PCIPASSD)) PCIPASS=$(abspath $(PCIPASS)) \
+	    PCIPASS_HOST=$(abspath $(PCIPASS_HOST)) SRCDIR=$(CURDIR) \
 	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
 	    $(TESTRUN)
 

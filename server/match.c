@@ -518,25 +518,46 @@ explain(const struct search *s, size_t r, struct text *t, int *nfree)
 }
 
 /* Why the whole call fails, when each request alone could be met. */
+static int
+matched_by_any(const struct search *s, size_t dv)
+{
+	size_t	r;
+
+	for (r = 0; r < s->nreq; r++)
+		if (request_matches(&s->req[r], &s->inv->dev[dv]))
+			return 1;
+	return 0;
+}
+
 static void
 explain_joint(const struct search *s, int rc, struct text *t)
 {
-	size_t	i;
-	char	a[PP_ADDR_SYSFS_LEN];
+	const struct pp_device	*e;
+	size_t			 i, k, shown;
+	char			 a[PP_ADDR_SYSFS_LEN];
 
 	if (rc == MATCH_LIMIT) {
 		tprintf(t, "search gave up after %d steps; ask for fewer or "
 		    "more specific devices", SEARCH_BUDGET);
 		return;
 	}
-	tprintf(t, "the %zu requests cannot all be met together", s->nreq);
-	for (i = 0; i < s->inv->ndev; i++)
-		if (!s->node[i].blocked && s->node[i].nneed > 0) {
-			tprintf(t, "; %s needs its IOMMU siblings in the same "
-			    "call", addr_fmt(s->inv->dev[i].addr, ADDR_ONE, a,
-			    sizeof(a)));
-			break;
+	tprintf(t, "%s", s->nreq == 1 ? "no device can serve the request "
+	    "alone" : "the requests cannot all be met together");
+	for (i = 0, shown = 0; i < s->inv->ndev && shown < 4; i++) {
+		if (s->node[i].blocked || s->node[i].nneed == 0 ||
+		    !matched_by_any(s, i))
+			continue;
+		tprintf(t, "; %s needs", addr_fmt(s->inv->dev[i].addr,
+		    ADDR_ONE, a, sizeof(a)));
+		for (k = 0; k < s->node[i].nneed; k++) {
+			e = &s->inv->dev[s->node[i].need[k]];
+			tprintf(t, "%s sibling %s (on driver %s)", k ? "," : "",
+			    addr_fmt(e->addr, ADDR_ONE, a, sizeof(a)),
+			    e->driver);
 		}
+		tprintf(t, " in the same call");
+		shown++;
+	}
 }
 
 static int

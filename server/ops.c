@@ -223,6 +223,29 @@ hold_all(sqlite3 *db, struct pp_result *res, const struct pp_request *req,
 	return 0;
 }
 
+/* Run the matcher; on no fit, roll back with ALLOCATE and its reason. */
+static int
+assign(sqlite3 *db, struct pp_result *res, const struct pp_request *req,
+    size_t nreq, int vmid, int mflags)
+{
+	char	*why;
+	int	 rc;
+
+	if ((why = malloc(sizeof(res->msg))) == NULL) {
+		store_rollback(db);
+		return fail(res, PP_ERR_INTERNAL, "out of memory");
+	}
+	rc = match_assign(&res->inv, req, nreq, vmid, mflags, res->idx, why,
+	    sizeof(res->msg));
+	if (rc != MATCH_OK) {
+		store_rollback(db);
+		rc = rc < 0 ? fail(res, PP_ERR_INTERNAL, "out of memory") :
+		    fail(res, PP_ERR_ALLOCATE, "%s", why);
+	}
+	free(why);
+	return rc;
+}
+
 static int
 matchflags(int flags)
 {
@@ -257,14 +280,8 @@ op_allocate(sqlite3 *db, int vmid, const struct pp_request *req,
 			    vmid, held_count(&res->inv, vmid));
 		goto done;
 	}
-	rc = match_assign(&res->inv, req, nreq, vmid, matchflags(flags),
-	    res->idx, res->msg, sizeof(res->msg));
-	if (rc != MATCH_OK) {
-		store_rollback(db);
-		rc = rc < 0 ? fail(res, PP_ERR_INTERNAL, "out of memory") :
-		    fail(res, PP_ERR_ALLOCATE, "%s", res->msg);
+	if ((rc = assign(db, res, req, nreq, vmid, matchflags(flags))) < 0)
 		goto done;
-	}
 	res->nidx = nreq;
 	if (hold_all(db, res, req, nreq, vmid, 0) < 0 ||
 	    save_requests(db, vmid, norm) < 0 || store_commit(db) < 0) {
@@ -284,7 +301,7 @@ op_attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
     struct pp_result *res)
 {
 	size_t	i;
-	int	rc, next = 0;
+	int	next = 0;
 
 	if (begin_load(db, res, 1) < 0)
 		return -1;
@@ -292,13 +309,8 @@ op_attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
 		if (res->inv.dev[i].vmid == vmid &&
 		    res->inv.dev[i].req_index >= next)
 			next = res->inv.dev[i].req_index + 1;
-	rc = match_assign(&res->inv, req, 1, vmid, matchflags(flags | OP_NEW),
-	    res->idx, res->msg, sizeof(res->msg));
-	if (rc != MATCH_OK) {
-		store_rollback(db);
-		return rc < 0 ? fail(res, PP_ERR_INTERNAL, "out of memory") :
-		    fail(res, PP_ERR_ALLOCATE, "%s", res->msg);
-	}
+	if (assign(db, res, req, 1, vmid, matchflags(flags | OP_NEW)) < 0)
+		return -1;
 	res->nidx = 1;
 	if (hold_all(db, res, req, 1, vmid, next) < 0 ||
 	    exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0,

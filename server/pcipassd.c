@@ -104,17 +104,6 @@ report_stderr(const char *msg, void *arg)
 	fprintf(stderr, "%s\n", msg);
 }
 
-/* Scan, then mark what the filter offers. */
-int
-inventory_scan(const struct pp_config *c, const struct pp_filter *f,
-    struct pp_inventory *inv)
-{
-	if (scan_inventory(c->sysfs_root, inv) < 0)
-		return -1;
-	filter_apply(f, inv);
-	return 0;
-}
-
 static int
 probe(const struct pp_config *c, const struct pp_filter *f)
 {

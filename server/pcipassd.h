@@ -97,7 +97,7 @@ struct pp_config {
 	int		 bind_vfio;
 };
 
-/* pcipassd.c */
+/* inventory.c */
 int	 inventory_scan(const struct pp_config *, const struct pp_filter *,
 	    struct pp_inventory *);
 

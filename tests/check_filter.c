@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pcipassd.h"
+#include "harness.h"
 
 /* Relative to the directory the test runner is started from. */
 #ifndef FILTER_DATA
@@ -457,7 +458,6 @@ START_TEST(unreadable)
 }
 END_TEST
 
-Suite *filter_suite(void);
 
 Suite *
 filter_suite(void)

@@ -1,0 +1,26 @@
+/*
+ * The test runner: every suite in one SRunner, so one summary line counts
+ * them all. CK_RUN_SUITE=name runs one suite.
+ */
+#include <stdlib.h>
+
+#include "harness.h"
+
+static Suite *(*const suites[])(void) = {
+	filter_suite,
+};
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(NULL);
+	size_t	 i;
+	int	 failed;
+
+	for (i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+		srunner_add_suite(sr, suites[i]());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,76 @@
+/*
+ * Test harness: fake sysfs trees made by tests/lspci2sysfs.py, real
+ * pcipassd processes on loopback ports, real HTTP through curl, and the
+ * answers parsed back with xmlrpc-c. Shared by every check_*.c suite.
+ */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <sys/types.h>
+
+#include <check.h>
+#include <xmlrpc-c/base.h>
+
+struct daemon {
+	pid_t	 pid;
+	int	 port;
+	char	 host[32];
+	char	 dir[256];	/* scratch: db, auth, filter, log */
+	char	 sysfs[300];
+	char	 db[300];
+};
+
+/* Suites, one per module; the runner lists them in check_main.c. */
+Suite	*filter_suite(void);
+Suite	*scan_suite(void);
+Suite	*store_suite(void);
+Suite	*match_suite(void);
+Suite	*rpc_suite(void);
+
+/* A fresh scratch directory under $TMPDIR; removed by cleanup_dirs(). */
+const char *scratch_dir(void);
+void	 cleanup_dirs(void);
+
+/* Trees: a fixture by file name, or a small dump written inline. */
+const char *tree_fixture(const char *name);
+const char *tree_text(const char *dump);
+void	 write_file(const char *path, const char *text);
+char	*read_file(const char *path);
+
+/* Daemons. extra: more flags, space separated, or NULL. */
+void	 daemon_start(struct daemon *, const char *sysfs, const char *filter,
+	    const char *extra);
+void	 daemon_start_at(struct daemon *, const char *host,
+	    const char *sysfs, const char *filter, const char *extra);
+void	 daemon_stop(struct daemon *);
+void	 daemon_kill9(struct daemon *);
+void	 daemon_restart(struct daemon *, const char *extra);
+long	 daemon_vmhwm_kb(const struct daemon *);
+
+/* HTTP through the curl tool: the status and body of one POST. */
+int	 http_post(const struct daemon *, const char *ctype, const char *body,
+	    size_t len, char **out);
+/* An XML-RPC call: params is the XML of the <param>s after the session. */
+xmlrpc_value *rpc(const struct daemon *, const char *method,
+	    const char *params);
+xmlrpc_value *rpc_as(const struct daemon *, const char *session,
+	    const char *method, const char *params);
+/* [ok, value, code] of a pcipass answer; value is a new reference. */
+int	 rpc_ok(xmlrpc_value *, xmlrpc_value **value, int *code,
+	    const char **msg);
+/* The fault code of a standard XML-RPC fault answer, 0 if none. */
+int	 rpc_fault(const struct daemon *, const char *xml);
+
+/* Struct helpers. */
+const char *field_str(xmlrpc_value *, const char *);
+int	 field_int(xmlrpc_value *, const char *);
+/* The device struct with ADDRESS addr in an array, or NULL. */
+xmlrpc_value *find_addr(xmlrpc_value *, const char *);
+
+/* pci.list as one line per device: "ADDRESS VMID STATE". */
+char	*list_summary(const struct daemon *);
+
+#define SESSION	"oneadmin:test-secret"
+#define P_INT(n)	"<param><value><int>" #n "</int></value></param>"
+
+#endif
