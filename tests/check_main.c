@@ -8,6 +8,7 @@
 
 static Suite *(*const suites[])(void) = {
 	filter_suite,
+	match_suite,
 };
 
 int
