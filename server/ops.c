@@ -321,6 +321,28 @@ op_attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
 	return 0;
 }
 
+/*
+ * Give up what vmid holds (only address a when one): rows of devices gone
+ * from sysfs are deleted, the others freed. Returns how many, or -1.
+ */
+static int
+free_held(sqlite3 *db, int vmid, pp_addr a, int one)
+{
+	int	gone, freed;
+
+	if (exec_bound(db, one ? "DELETE FROM device WHERE vmid = ?1 AND "
+	    "addr = ?2 AND present = 0" : "DELETE FROM device WHERE "
+	    "vmid = ?1 AND present = 0", vmid, (sqlite3_int64)a, &gone) < 0 ||
+	    exec_bound(db, one ? "UPDATE device SET vmid = -1, "
+	    "req_index = -1, nic = 0, mac = '', ip = '', ip6 = '', "
+	    "vlan_id = '', network = '' WHERE vmid = ?1 AND addr = ?2" :
+	    "UPDATE device SET vmid = -1, req_index = -1, nic = 0, mac = '', "
+	    "ip = '', ip6 = '', vlan_id = '', network = '' WHERE vmid = ?1",
+	    vmid, (sqlite3_int64)a, &freed) < 0)
+		return -1;
+	return gone + freed;
+}
+
 int
 op_detach(sqlite3 *db, int vmid, pp_addr a, struct pp_result *res)
 {
@@ -330,19 +352,14 @@ op_detach(sqlite3 *db, int vmid, pp_addr a, struct pp_result *res)
 	memset(res, 0, sizeof(*res));
 	if (store_begin(db) < 0)
 		return internal(db, res, "starting a transaction");
-	if (exec_bound(db, "UPDATE device SET vmid = -1, req_index = -1, "
-	    "nic = 0, mac = '', ip = '', ip6 = '', vlan_id = '', "
-	    "network = '' WHERE vmid = ?1 AND addr = ?2", vmid,
-	    (sqlite3_int64)a, &n) < 0)
+	if ((n = free_held(db, vmid, a, 1)) < 0)
 		return internal(db, res, "detaching");
 	if (n == 0) {
 		store_rollback(db);
 		return fail(res, PP_ERR_NO_EXISTS, "VM %d does not hold %s",
 		    vmid, addr_fmt(a, ADDR_ONE, buf, sizeof(buf)));
 	}
-	if (exec_bound(db, "DELETE FROM device WHERE present = 0 AND "
-	    "vmid = -1", 0, 0, NULL) < 0 ||
-	    exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0,
+	if (exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0,
 	    NULL) < 0 || store_commit(db) < 0)
 		return internal(db, res, "detaching");
 	res->count = 1;
@@ -357,11 +374,7 @@ op_release(sqlite3 *db, int vmid, struct pp_result *res)
 	memset(res, 0, sizeof(*res));
 	if (store_begin(db) < 0)
 		return internal(db, res, "starting a transaction");
-	if (exec_bound(db, "UPDATE device SET vmid = -1, req_index = -1, "
-	    "nic = 0, mac = '', ip = '', ip6 = '', vlan_id = '', "
-	    "network = '' WHERE vmid = ?1", vmid, 0, &n) < 0 ||
-	    exec_bound(db, "DELETE FROM device WHERE present = 0 AND "
-	    "vmid = -1", 0, 0, NULL) < 0 ||
+	if ((n = free_held(db, vmid, 0, 0)) < 0 ||
 	    exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0,
 	    NULL) < 0)
 		return internal(db, res, "releasing");

@@ -103,6 +103,7 @@ int	 inventory_scan(const struct pp_config *, const struct pp_filter *,
 
 /* log.c */
 void	 log_init(int foreground, int verbose);
+void	 log_to(FILE *);
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
