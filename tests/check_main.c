@@ -12,6 +12,7 @@ static Suite *(*const suites[])(void) = {
 	scan_suite,
 	store_suite,
 	match_suite,
+	rpc_suite,
 };
 
 int
