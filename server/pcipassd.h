@@ -141,7 +141,11 @@ int	 auth_check(const char *, char *, size_t);
 /* store.c */
 sqlite3	*store_open(const char *, int);
 void	 store_close(sqlite3 *);
+sqlite3_stmt *store_stmt(sqlite3 *, const char *);
+void	 store_stmt_done(sqlite3_stmt *);
 int	 store_begin(sqlite3 *);
+uint64_t store_generation(void);
+uint64_t store_last_commit(void);
 int	 store_commit(sqlite3 *);
 void	 store_rollback(sqlite3 *);
 int	 store_load(sqlite3 *, struct pp_inventory *);
@@ -235,6 +239,15 @@ int	 op_release(sqlite3 *, int, struct pp_result *);
 int	 op_test(sqlite3 *, int, const struct pp_request *, size_t, int,
 	    struct pp_test *, struct pp_result *);
 void	 result_free(struct pp_result *);
+
+/* ops_cache.c */
+void	 cache_lock(void);
+void	 cache_unlock(void);
+struct pp_inventory *cache_current(sqlite3 *);
+void	 cache_committed(void);
+void	 cache_hold(struct pp_device *, int, int, const struct pp_nic *);
+void	 cache_release(struct pp_inventory *, int, pp_addr, int);
+void	 cache_free(void);
 
 /* format.c */
 enum { F_STR, F_INT };
