@@ -201,6 +201,7 @@ int	 server_main(struct pp_config *, struct pp_filter *);
 #include <xmlrpc-c/base.h>
 #include <xmlrpc-c/server.h>
 int	 methods_register(xmlrpc_env *, xmlrpc_registry *);
+int	 methods_cached(const char *, size_t, void *, char **, size_t *);
 
 /* rpc_decode.c */
 int	 decode_request(xmlrpc_env *, xmlrpc_value *, struct pp_request *,
