@@ -154,7 +154,9 @@ spawn(struct daemon *d, const char *filter_path, const char *extra)
 	const char	*bin = getenv("PCIPASSD");
 
 	snprintf(log, sizeof(log), "%s/daemon.log", d->dir);
-	snprintf(cmd, sizeof(cmd), "exec %s -d --listen %s --port %d "
+	/* Leak checks stay on for the daemon even when the runner's are off. */
+	snprintf(cmd, sizeof(cmd), "ASAN_OPTIONS=detect_leaks=1 exec %s -d "
+	    "--listen %s --port %d "
 	    "--sysfs-root '%s' --filter '%s' --db '%s' --auth '%s/auth' "
 	    "--rescan 0 %s >>'%s' 2>&1", bin ? bin : "build/pcipassd",
 	    d->host, d->port, d->sysfs, filter_path, d->db, d->dir,
