@@ -246,6 +246,45 @@ assign(sqlite3 *db, struct pp_result *res, const struct pp_request *req,
 	return rc;
 }
 
+/*
+ * With --bind vfio, bind what this call holds (with the rest of its IOMMU
+ * groups) to vfio-pci after the database update and before COMMIT, so a
+ * failed bind changes nothing; undo the bind if the COMMIT fails.
+ */
+static int
+commit_bound(sqlite3 *db, struct pp_result *res, int vmid, int flags,
+    const char *what)
+{
+	struct bind_set	 set = { 0, NULL };
+	pp_addr		 a[PP_MAXREQ];
+	char		 why[1024];
+	size_t		 i;
+
+	for (i = 0; i < res->nidx && (flags & OP_BIND); i++)
+		a[i] = res->inv.dev[res->idx[i]].addr;
+	if ((flags & OP_BIND) && bind_devices(service_conf()->sysfs_root, db,
+	    &res->inv, a, res->nidx, vmid, &set, why, sizeof(why)) < 0) {
+		store_rollback(db);
+		return fail(res, PP_ERR_INTERNAL, "binding to vfio-pci failed; "
+		    "nothing changed: %s", why);
+	}
+	if (store_commit(db) < 0) {
+		bind_undo(service_conf()->sysfs_root, &set);
+		bind_set_free(&set);
+		return internal(db, res, what);
+	}
+	bind_set_free(&set);
+	return 0;
+}
+
+/* Devices pcipass bound for vmid go back to their drivers (bind.c). */
+static void
+restore_bound(sqlite3 *db, int vmid)
+{
+	if (service_conf() != NULL)
+		bind_restore_vm(service_conf()->sysfs_root, db, vmid);
+}
+
 static int
 matchflags(int flags)
 {
@@ -284,10 +323,13 @@ op_allocate(sqlite3 *db, int vmid, const struct pp_request *req,
 		goto done;
 	res->nidx = nreq;
 	if (hold_all(db, res, req, nreq, vmid, 0) < 0 ||
-	    save_requests(db, vmid, norm) < 0 || store_commit(db) < 0) {
+	    save_requests(db, vmid, norm) < 0) {
 		rc = internal(db, res, "recording the allocation");
 		goto done;
 	}
+	if ((rc = commit_bound(db, res, vmid, flags, "recording the "
+	    "allocation")) < 0)
+		goto done;
 	mark_held(res, req, vmid, flags);
 	rc = 0;
 done:
@@ -314,8 +356,10 @@ op_attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
 	res->nidx = 1;
 	if (hold_all(db, res, req, 1, vmid, next) < 0 ||
 	    exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0,
-	    NULL) < 0 || store_commit(db) < 0)
+	    NULL) < 0)
 		return internal(db, res, "recording the attach");
+	if (commit_bound(db, res, vmid, flags, "recording the attach") < 0)
+		return -1;
 	mark_held(res, req, vmid, flags);
 	res->inv.dev[res->idx[0]].req_index = next;
 	return 0;
@@ -343,7 +387,10 @@ op_detach(sqlite3 *db, int vmid, pp_addr a, struct pp_result *res)
 	if (exec_bound(db, "DELETE FROM device WHERE present = 0 AND "
 	    "vmid = -1", 0, 0, NULL) < 0 ||
 	    exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0,
-	    NULL) < 0 || store_commit(db) < 0)
+	    NULL) < 0)
+		return internal(db, res, "detaching");
+	restore_bound(db, vmid);
+	if (store_commit(db) < 0)
 		return internal(db, res, "detaching");
 	res->count = 1;
 	return 0;
@@ -365,6 +412,7 @@ op_release(sqlite3 *db, int vmid, struct pp_result *res)
 	    exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0,
 	    NULL) < 0)
 		return internal(db, res, "releasing");
+	restore_bound(db, vmid);
 	if (store_commit(db) < 0)
 		return internal(db, res, "releasing");
 	res->count = n;
