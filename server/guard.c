@@ -90,7 +90,7 @@ guard_block(const struct pp_config *c, struct pp_inventory *inv,
 static int
 root_device(const char *proc, char *out, size_t len)
 {
-	char	 path[PATH_MAX], line[1024], dev[512], mnt[512];
+	char	 path[PATH_MAX], line[1024], dev[512], mnt[512], l[512];
 	char	 real[PATH_MAX], *base;
 	FILE	*f;
 	int	 found = 0;
@@ -99,9 +99,12 @@ root_device(const char *proc, char *out, size_t len)
 	if ((f = fopen(path, "re")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "%511s %511s", dev, mnt) == 2 &&
-		    strcmp(mnt, "/") == 0 && strncmp(dev, "/dev/", 5) == 0)
-			found = 1;	/* the last mount on / is the one seen */
+		if (sscanf(line, "%511s %511s", l, mnt) == 2 &&
+		    strcmp(mnt, "/") == 0 && strncmp(l, "/dev/", 5) == 0) {
+			/* The last mount on / is the one in use. */
+			memcpy(dev, l, sizeof(dev));
+			found = 1;
+		}
 	fclose(f);
 	if (!found)
 		return -1;

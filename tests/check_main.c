@@ -9,6 +9,9 @@
 static Suite *(*const suites[])(void) = {
 	filter_suite,
 	match_suite,
+	guard_suite,
+	bind_suite,
+	host_suite,
 };
 
 int

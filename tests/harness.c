@@ -154,11 +154,16 @@ spawn(struct daemon *d, const char *filter_path, const char *extra)
 	const char	*bin = getenv("PCIPASSD");
 
 	snprintf(log, sizeof(log), "%s/daemon.log", d->dir);
+	/*
+	 * An empty --proc-root unless extra gives one (the last flag wins):
+	 * the real /proc's root filesystem and default route must not make
+	 * fake devices host-critical.
+	 */
 	snprintf(cmd, sizeof(cmd), "exec %s -d --listen %s --port %d "
 	    "--sysfs-root '%s' --filter '%s' --db '%s' --auth '%s/auth' "
-	    "--rescan 0 %s >>'%s' 2>&1", bin ? bin : "build/pcipassd",
-	    d->host, d->port, d->sysfs, filter_path, d->db, d->dir,
-	    extra ? extra : "", log);
+	    "--proc-root '%s/proc' --rescan 0 %s >>'%s' 2>&1",
+	    bin ? bin : "build/pcipassd", d->host, d->port, d->sysfs,
+	    filter_path, d->db, d->dir, d->dir, extra ? extra : "", log);
 	d->pid = fork();
 	ck_assert_int_ge(d->pid, 0);
 	if (d->pid == 0) {
