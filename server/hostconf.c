@@ -60,14 +60,26 @@ not_passable(const struct pp_device *d, char *buf, size_t len)
 	return buf;
 }
 
-/* Is drv, at index i, the first passable device with that driver? */
+/*
+ * The devices whose ids and drivers the configs consider: offered
+ * endpoints, host-critical ones included so that comments can say why
+ * they are left out.
+ */
 static int
-first_driver(const struct pp_inventory *inv, size_t i)
+considered(const struct pp_device *d)
+{
+	return d->offered && !device_is_bridge(d);
+}
+
+/* Is index i the first device with its driver that meets pred? */
+static int
+first_driver(const struct pp_inventory *inv, size_t i,
+    int (*pred)(const struct pp_device *))
 {
 	size_t	j;
 
 	for (j = 0; j < i; j++)
-		if (host_passable(&inv->dev[j]) &&
+		if (pred(&inv->dev[j]) &&
 		    strcmp(inv->dev[j].driver, inv->dev[i].driver) == 0)
 			return 0;
 	return 1;
@@ -114,7 +126,8 @@ gen_modprobe(const struct host_ctx *h, FILE *fp)
 	    "so it can claim them\n# first.\n");
 	for (i = 0; i < inv->ndev; i++) {
 		if (!host_passable(&inv->dev[i]) ||
-		    skip_driver(inv->dev[i].driver) || !first_driver(inv, i))
+		    skip_driver(inv->dev[i].driver) ||
+		    !first_driver(inv, i, host_passable))
 			continue;
 		module_of(h, inv->dev[i].driver, mod, sizeof(mod));
 		fprintf(fp, "softdep %s pre: vfio-pci\n", mod);
@@ -122,7 +135,7 @@ gen_modprobe(const struct host_ctx *h, FILE *fp)
 	if ((ids = calloc(inv->ndev + 1, sizeof(*ids))) == NULL)
 		return;
 	for (i = 0; i < inv->ndev; i++)
-		if (host_passable(&inv->dev[i]))
+		if (considered(&inv->dev[i]))
 			ids[n++] = inv->dev[i].vendor << 16 |
 			    inv->dev[i].device;
 	qsort(ids, n, sizeof(*ids), id_cmp);
@@ -131,8 +144,8 @@ gen_modprobe(const struct host_ctx *h, FILE *fp)
 			continue;
 		if ((b = blocker(inv, NULL, ids[i] >> 16, ids[i] & 0xffff)) !=
 		    NULL) {
-			fprintf(fp, "# %04x:%04x left out of ids: %s also has "
-			    "it and %s\n", ids[i] >> 16, ids[i] & 0xffff,
+			fprintf(fp, "# %04x:%04x left out of ids: %s has it "
+			    "and %s\n", ids[i] >> 16, ids[i] & 0xffff,
 			    addr_fmt(b->addr, ADDR_SYSFS, a, sizeof(a)),
 			    not_passable(b, why, sizeof(why)));
 			continue;
@@ -163,13 +176,13 @@ gen_blacklist(const struct host_ctx *h, FILE *fp)
 	fprintf(fp, "# Only drivers that drive no other device of this "
 	    "host.\n");
 	for (i = 0; i < inv->ndev; i++) {
-		if (!host_passable(&inv->dev[i]) ||
-		    skip_driver(inv->dev[i].driver) || !first_driver(inv, i))
+		if (!considered(&inv->dev[i]) ||
+		    skip_driver(inv->dev[i].driver) ||
+		    !first_driver(inv, i, considered))
 			continue;
 		module_of(h, inv->dev[i].driver, mod, sizeof(mod));
 		if ((b = blocker(inv, inv->dev[i].driver, 0, 0)) != NULL) {
-			fprintf(fp, "# %s left out: it also drives %s, which "
-			    "%s\n", mod, addr_fmt(b->addr, ADDR_SYSFS, a,
+			fprintf(fp, "# %s left out: it drives %s, which %s\n", mod, addr_fmt(b->addr, ADDR_SYSFS, a,
 			    sizeof(a)), not_passable(b, why, sizeof(why)));
 			continue;
 		}
