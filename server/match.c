@@ -151,21 +151,20 @@ sibling(const struct pp_inventory *inv, pp_addr ea, int vmid, int flags,
 	const struct pp_device	*e = inventory_find(inv, ea);
 	char			 a[PP_ADDR_SYSFS_LEN], buf[160];
 
-	addr_fmt(ea, ADDR_ONE, a, sizeof(a));
 	if (e == NULL)
 		return snprintf(why, len, "sibling %s not in the inventory",
-		    a), -1;
+		    addr_fmt(ea, ADDR_ONE, a, sizeof(a))), -1;
 	if (device_is_bridge(e) || (vmid >= 0 && e->vmid == vmid))
 		return 0;
 	if (e->vmid >= 0)
-		return snprintf(why, len, "sibling %s held by VM %d", a,
-		    e->vmid), -1;
+		return snprintf(why, len, "sibling %s held by VM %d",
+		    addr_fmt(ea, ADDR_ONE, a, sizeof(a)), e->vmid), -1;
 	if (harmless_driver(e->driver))
 		return 0;
 	if (e->offered && own_block(e, vmid, buf, sizeof(buf)) == NULL)
 		return (flags & MATCH_BIND) ? 0 : 1;
-	return snprintf(why, len, "sibling %s on driver %s", a, e->driver),
-	    -1;
+	return snprintf(why, len, "sibling %s on driver %s",
+	    addr_fmt(ea, ADDR_ONE, a, sizeof(a)), e->driver), -1;
 }
 
 /*
@@ -391,20 +390,6 @@ dfs(struct search *s, int *owner)
 	return MATCH_NOFIT;
 }
 
-/* Free-standing devices first, then by address. */
-static int
-cand_cmp(const void *a, const void *b, void *arg)
-{
-	const struct search	*s = arg;
-	size_t			 x = *(const size_t *)a, y = *(const size_t *)b;
-	int			 nx = s->node[x].nneed > 0;
-	int			 ny = s->node[y].nneed > 0;
-
-	if (nx != ny)
-		return nx - ny;
-	return x < y ? -1 : x > y;
-}
-
 static void
 search_free(struct search *s)
 {
@@ -461,10 +446,15 @@ search_init(struct search *s, const struct pp_inventory *inv,
 			n += candidate(s, r, i, vmid, flags);
 		if ((s->cand[r] = calloc(n ? n : 1, sizeof(size_t))) == NULL)
 			return -1;
+		/* Free-standing devices first, each part by address. */
 		for (i = 0; i < inv->ndev; i++)
-			if (candidate(s, r, i, vmid, flags))
+			if (candidate(s, r, i, vmid, flags) &&
+			    s->node[i].nneed == 0)
 				s->cand[r][s->ncand[r]++] = i;
-		qsort_r(s->cand[r], s->ncand[r], sizeof(size_t), cand_cmp, s);
+		for (i = 0; i < inv->ndev; i++)
+			if (candidate(s, r, i, vmid, flags) &&
+			    s->node[i].nneed > 0)
+				s->cand[r][s->ncand[r]++] = i;
 	}
 	return 0;
 }
