@@ -100,9 +100,21 @@ check: all $(TESTRUN)
 	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
 	    $(TESTRUN)
 
+# Units are installed, not enabled: systemctl enable pcipassd
+# pcipass-bind (after editing /etc/pcipass/bind.conf).
+SYSTEMDDIR	?= $(PREFIX)/lib/systemd/system
+UNITS		 = pcipassd.service pcipass-bind.service
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(PCIPASSD) $(DESTDIR)$(PREFIX)/sbin/pcipassd
+	install -m 755 $(PCIPASS_HOST) $(DESTDIR)$(PREFIX)/sbin/pcipass-host
+	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(PREFIX)/share/pcipass
+	for u in $(UNITS); do \
+	    sed 's|@SBINDIR@|$(PREFIX)/sbin|g' dist/systemd/$$u \
+	        > $(DESTDIR)$(SYSTEMDDIR)/$$u && \
+	    chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$$u || exit 1; done
+	install -m 644 dist/bind.conf $(DESTDIR)$(PREFIX)/share/pcipass/bind.conf
 
 clean:
 	rm -rf build build-*

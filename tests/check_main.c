@@ -13,6 +13,9 @@ static Suite *(*const suites[])(void) = {
 	store_suite,
 	match_suite,
 	rpc_suite,
+	guard_suite,
+	bind_suite,
+	host_suite,
 };
 
 int
