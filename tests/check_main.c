@@ -13,6 +13,7 @@ static Suite *(*const suites[])(void) = {
 	store_suite,
 	match_suite,
 	rpc_suite,
+	flags_suite,
 	guard_suite,
 	bind_suite,
 	host_suite,

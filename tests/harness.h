@@ -26,6 +26,7 @@ Suite	*scan_suite(void);
 Suite	*store_suite(void);
 Suite	*match_suite(void);
 Suite	*rpc_suite(void);
+Suite	*flags_suite(void);
 Suite	*guard_suite(void);
 Suite	*bind_suite(void);
 Suite	*host_suite(void);
