@@ -43,7 +43,7 @@ LIBA		 = $(BUILD)/libpcipass.a
 LIBSO		 = $(BUILD)/libpcipass.so
 TESTRUN		 = $(BUILD)/tests/run
 
-.PHONY: all deps test-deps check install clean
+.PHONY: all deps test-deps check install clean FORCE
 all: $(PCIPASSD) $(if $(wildcard server/hostcmd.c),$(PCIPASS_HOST)) \
     $(if $(LIB_SRCS),$(PCIPASS) $(LIBA) $(LIBSO))
 
@@ -88,9 +88,33 @@ check: all $(TESTRUN)
 	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
 	    $(TESTRUN)
 
-install: all
+PCFILE		 = $(BUILD)/pcipass.pc
+LIBDIR		?= $(PREFIX)/lib
+INCDIR		?= $(PREFIX)/include
+
+# libpcipass's pkg-config file: xmlrpc-c has none, so its flags go in Libs.
+$(PCFILE): FORCE
+	@mkdir -p $(@D)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
+	    'includedir=$(INCDIR)' '' 'Name: pcipass' \
+	    'Description: client library of the pcipass PCI passthrough service' \
+	    'Version: 0.1.0' 'Requires.private: json-c' \
+	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lpcipass' \
+	    'Libs.private: $(strip $(shell xmlrpc-c-config client --libs)) -lpthread' \
+	    > $@
+
+install: all $(if $(LIB_SRCS),$(PCFILE))
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(PCIPASSD) $(DESTDIR)$(PREFIX)/sbin/pcipassd
+ifneq ($(LIB_SRCS),)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
+	install -m 755 $(PCIPASS) $(DESTDIR)$(PREFIX)/bin/pcipass
+	install -m 644 include/pcipass.h $(DESTDIR)$(INCDIR)/pcipass.h
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/libpcipass.a
+	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/libpcipass.so.0
+	ln -sf libpcipass.so.0 $(DESTDIR)$(LIBDIR)/libpcipass.so
+	install -m 644 $(PCFILE) $(DESTDIR)$(LIBDIR)/pkgconfig/pcipass.pc
+endif
 
 clean:
 	rm -rf build build-*

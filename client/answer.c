@@ -40,13 +40,14 @@ params_new(xmlrpc_env *env, const char *session, const char *fmt, ...)
 {
 	xmlrpc_value	*a, *rest = NULL, *v;
 	va_list		 ap;
+	const char	*tail;
 	int		 i, n;
 
 	a = xmlrpc_build_value(env, "(s)", session);
 	if (env->fault_occurred || fmt == NULL || *fmt == '\0')
 		return a;
 	va_start(ap, fmt);
-	xmlrpc_build_value_va(env, fmt, ap, &rest, NULL);
+	xmlrpc_build_value_va(env, fmt, ap, &rest, &tail);
 	va_end(ap);
 	n = env->fault_occurred ? 0 : xmlrpc_array_size(env, rest);
 	for (i = 0; i < n; i++) {

@@ -179,6 +179,7 @@ call(xmlrpc_value **out, pcipass_client *c, const char *method,
 	xmlrpc_env	 env;
 	xmlrpc_value	*params = NULL, *resp = NULL, *rest = NULL, *v;
 	va_list		 ap;
+	const char	*tail;
 	int		 rc, i, n;
 
 	*out = NULL;
@@ -188,7 +189,7 @@ call(xmlrpc_value **out, pcipass_client *c, const char *method,
 	params = params_new(&env, c->session, NULL);
 	if (fmt != NULL && !env.fault_occurred) {
 		va_start(ap, fmt);
-		xmlrpc_build_value_va(&env, fmt, ap, &rest, NULL);
+		xmlrpc_build_value_va(&env, fmt, ap, &rest, &tail);
 		va_end(ap);
 		n = env.fault_occurred ? 0 : xmlrpc_array_size(&env, rest);
 		for (i = 0; i < n; i++) {

@@ -69,13 +69,14 @@ put_line(FILE *fp, char *line)
 }
 
 static int
-finish(char **out, FILE *fp, char *buf)
+finish(char **out, FILE *fp, char **buf)
 {
+	/* open_memstream updates *buf only when the stream is closed. */
 	if (ferror(fp) | fclose(fp)) {
-		free(buf);
+		free(*buf);
 		return err_nomem();
 	}
-	*out = buf;
+	*out = *buf;
 	return 0;
 }
 
@@ -143,7 +144,7 @@ pcipass_render_table(char **out, const pcipass_device_list *l,
 		row(fp, vm, get(d, "SHORT_ADDRESS"), get(d, "TYPE"),
 		    get(d, "DEVICE_NAME"), cells, widths, cols);
 	}
-	return finish(out, fp, buf);
+	return finish(out, fp, &buf);
 }
 
 int
@@ -232,5 +233,5 @@ pcipass_render_hostdev(char **out, const pcipass_device_list *l)
 		    "function='0x%lx'/>\n  </source>\n</hostdev>\n", dom, bus,
 		    slot, fn);
 	}
-	return finish(out, fp, buf);
+	return finish(out, fp, &buf);
 }
