@@ -43,12 +43,22 @@ LIBA		 = $(BUILD)/libpcipass.a
 LIBSO		 = $(BUILD)/libpcipass.so
 TESTRUN		 = $(BUILD)/tests/run
 
-.PHONY: all deps test-deps check install clean FORCE
+.PHONY: all deps test-deps check test run install clean FORCE
 all: $(PCIPASSD) $(if $(wildcard server/hostcmd.c),$(PCIPASS_HOST)) \
     $(if $(LIB_SRCS),$(PCIPASS) $(LIBA) $(LIBSO))
 
 deps:
 	@sh scripts/deps.sh build
+
+# The newcomer's two commands (README): run pcipassd on this host with the
+# embedded defaults, and install what the tests need and run them all.
+run: deps
+	@$(MAKE) --no-print-directory all
+	mkdir -p /var/lib/pcipass /etc/pcipass
+	$(PCIPASSD) -d -v
+
+test: test-deps
+	@$(MAKE) --no-print-directory check
 
 test-deps:
 	@sh scripts/deps.sh test

@@ -13,6 +13,7 @@
 
 static int	log_foreground = 1;
 static int	log_verbose;
+static FILE	*log_file;	/* NULL: stderr */
 
 static void	vlog(int, const char *, va_list)
 		    __attribute__((format(printf, 2, 0)));
@@ -26,13 +27,22 @@ log_init(int foreground, int verbose)
 		openlog("pcipassd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+/* Send foreground logging to f (NULL: stderr); the tests read it. */
+void
+log_to(FILE *f)
+{
+	log_file = f;
+}
+
 static void
 vlog(int pri, const char *fmt, va_list ap)
 {
+	FILE	*f = log_file ? log_file : stderr;
+
 	if (log_foreground) {
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-		fflush(stderr);
+		vfprintf(f, fmt, ap);
+		fputc('\n', f);
+		fflush(f);
 	} else
 		vsyslog(pri, fmt, ap);
 }
@@ -44,7 +54,8 @@ vlog_errno(int pri, int saved, const char *fmt, va_list ap)
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (log_foreground)
-		fprintf(stderr, "%s: %s\n", buf, strerror(saved));
+		fprintf(log_file ? log_file : stderr, "%s: %s\n", buf,
+		    strerror(saved));
 	else
 		syslog(pri, "%s: %s", buf, strerror(saved));
 }

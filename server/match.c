@@ -34,6 +34,7 @@ struct search {
 	size_t				*cand[PP_MAXREQ];
 	size_t				 ncand[PP_MAXREQ];
 	size_t				 assign[PP_MAXREQ];
+	size_t				 twin[PP_MAXREQ];	/* earlier same */
 	int				*chosen;	/* per device: req or -1 */
 	int				*required;	/* per device: refs */
 	int				*mark;		/* matching scratch */
@@ -150,21 +151,20 @@ sibling(const struct pp_inventory *inv, pp_addr ea, int vmid, int flags,
 	const struct pp_device	*e = inventory_find(inv, ea);
 	char			 a[PP_ADDR_SYSFS_LEN], buf[160];
 
-	addr_fmt(ea, ADDR_ONE, a, sizeof(a));
 	if (e == NULL)
 		return snprintf(why, len, "sibling %s not in the inventory",
-		    a), -1;
+		    addr_fmt(ea, ADDR_ONE, a, sizeof(a))), -1;
 	if (device_is_bridge(e) || (vmid >= 0 && e->vmid == vmid))
 		return 0;
 	if (e->vmid >= 0)
-		return snprintf(why, len, "sibling %s held by VM %d", a,
-		    e->vmid), -1;
+		return snprintf(why, len, "sibling %s held by VM %d",
+		    addr_fmt(ea, ADDR_ONE, a, sizeof(a)), e->vmid), -1;
 	if (harmless_driver(e->driver))
 		return 0;
 	if (e->offered && own_block(e, vmid, buf, sizeof(buf)) == NULL)
 		return (flags & MATCH_BIND) ? 0 : 1;
-	return snprintf(why, len, "sibling %s on driver %s", a, e->driver),
-	    -1;
+	return snprintf(why, len, "sibling %s on driver %s",
+	    addr_fmt(ea, ADDR_ONE, a, sizeof(a)), e->driver), -1;
 }
 
 /*
@@ -312,6 +312,35 @@ choose(struct search *s, size_t r, size_t dv, int delta)
 		s->required[s->node[dv].need[k]] += delta;
 }
 
+/*
+ * Requests that match alike are interchangeable: any solution can give
+ * them devices in ascending inventory order, so the search only tries
+ * that order (without it, seven GPU requests over eight GPUs would try
+ * every permutation before proving a misfit).
+ */
+static int
+same_match(const struct pp_request *a, const struct pp_request *b)
+{
+	return a->vendor == b->vendor && a->device == b->device &&
+	    a->class == b->class && a->has_addr == b->has_addr &&
+	    (!a->has_addr || a->addr == b->addr) && a->numa == b->numa;
+}
+
+static void
+find_twins(struct search *s)
+{
+	size_t	r, q;
+
+	for (r = 0; r < s->nreq; r++) {
+		s->twin[r] = NONE;
+		for (q = r; q-- > 0;)
+			if (same_match(&s->req[q], &s->req[r])) {
+				s->twin[r] = q;
+				break;
+			}
+	}
+}
+
 /* The open request with the fewest unchosen candidates. */
 static size_t
 pick_request(const struct search *s)
@@ -319,7 +348,8 @@ pick_request(const struct search *s)
 	size_t	r, k, n, best = NONE, bestn = 0;
 
 	for (r = 0; r < s->nreq; r++) {
-		if (s->assign[r] != NONE)
+		if (s->assign[r] != NONE || (s->twin[r] != NONE &&
+		    s->assign[s->twin[r]] == NONE))
 			continue;
 		for (n = 0, k = 0; k < s->ncand[r]; k++)
 			n += s->chosen[s->cand[r][k]] < 0;
@@ -349,7 +379,8 @@ dfs(struct search *s, int *owner)
 	}
 	for (k = 0; k < s->ncand[r]; k++) {
 		dv = s->cand[r][k];
-		if (s->chosen[dv] >= 0)
+		if (s->chosen[dv] >= 0 || (s->twin[r] != NONE &&
+		    dv <= s->assign[s->twin[r]]))
 			continue;
 		choose(s, r, dv, 1);
 		if ((rc = dfs(s, owner)) != MATCH_NOFIT)
@@ -357,20 +388,6 @@ dfs(struct search *s, int *owner)
 		choose(s, r, dv, -1);
 	}
 	return MATCH_NOFIT;
-}
-
-/* Free-standing devices first, then by address. */
-static int
-cand_cmp(const void *a, const void *b, void *arg)
-{
-	const struct search	*s = arg;
-	size_t			 x = *(const size_t *)a, y = *(const size_t *)b;
-	int			 nx = s->node[x].nneed > 0;
-	int			 ny = s->node[y].nneed > 0;
-
-	if (nx != ny)
-		return nx - ny;
-	return x < y ? -1 : x > y;
 }
 
 static void
@@ -422,16 +439,22 @@ search_init(struct search *s, const struct pp_inventory *inv,
 		if (assess(inv, i, vmid, flags, &s->node[i]) < 0)
 			return -1;
 	}
+	find_twins(s);
 	for (r = 0; r < nreq; r++) {
 		s->assign[r] = NONE;
 		for (n = 0, i = 0; i < inv->ndev; i++)
 			n += candidate(s, r, i, vmid, flags);
 		if ((s->cand[r] = calloc(n ? n : 1, sizeof(size_t))) == NULL)
 			return -1;
+		/* Free-standing devices first, each part by address. */
 		for (i = 0; i < inv->ndev; i++)
-			if (candidate(s, r, i, vmid, flags))
+			if (candidate(s, r, i, vmid, flags) &&
+			    s->node[i].nneed == 0)
 				s->cand[r][s->ncand[r]++] = i;
-		qsort_r(s->cand[r], s->ncand[r], sizeof(size_t), cand_cmp, s);
+		for (i = 0; i < inv->ndev; i++)
+			if (candidate(s, r, i, vmid, flags) &&
+			    s->node[i].nneed > 0)
+				s->cand[r][s->ncand[r]++] = i;
 	}
 	return 0;
 }

@@ -1,8 +1,13 @@
 /*
- * The core operations behind the RPC methods, on the store: each one is
- * a BEGIN IMMEDIATE transaction that reads the inventory, decides with
- * the matcher and writes, so two callers never get the same device and a
- * failed call changes nothing. Nothing here knows XML-RPC.
+ * The core operations behind the RPC methods: each change is one
+ * BEGIN IMMEDIATE transaction that decides with the matcher and writes,
+ * so two callers never get the same device and a failed call changes
+ * nothing. Nothing here knows XML-RPC.
+ *
+ * Writers keep a copy of the stored inventory (ops_cache.c) that is
+ * current while no one else has committed since, so an allocation does
+ * not reread every row: under load the fsync of the commit, not the
+ * reading, is what an allocation waits for.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,16 +45,20 @@ result_free(struct pp_result *res)
 	inventory_free(&res->inv);
 }
 
-static int
-begin_load(sqlite3 *db, struct pp_result *res, int write)
+/* Start a write: the lock, the transaction, a current cache. */
+static struct pp_inventory *
+begin_write(sqlite3 *db, struct pp_result *res)
 {
+	struct pp_inventory	*inv;
+
 	memset(res, 0, sizeof(*res));
-	if ((write ? store_begin(db) : sqlite3_exec(db, "BEGIN", NULL, NULL,
-	    NULL)) != 0)
-		return internal(db, res, "starting a transaction");
-	if (store_load(db, &res->inv) < 0)
-		return internal(db, res, "reading the inventory");
-	return 0;
+	if (store_begin(db) < 0) {
+		internal(db, res, "starting a transaction");
+		return NULL;
+	}
+	if ((inv = cache_current(db)) == NULL)
+		internal(db, res, "reading the inventory");
+	return inv;
 }
 
 static int
@@ -59,12 +68,12 @@ exec_bound(sqlite3 *db, const char *sql, int vmid, sqlite3_int64 a,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if ((st = store_stmt(db, sql)) == NULL)
 		return -1;
 	sqlite3_bind_int(st, 1, vmid);
 	sqlite3_bind_int64(st, 2, a);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	if (changes != NULL)
 		*changes = sqlite3_changes(db);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -74,8 +83,11 @@ exec_bound(sqlite3 *db, const char *sql, int vmid, sqlite3_int64 a,
 int
 op_snapshot(sqlite3 *db, int flags, struct pp_result *res)
 {
-	if (begin_load(db, res, 0) < 0)
-		return -1;
+	memset(res, 0, sizeof(*res));
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return internal(db, res, "starting a transaction");
+	if (store_load(db, &res->inv) < 0)
+		return internal(db, res, "reading the inventory");
 	store_rollback(db);
 	match_states(&res->inv, flags & OP_BIND ? MATCH_BIND : 0);
 	return 0;
@@ -88,10 +100,10 @@ hold(sqlite3 *db, pp_addr a, int vmid, int req_index,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(db, "UPDATE device SET vmid = ?1, "
+	if ((st = store_stmt(db, "UPDATE device SET vmid = ?1, "
 	    "req_index = ?2, nic = ?3, mac = ?4, ip = ?5, ip6 = ?6, "
-	    "vlan_id = ?7, network = ?8 WHERE addr = ?9 AND vmid = -1", -1,
-	    &st, NULL) != SQLITE_OK)
+	    "vlan_id = ?7, network = ?8 WHERE addr = ?9 AND vmid = -1")) ==
+	    NULL)
 		return -1;
 	sqlite3_bind_int(st, 1, vmid);
 	sqlite3_bind_int(st, 2, req_index);
@@ -103,7 +115,7 @@ hold(sqlite3 *db, pp_addr a, int vmid, int req_index,
 	sqlite3_bind_text(st, 8, nic->network, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)a);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	return rc == SQLITE_DONE && sqlite3_changes(db) == 1 ? 0 : -1;
 }
 
@@ -135,13 +147,13 @@ last_requests(sqlite3 *db, int vmid, char **out)
 	int		 rc;
 
 	*out = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT requests FROM vm_request WHERE "
-	    "vmid = ?1", -1, &st, NULL) != SQLITE_OK)
+	if ((st = store_stmt(db, "SELECT requests FROM vm_request WHERE "
+	    "vmid = ?1")) == NULL)
 		return -1;
 	sqlite3_bind_int(st, 1, vmid);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		*out = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -151,13 +163,13 @@ save_requests(sqlite3 *db, int vmid, const char *norm)
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO vm_request "
-	    "(vmid, requests) VALUES (?1, ?2)", -1, &st, NULL) != SQLITE_OK)
+	if ((st = store_stmt(db, "INSERT OR REPLACE INTO vm_request "
+	    "(vmid, requests) VALUES (?1, ?2)")) == NULL)
 		return -1;
 	sqlite3_bind_int(st, 1, vmid);
 	sqlite3_bind_text(st, 2, norm, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -172,78 +184,53 @@ held_count(const struct pp_inventory *inv, int vmid)
 }
 
 /*
- * A retried allocate: the VM holds exactly what its last allocate with
- * these requests gave it. Fills res->idx in request order.
+ * The result of a change: copies of the devices idx[0..n) in that order,
+ * as they are now, in res->inv with res->idx[i] = i.
  */
 static int
-same_allocation(struct pp_result *res, int vmid, size_t nreq)
+copy_result(struct pp_result *res, const struct pp_inventory *inv,
+    const size_t *idx, size_t n)
+{
+	size_t	i;
+
+	if ((res->inv.dev = calloc(n ? n : 1, sizeof(*res->inv.dev))) ==
+	    NULL)
+		return fail(res, PP_ERR_INTERNAL, "out of memory");
+	for (i = 0; i < n; i++) {
+		res->inv.dev[i] = inv->dev[idx[i]];
+		snprintf(res->inv.dev[i].state, sizeof(res->inv.dev[i].state),
+		    "%s", res->inv.dev[i].present ? "used" : "missing");
+		if (res->inv.dev[i].present)
+			res->inv.dev[i].reason[0] = '\0';
+		res->idx[i] = i;
+	}
+	res->inv.ndev = n;
+	res->nidx = n;
+	return 0;
+}
+
+/*
+ * A retried allocate: the VM holds exactly what its last allocate with
+ * these requests gave it. Fills idx in request order.
+ */
+static int
+same_allocation(const struct pp_inventory *inv, int vmid, size_t nreq,
+    size_t *idx)
 {
 	size_t	i;
 	int	r;
 
-	if (held_count(&res->inv, vmid) != nreq)
+	if (held_count(inv, vmid) != nreq)
 		return 0;
-	for (i = 0; i < res->inv.ndev; i++) {
-		if (res->inv.dev[i].vmid != vmid)
+	for (i = 0; i < inv->ndev; i++) {
+		if (inv->dev[i].vmid != vmid)
 			continue;
-		r = res->inv.dev[i].req_index;
+		r = inv->dev[i].req_index;
 		if (r < 0 || (size_t)r >= nreq)
 			return 0;
-		res->idx[r] = i;
+		idx[r] = i;
 	}
-	res->nidx = nreq;
 	return 1;
-}
-
-/* Record the new holdings in the snapshot the caller will encode. */
-static void
-mark_held(struct pp_result *res, const struct pp_request *req, int vmid,
-    int flags)
-{
-	size_t	i;
-
-	for (i = 0; i < res->nidx; i++) {
-		res->inv.dev[res->idx[i]].vmid = vmid;
-		res->inv.dev[res->idx[i]].req_index = (int)i;
-		res->inv.dev[res->idx[i]].nic = req[i].nic;
-	}
-	match_states(&res->inv, flags & OP_BIND ? MATCH_BIND : 0);
-}
-
-static int
-hold_all(sqlite3 *db, struct pp_result *res, const struct pp_request *req,
-    size_t nreq, int vmid, int first_index)
-{
-	size_t	i;
-
-	for (i = 0; i < nreq; i++)
-		if (hold(db, res->inv.dev[res->idx[i]].addr, vmid,
-		    first_index + (int)i, &req[i].nic) < 0)
-			return -1;
-	return 0;
-}
-
-/* Run the matcher; on no fit, roll back with ALLOCATE and its reason. */
-static int
-assign(sqlite3 *db, struct pp_result *res, const struct pp_request *req,
-    size_t nreq, int vmid, int mflags)
-{
-	char	*why;
-	int	 rc;
-
-	if ((why = malloc(sizeof(res->msg))) == NULL) {
-		store_rollback(db);
-		return fail(res, PP_ERR_INTERNAL, "out of memory");
-	}
-	rc = match_assign(&res->inv, req, nreq, vmid, mflags, res->idx, why,
-	    sizeof(res->msg));
-	if (rc != MATCH_OK) {
-		store_rollback(db);
-		rc = rc < 0 ? fail(res, PP_ERR_INTERNAL, "out of memory") :
-		    fail(res, PP_ERR_ALLOCATE, "%s", why);
-	}
-	free(why);
-	return rc;
 }
 
 static int
@@ -253,46 +240,165 @@ matchflags(int flags)
 	    (flags & OP_NEW ? MATCH_NEW : 0);
 }
 
-int
-op_allocate(sqlite3 *db, int vmid, const struct pp_request *req,
+/* Run the matcher; on no fit, roll back with ALLOCATE and its reason. */
+static int
+assign(sqlite3 *db, struct pp_result *res, const struct pp_inventory *inv,
+    const struct pp_request *req, size_t nreq, int vmid, int mflags,
+    size_t *idx)
+{
+	int	rc;
+
+	rc = match_assign(inv, req, nreq, vmid, mflags, idx, res->msg,
+	    sizeof(res->msg));
+	if (rc == MATCH_OK)
+		return 0;
+	store_rollback(db);
+	if (rc < 0)
+		return fail(res, PP_ERR_INTERNAL, "out of memory");
+	res->err = PP_ERR_ALLOCATE;
+	return -1;
+}
+
+/* Write the holdings, then commit; the cache follows only a commit. */
+static int
+hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
+    const struct pp_request *req, size_t nreq, int vmid, int first,
+    const size_t *idx, const char *norm)
+{
+	size_t	i;
+
+	for (i = 0; i < nreq; i++)
+		if (hold(db, inv->dev[idx[i]].addr, vmid, first + (int)i,
+		    &req[i].nic) < 0)
+			return internal(db, res, "recording the holding");
+	if ((norm != NULL ? save_requests(db, vmid, norm) : exec_bound(db,
+	    "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0, NULL)) < 0)
+		return internal(db, res, "recording the requests");
+	if (store_commit(db) < 0)
+		return fail(res, PP_ERR_INTERNAL, "database error while "
+		    "committing; nothing changed");
+	for (i = 0; i < nreq; i++)
+		cache_hold(&inv->dev[idx[i]], vmid, first + (int)i,
+		    &req[i].nic);
+	cache_committed();
+	return copy_result(res, inv, idx, nreq);
+}
+
+static int
+allocate(sqlite3 *db, int vmid, const struct pp_request *req,
     size_t nreq, int flags, struct pp_result *res)
 {
-	char	*norm = NULL, *last = NULL;
-	int	 rc;
+	struct pp_inventory	*inv;
+	size_t			 idx[PP_MAXREQ];
+	char			*norm = NULL, *last = NULL;
+	int			 rc = -1;
 
-	if (begin_load(db, res, 1) < 0)
+	if ((inv = begin_write(db, res)) == NULL)
 		return -1;
 	if ((norm = norm_list(req, nreq)) == NULL ||
 	    last_requests(db, vmid, &last) < 0) {
 		rc = internal(db, res, "reading the VM's requests");
 		goto done;
 	}
-	if (held_count(&res->inv, vmid) > 0) {
-		store_rollback(db);
+	if (held_count(inv, vmid) > 0) {
 		if (last != NULL && strcmp(last, norm) == 0 &&
-		    same_allocation(res, vmid, nreq)) {
-			match_states(&res->inv, matchflags(flags));
-			rc = 0;
-		} else
+		    same_allocation(inv, vmid, nreq, idx))
+			rc = copy_result(res, inv, idx, nreq);
+		else
 			rc = fail(res, PP_ERR_ACTION, "VM %d already holds "
 			    "%zu device(s) here from other requests; use "
 			    "pci.attach to add one or pci.release first",
-			    vmid, held_count(&res->inv, vmid));
+			    vmid, held_count(inv, vmid));
+		store_rollback(db);
 		goto done;
 	}
-	if ((rc = assign(db, res, req, nreq, vmid, matchflags(flags))) < 0)
-		goto done;
-	res->nidx = nreq;
-	if (hold_all(db, res, req, nreq, vmid, 0) < 0 ||
-	    save_requests(db, vmid, norm) < 0 || store_commit(db) < 0) {
-		rc = internal(db, res, "recording the allocation");
-		goto done;
-	}
-	mark_held(res, req, vmid, flags);
-	rc = 0;
+	if (assign(db, res, inv, req, nreq, vmid, matchflags(flags), idx) ==
+	    0)
+		rc = hold_commit(db, res, inv, req, nreq, vmid, 0, idx, norm);
 done:
 	free(norm);
 	free(last);
+	return rc;
+}
+
+static int
+attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
+    struct pp_result *res)
+{
+	struct pp_inventory	*inv;
+	size_t			 i, idx[1];
+	int			 next = 0;
+
+	if ((inv = begin_write(db, res)) == NULL)
+		return -1;
+	for (i = 0; i < inv->ndev; i++)
+		if (inv->dev[i].vmid == vmid && inv->dev[i].req_index >= next)
+			next = inv->dev[i].req_index + 1;
+	if (assign(db, res, inv, req, 1, vmid, matchflags(flags | OP_NEW),
+	    idx) < 0)
+		return -1;
+	return hold_commit(db, res, inv, req, 1, vmid, next, idx, NULL);
+}
+
+/*
+ * Give up what vmid holds (only address a when one): rows of devices gone
+ * from sysfs are deleted, the others freed. Returns how many, or -1.
+ */
+static int
+free_held(sqlite3 *db, int vmid, pp_addr a, int one)
+{
+	int	gone, freed;
+
+	if (exec_bound(db, one ? "DELETE FROM device WHERE vmid = ?1 AND "
+	    "addr = ?2 AND present = 0" : "DELETE FROM device WHERE "
+	    "vmid = ?1 AND present = 0", vmid, (sqlite3_int64)a, &gone) < 0 ||
+	    exec_bound(db, one ? "UPDATE device SET vmid = -1, "
+	    "req_index = -1, nic = 0, mac = '', ip = '', ip6 = '', "
+	    "vlan_id = '', network = '' WHERE vmid = ?1 AND addr = ?2" :
+	    "UPDATE device SET vmid = -1, req_index = -1, nic = 0, mac = '', "
+	    "ip = '', ip6 = '', vlan_id = '', network = '' WHERE vmid = ?1",
+	    vmid, (sqlite3_int64)a, &freed) < 0 ||
+	    exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0,
+	    NULL) < 0)
+		return -1;
+	return gone + freed;
+}
+
+static int
+release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
+{
+	struct pp_inventory	*inv;
+	char			 buf[PP_ADDR_SYSFS_LEN];
+	int			 n;
+
+	if ((inv = begin_write(db, res)) == NULL)
+		return -1;
+	if ((n = free_held(db, vmid, a, one)) < 0)
+		return internal(db, res, "releasing");
+	if (one && n == 0) {
+		store_rollback(db);
+		return fail(res, PP_ERR_NO_EXISTS, "VM %d does not hold %s",
+		    vmid, addr_fmt(a, ADDR_ONE, buf, sizeof(buf)));
+	}
+	if (store_commit(db) < 0)
+		return fail(res, PP_ERR_INTERNAL, "database error while "
+		    "committing; nothing changed");
+	cache_release(inv, vmid, a, one);
+	cache_committed();
+	res->count = n;
+	return 0;
+}
+
+/* The write operations, each whole under the cache's lock. */
+int
+op_allocate(sqlite3 *db, int vmid, const struct pp_request *req,
+    size_t nreq, int flags, struct pp_result *res)
+{
+	int	rc;
+
+	cache_lock();
+	rc = allocate(db, vmid, req, nreq, flags, res);
+	cache_unlock();
 	return rc;
 }
 
@@ -300,75 +406,34 @@ int
 op_attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
     struct pp_result *res)
 {
-	size_t	i;
-	int	next = 0;
+	int	rc;
 
-	if (begin_load(db, res, 1) < 0)
-		return -1;
-	for (i = 0; i < res->inv.ndev; i++)
-		if (res->inv.dev[i].vmid == vmid &&
-		    res->inv.dev[i].req_index >= next)
-			next = res->inv.dev[i].req_index + 1;
-	if (assign(db, res, req, 1, vmid, matchflags(flags | OP_NEW)) < 0)
-		return -1;
-	res->nidx = 1;
-	if (hold_all(db, res, req, 1, vmid, next) < 0 ||
-	    exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0,
-	    NULL) < 0 || store_commit(db) < 0)
-		return internal(db, res, "recording the attach");
-	mark_held(res, req, vmid, flags);
-	res->inv.dev[res->idx[0]].req_index = next;
-	return 0;
+	cache_lock();
+	rc = attach(db, vmid, req, flags, res);
+	cache_unlock();
+	return rc;
 }
 
 int
 op_detach(sqlite3 *db, int vmid, pp_addr a, struct pp_result *res)
 {
-	char	buf[PP_ADDR_SYSFS_LEN];
-	int	n;
+	int	rc;
 
-	memset(res, 0, sizeof(*res));
-	if (store_begin(db) < 0)
-		return internal(db, res, "starting a transaction");
-	if (exec_bound(db, "UPDATE device SET vmid = -1, req_index = -1, "
-	    "nic = 0, mac = '', ip = '', ip6 = '', vlan_id = '', "
-	    "network = '' WHERE vmid = ?1 AND addr = ?2", vmid,
-	    (sqlite3_int64)a, &n) < 0)
-		return internal(db, res, "detaching");
-	if (n == 0) {
-		store_rollback(db);
-		return fail(res, PP_ERR_NO_EXISTS, "VM %d does not hold %s",
-		    vmid, addr_fmt(a, ADDR_ONE, buf, sizeof(buf)));
-	}
-	if (exec_bound(db, "DELETE FROM device WHERE present = 0 AND "
-	    "vmid = -1", 0, 0, NULL) < 0 ||
-	    exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0,
-	    NULL) < 0 || store_commit(db) < 0)
-		return internal(db, res, "detaching");
-	res->count = 1;
-	return 0;
+	cache_lock();
+	rc = release(db, vmid, a, 1, res);
+	cache_unlock();
+	return rc;
 }
 
 int
 op_release(sqlite3 *db, int vmid, struct pp_result *res)
 {
-	int	n;
+	int	rc;
 
-	memset(res, 0, sizeof(*res));
-	if (store_begin(db) < 0)
-		return internal(db, res, "starting a transaction");
-	if (exec_bound(db, "UPDATE device SET vmid = -1, req_index = -1, "
-	    "nic = 0, mac = '', ip = '', ip6 = '', vlan_id = '', "
-	    "network = '' WHERE vmid = ?1", vmid, 0, &n) < 0 ||
-	    exec_bound(db, "DELETE FROM device WHERE present = 0 AND "
-	    "vmid = -1", 0, 0, NULL) < 0 ||
-	    exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0,
-	    NULL) < 0)
-		return internal(db, res, "releasing");
-	if (store_commit(db) < 0)
-		return internal(db, res, "releasing");
-	res->count = n;
-	return 0;
+	cache_lock();
+	rc = release(db, vmid, 0, 0, res);
+	cache_unlock();
+	return rc;
 }
 
 int

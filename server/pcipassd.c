@@ -141,6 +141,10 @@ main(int argc, char **argv)
 	log_init(c.foreground || c.probe || c.check_only, c.verbose);
 	if ((f = filter_load(c.filter, report_stderr, NULL)) == NULL)
 		return 1;
+	if (access(c.filter, F_OK) < 0 && errno == ENOENT)
+		log_warnx("%s: no such file: no device is offered "
+		    "(passthrough is opt-in; see pci.conf in the README)",
+		    c.filter);
 	if (c.check_only) {
 		filter_free(f);
 		printf("configuration OK\n");

@@ -103,6 +103,7 @@ int	 inventory_scan(const struct pp_config *, const struct pp_filter *,
 
 /* log.c */
 void	 log_init(int foreground, int verbose);
+void	 log_to(FILE *);
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -140,7 +141,11 @@ int	 auth_check(const char *, char *, size_t);
 /* store.c */
 sqlite3	*store_open(const char *, int);
 void	 store_close(sqlite3 *);
+sqlite3_stmt *store_stmt(sqlite3 *, const char *);
+void	 store_stmt_done(sqlite3_stmt *);
 int	 store_begin(sqlite3 *);
+uint64_t store_generation(void);
+uint64_t store_last_commit(void);
 int	 store_commit(sqlite3 *);
 void	 store_rollback(sqlite3 *);
 int	 store_load(sqlite3 *, struct pp_inventory *);
@@ -196,6 +201,7 @@ int	 server_main(struct pp_config *, struct pp_filter *);
 #include <xmlrpc-c/base.h>
 #include <xmlrpc-c/server.h>
 int	 methods_register(xmlrpc_env *, xmlrpc_registry *);
+int	 methods_cached(const char *, size_t, void *, char **, size_t *);
 
 /* rpc_decode.c */
 int	 decode_request(xmlrpc_env *, xmlrpc_value *, struct pp_request *,
@@ -234,6 +240,15 @@ int	 op_release(sqlite3 *, int, struct pp_result *);
 int	 op_test(sqlite3 *, int, const struct pp_request *, size_t, int,
 	    struct pp_test *, struct pp_result *);
 void	 result_free(struct pp_result *);
+
+/* ops_cache.c */
+void	 cache_lock(void);
+void	 cache_unlock(void);
+struct pp_inventory *cache_current(sqlite3 *);
+void	 cache_committed(void);
+void	 cache_hold(struct pp_device *, int, int, const struct pp_nic *);
+void	 cache_release(struct pp_inventory *, int, pp_addr, int);
+void	 cache_free(void);
 
 /* format.c */
 enum { F_STR, F_INT };

@@ -129,15 +129,33 @@ body_refusal(const char *b, size_t len)
 }
 
 static void
+write_xml(TSession *s, const char *xml, size_t len)
+{
+	ResponseStatus(s, 200);
+	ResponseContentType(s, "text/xml; charset=\"utf-8\"");
+	ResponseContentLength(s, len);
+	ResponseWriteStart(s);
+	ResponseWriteBody(s, xml, (xmlrpc_uint32_t)len);
+	ResponseWriteEnd(s);
+}
+
+static void
 answer_call(TSession *s, const char *body, size_t len)
 {
 	xmlrpc_env		 env;
 	xmlrpc_mem_block	*out = NULL;
 	const char		*why;
+	char			*cached;
+	size_t			 clen;
 
 	if ((why = body_refusal(body, len)) != NULL) {
 		log_info("refused a request: %s", why);
 		reply(s, 400, why);
+		return;
+	}
+	if (methods_cached(body, len, s, &cached, &clen)) {
+		write_xml(s, cached, clen);
+		free(cached);
 		return;
 	}
 	xmlrpc_env_init(&env);
@@ -145,15 +163,9 @@ answer_call(TSession *s, const char *body, size_t len)
 	if (env.fault_occurred) {
 		log_warnx("rpc: %s", env.fault_string);
 		reply(s, 500, "internal error\n");
-	} else {
-		ResponseStatus(s, 200);
-		ResponseContentType(s, "text/xml; charset=\"utf-8\"");
-		ResponseContentLength(s, XMLRPC_MEMBLOCK_SIZE(char, out));
-		ResponseWriteStart(s);
-		ResponseWriteBody(s, XMLRPC_MEMBLOCK_CONTENTS(char, out),
-		    (xmlrpc_uint32_t)XMLRPC_MEMBLOCK_SIZE(char, out));
-		ResponseWriteEnd(s);
-	}
+	} else
+		write_xml(s, XMLRPC_MEMBLOCK_CONTENTS(char, out),
+		    XMLRPC_MEMBLOCK_SIZE(char, out));
 	if (out != NULL)
 		XMLRPC_MEMBLOCK_FREE(char, out);
 	xmlrpc_env_clean(&env);

@@ -123,4 +123,5 @@ service_free(void)
 	}
 	filter_free(filter);
 	filter = NULL;
+	cache_free();
 }

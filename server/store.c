@@ -6,6 +6,7 @@
  * in WAL mode with synchronous=FULL, so a commit is on disk before the
  * caller acknowledges anything.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,25 +103,133 @@ store_open(const char *path, int create)
 	return db;
 }
 
+/*
+ * Prepared statements kept per connection: parsing SQL cost more than
+ * running it on the allocation path. Connections are per thread, and so
+ * is this table; the key is the SQL text's address, so callers pass
+ * string literals.
+ */
+#define STMT_CACHE	32
+
+static __thread struct {
+	sqlite3		*db;
+	const char	*sql;
+	sqlite3_stmt	*st;
+} stmts[STMT_CACHE];
+
+sqlite3_stmt *
+store_stmt(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt	*st;
+	size_t		 i;
+
+	for (i = 0; i < STMT_CACHE && stmts[i].db != NULL; i++)
+		if (stmts[i].db == db && stmts[i].sql == sql) {
+			sqlite3_reset(stmts[i].st);
+			sqlite3_clear_bindings(stmts[i].st);
+			return stmts[i].st;
+		}
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+	    NULL) != SQLITE_OK)
+		return NULL;
+	if (i < STMT_CACHE) {
+		stmts[i].db = db;
+		stmts[i].sql = sql;
+		stmts[i].st = st;
+	}
+	return st;
+}
+
+/* A statement from store_stmt() is done with: reset it or finalize it. */
+void
+store_stmt_done(sqlite3_stmt *st)
+{
+	size_t	i;
+
+	for (i = 0; i < STMT_CACHE && stmts[i].db != NULL; i++)
+		if (stmts[i].st == st) {
+			sqlite3_reset(st);
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
 void
 store_close(sqlite3 *db)
 {
+	size_t	i, j;
+
+	for (i = j = 0; i < STMT_CACHE && stmts[i].db != NULL; i++) {
+		if (stmts[i].db == db)
+			sqlite3_finalize(stmts[i].st);
+		else
+			stmts[j++] = stmts[i];
+	}
+	for (; j < i; j++)
+		stmts[j].db = NULL;
 	sqlite3_close(db);
+}
+
+/*
+ * Writers in this process queue on a mutex before BEGIN IMMEDIATE: sqlite's
+ * own busy handler sleeps 1 to 100 ms between retries, which under load
+ * turns into tails of a second; the mutex hands the lock over at once and
+ * in order. busy_timeout still covers writers in other processes.
+ */
+static pthread_mutex_t	write_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int	write_held;
+static uint64_t		generation = 1;	/* commits by this process */
+static __thread uint64_t last_commit;
+
+/*
+ * Bumped by every commit of this process, under the write lock: a copy
+ * of the inventory taken at generation g is current while it is still g.
+ */
+uint64_t
+store_generation(void)
+{
+	return __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+}
+
+static void
+write_release(void)
+{
+	if (write_held) {
+		write_held = 0;
+		pthread_mutex_unlock(&write_lock);
+	}
+}
+
+/* The generation this thread's last commit made. */
+uint64_t
+store_last_commit(void)
+{
+	return last_commit;
 }
 
 int
 store_begin(sqlite3 *db)
 {
-	return exec(db, "BEGIN IMMEDIATE");
+	pthread_mutex_lock(&write_lock);
+	write_held = 1;
+	if (exec(db, "BEGIN IMMEDIATE") == 0)
+		return 0;
+	write_release();
+	return -1;
 }
 
 int
 store_commit(sqlite3 *db)
 {
-	if (exec(db, "COMMIT") == 0)
-		return 0;
-	exec(db, "ROLLBACK");
-	return -1;
+	int	rc = 0;
+
+	if (exec(db, "COMMIT") < 0) {
+		exec(db, "ROLLBACK");
+		rc = -1;
+	}
+	last_commit = __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
+	write_release();
+	return rc;
 }
 
 void
@@ -128,14 +237,22 @@ store_rollback(sqlite3 *db)
 {
 	if (!sqlite3_get_autocommit(db))
 		exec(db, "ROLLBACK");
+	write_release();
 }
 
 static void
 col_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 {
 	const unsigned char	*s = sqlite3_column_text(st, i);
+	size_t			 n = (size_t)sqlite3_column_bytes(st, i);
 
-	snprintf(buf, len, "%s", s ? (const char *)s : "");
+	if (s == NULL)
+		n = 0;
+	if (n >= len)
+		n = len - 1;
+	if (n > 0)
+		memcpy(buf, s, n);
+	buf[n] = '\0';
 }
 
 #define DEVICE_COLS \

@@ -4,10 +4,15 @@
  */
 #include <stdlib.h>
 
+#include "pcipassd.h"
 #include "harness.h"
 
 static Suite *(*const suites[])(void) = {
 	filter_suite,
+	scan_suite,
+	store_suite,
+	match_suite,
+	rpc_suite,
 };
 
 int
@@ -17,6 +22,7 @@ main(void)
 	size_t	 i;
 	int	 failed;
 
+	log_init(1, -1);
 	for (i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
 		srunner_add_suite(sr, suites[i]());
 	srunner_run_all(sr, CK_NORMAL);

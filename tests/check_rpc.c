@@ -1,0 +1,784 @@
+/*
+ * check_rpc.c: the real pcipassd over real HTTP (curl), on fake trees:
+ * every method, every error code, hostile input, races, crashes.
+ */
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static const char tree[] =
+    "00:01.0 PCI bridge [0604]: Intel Corporation Device [8086:1901]\n"
+    "\tKernel driver in use: pcieport\n"
+    "\tIOMMU group: 1\n"
+    "01:00.0 3D controller [0302]: NVIDIA Corporation GV100GL [10de:1db4]\n"
+    "\tKernel driver in use: vfio-pci\n"
+    "\tNUMA node: 0\n"
+    "\tIOMMU group: 2\n"
+    "02:00.0 3D controller [0302]: NVIDIA Corporation GV100GL [10de:1db4]\n"
+    "\tKernel driver in use: vfio-pci\n"
+    "\tNUMA node: 1\n"
+    "\tIOMMU group: 3\n"
+    "03:00.0 VGA compatible controller [0300]: NVIDIA Corporation "
+    "GA107M [10de:25e2]\n"
+    "\tKernel driver in use: nouveau\n"
+    "\tIOMMU group: 4\n"
+    "03:00.1 Audio device [0403]: NVIDIA Corporation Device [10de:2291]\n"
+    "\tKernel driver in use: snd_hda_intel\n"
+    "\tIOMMU group: 4\n"
+    "04:00.0 Ethernet controller [0200]: Intel Corporation I350 "
+    "[8086:1521]\n"
+    "\tKernel driver in use: igb\n"
+    "\tX-pcipass-ifname: eno1\n"
+    "\tIOMMU group: 5\n"
+    "05:00.0 Non-Volatile memory controller [0108]: Samsung Electronics "
+    "Co Ltd Device [144d:a808]\n"
+    "\tKernel driver in use: nvme\n"
+    "\tIOMMU group: 6\n";
+
+#define FILTER	":filter: '10de:*,8086:*'\n"
+
+static struct daemon	d;
+
+static void
+up(void)
+{
+	daemon_start(&d, tree_text(tree), FILTER, NULL);
+}
+
+static void
+down(void)
+{
+	if (d.pid > 0)
+		daemon_stop(&d);
+	cleanup_dirs();
+}
+
+/* "CLASS=0302,NUMA_NODE=1;VENDOR=10de" -> one <param> array of structs. */
+static char *
+reqs(const char *spec)
+{
+	char	*buf = NULL, *copy = strdup(spec), *r, *kv, *s1, *s2, *eq;
+	size_t	 len = 0;
+	FILE	*fp = open_memstream(&buf, &len);
+
+	fputs("<param><value><array><data>", fp);
+	for (r = strtok_r(copy, ";", &s1); r; r = strtok_r(NULL, ";", &s1)) {
+		fputs("<value><struct>", fp);
+		for (kv = strtok_r(r, ",", &s2); kv;
+		    kv = strtok_r(NULL, ",", &s2)) {
+			eq = strchr(kv, '=');
+			*eq = '\0';
+			if (strcmp(kv, "NUMA_NODE") == 0)
+				fprintf(fp, "<member><name>%s</name><value>"
+				    "<int>%s</int></value></member>", kv, eq + 1);
+			else
+				fprintf(fp, "<member><name>%s</name><value>"
+				    "<string>%s</string></value></member>", kv,
+				    eq + 1);
+		}
+		fputs("</struct></value>", fp);
+	}
+	fputs("</data></array></value></param>", fp);
+	fclose(fp);
+	free(copy);
+	return buf;
+}
+
+static char *
+params(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+params(const char *fmt, ...)
+{
+	char	*s;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	ck_assert_int_gt(vasprintf(&s, fmt, ap), 0);
+	va_end(ap);
+	return s;
+}
+
+/* Call and expect success; returns the value. */
+static xmlrpc_value *
+call_ok(const char *method, const char *p)
+{
+	xmlrpc_value	*v;
+	const char	*msg;
+	int		 code;
+
+	ck_assert_msg(rpc_ok(rpc(&d, method, p), &v, &code, &msg),
+	    "%s failed: %s (%d)", method, msg, code);
+	ck_assert_int_eq(code, 0);
+	return v;
+}
+
+/* Call and expect failure with code; returns the message. */
+static const char *
+call_err(const char *session, const char *method, const char *p, int want)
+{
+	xmlrpc_value	*v;
+	const char	*msg;
+	int		 code;
+
+	ck_assert_msg(!rpc_ok(rpc_as(&d, session, method, p), &v, &code,
+	    &msg), "%s succeeded; expected error %#x", method, want);
+	xmlrpc_DECREF(v);
+	ck_assert_msg(code == want, "%s: code %#x, want %#x: %s", method,
+	    code, want, msg);
+	return msg;
+}
+
+static int
+array_len(xmlrpc_value *a)
+{
+	xmlrpc_env	env;
+	int		n;
+
+	xmlrpc_env_init(&env);
+	n = xmlrpc_array_size(&env, a);
+	ck_assert(!env.fault_occurred);
+	return n;
+}
+
+static xmlrpc_value *
+item(xmlrpc_value *a, int i)
+{
+	xmlrpc_env	 env;
+	xmlrpc_value	*v;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_array_read_item(&env, a, (unsigned)i, &v);
+	ck_assert(!env.fault_occurred);
+	return v;
+}
+
+START_TEST(version_and_introspection)
+{
+	xmlrpc_value	*v;
+	const char	*s;
+	xmlrpc_env	 env;
+	char		*resp;
+
+	v = call_ok("pci.version", NULL);
+	xmlrpc_env_init(&env);
+	xmlrpc_read_string(&env, v, &s);
+	ck_assert_str_eq(s, "pcipass 0.1.0");
+	free((char *)s);
+	xmlrpc_DECREF(v);
+	s = "<methodCall><methodName>system.listMethods</methodName>"
+	    "</methodCall>";
+	ck_assert_int_eq(http_post(&d, "text/xml", s, strlen(s), &resp), 200);
+	ck_assert_ptr_nonnull(strstr(resp, "<string>pci.allocate</string>"));
+	ck_assert_ptr_nonnull(strstr(resp, "<string>pci.monitor</string>"));
+	free(resp);
+	s = "<methodCall><methodName>system.methodHelp</methodName><params>"
+	    "<param><value>pci.release</value></param></params></methodCall>";
+	ck_assert_int_eq(http_post(&d, "text/xml", s, strlen(s), &resp), 200);
+	ck_assert_ptr_nonnull(strstr(resp, "Release every device a VM holds"));
+	free(resp);
+}
+END_TEST
+
+START_TEST(list_fields)
+{
+	xmlrpc_value	*l = call_ok("pci.list", NULL), *g, *b, *n;
+
+	ck_assert_int_eq(array_len(l), 6);
+	ck_assert_str_eq(field_str(item(l, 0), "ADDRESS"), "0000:00:01:0");
+	ck_assert_str_eq(field_str(item(l, 5), "ADDRESS"), "0000:04:00:0");
+	ck_assert_ptr_null(find_addr(l, "0000:05:00:0"));
+	g = find_addr(l, "0000:02:00:0");
+	ck_assert_str_eq(field_str(g, "SHORT_ADDRESS"), "02:00.0");
+	ck_assert_str_eq(field_str(g, "TYPE"), "10de:1db4:0302");
+	ck_assert_str_eq(field_str(g, "VENDOR"), "10de");
+	ck_assert_str_eq(field_str(g, "CLASS"), "0302");
+	ck_assert_str_eq(field_str(g, "BUS"), "02");
+	ck_assert_str_eq(field_str(g, "FUNCTION"), "0");
+	ck_assert_str_eq(field_str(g, "VENDOR_NAME"), "NVIDIA Corporation");
+	ck_assert_str_eq(field_str(g, "CLASS_NAME"), "3D controller");
+	ck_assert_str_eq(field_str(g, "DRIVER"), "vfio-pci");
+	ck_assert_str_eq(field_str(g, "STATE"), "free");
+	ck_assert_str_eq(field_str(g, "REASON"), "");
+	ck_assert_str_eq(field_str(g, "SRIOV"), "no");
+	ck_assert_int_eq(field_int(g, "VMID"), -1);
+	ck_assert_int_eq(field_int(g, "NUMA_NODE"), 1);
+	ck_assert_int_eq(field_int(g, "IOMMU_GROUP"), 3);
+	b = find_addr(l, "0000:00:01:0");
+	ck_assert_str_eq(field_str(b, "STATE"), "blocked");
+	ck_assert_str_eq(field_str(b, "REASON"), "bridge");
+	n = find_addr(l, "0000:04:00:0");
+	ck_assert_str_eq(field_str(n, "IFNAME"), "eno1");
+	ck_assert_int_eq(field_int(n, "NUMA_NODE"), -1);
+	xmlrpc_DECREF(l);
+}
+END_TEST
+
+START_TEST(info_and_probe_texts)
+{
+	xmlrpc_value	*v;
+	const char	*s;
+	xmlrpc_env	 env;
+	char		 cmd[2048], *want;
+
+	xmlrpc_env_init(&env);
+	v = call_ok("pci.info", NULL);
+	xmlrpc_read_string(&env, v, &s);
+	ck_assert_msg(strncmp(s, "<PCI_DEVICES><PCI><ADDRESS><![CDATA["
+	    "0000:00:01:0]]></ADDRESS><BUS><![CDATA[00]]></BUS><CLASS>", 90) ==
+	    0, "%s", s);
+	ck_assert_ptr_nonnull(strstr(s, "<NUMA_NODE><![CDATA[-]]></NUMA_NODE>"
+	    "<PHYSFN><![CDATA[-]]></PHYSFN>"));
+	ck_assert_int_eq((int)strlen(s) - (int)strlen("</PCI_DEVICES>"),
+	    (int)(strstr(s, "</PCI_DEVICES>") - s));
+	free((char *)s);
+	xmlrpc_DECREF(v);
+	v = call_ok("pci.probe", NULL);
+	xmlrpc_read_string(&env, v, &s);
+	snprintf(cmd, sizeof(cmd), "%s --probe --sysfs-root '%s' --filter "
+	    "'%s/pci.conf' > '%s/probe.txt'", getenv("PCIPASSD"), d.sysfs,
+	    d.dir, d.dir);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/probe.txt", d.dir);
+	want = read_file(cmd);
+	ck_assert_str_eq(s, want);
+	ck_assert_ptr_nonnull(strstr(s, "PCI = [\n TYPE = \"10de:1db4:0302\" ,"
+	    "\n VENDOR = \"10de\" ,\n VENDOR_NAME = \"NVIDIA Corporation\" ,"));
+	free(want);
+	free((char *)s);
+	xmlrpc_DECREF(v);
+}
+END_TEST
+
+START_TEST(allocate_vm_release)
+{
+	xmlrpc_value	*v, *dev;
+	char		*p;
+	xmlrpc_env	 env;
+	int		 n;
+
+	xmlrpc_env_init(&env);
+	p = params(P_INT(5) "%s", reqs("CLASS=0302,NUMA_NODE=1"));
+	v = call_ok("pci.allocate", p);
+	ck_assert_int_eq(array_len(v), 1);
+	dev = item(v, 0);
+	ck_assert_str_eq(field_str(dev, "ADDRESS"), "0000:02:00:0");
+	ck_assert_int_eq(field_int(dev, "VMID"), 5);
+	ck_assert_str_eq(field_str(dev, "STATE"), "used");
+	xmlrpc_DECREF(v);
+	v = call_ok("pci.vm", P_INT(5));
+	ck_assert_int_eq(array_len(v), 1);
+	ck_assert_str_eq(field_str(item(v, 0), "ADDRESS"), "0000:02:00:0");
+	xmlrpc_DECREF(v);
+	ck_assert_ptr_nonnull(strstr(list_summary(&d),
+	    "0000:02:00:0 5 used\n"));
+	v = call_ok("pci.release", P_INT(5));
+	xmlrpc_read_int(&env, v, &n);
+	ck_assert_int_eq(n, 1);
+	v = call_ok("pci.vm", P_INT(5));
+	ck_assert_int_eq(array_len(v), 0);
+	v = call_ok("pci.release", P_INT(5));
+	xmlrpc_read_int(&env, v, &n);
+	ck_assert_int_eq(n, 0);
+	free(p);
+}
+END_TEST
+
+START_TEST(retry_returns_same_and_action)
+{
+	xmlrpc_value	*a, *b;
+	char		*p1, *p2;
+	const char	*msg;
+
+	p1 = params(P_INT(7) "%s", reqs("VENDOR=10de,DEVICE=1db4;"
+	    "VENDOR=0x10DE,CLASS=302"));
+	a = call_ok("pci.allocate", p1);
+	b = call_ok("pci.allocate", p1);
+	ck_assert_str_eq(field_str(item(a, 0), "ADDRESS"),
+	    field_str(item(b, 0), "ADDRESS"));
+	ck_assert_str_eq(field_str(item(a, 1), "ADDRESS"),
+	    field_str(item(b, 1), "ADDRESS"));
+	ck_assert_str_ne(field_str(item(a, 0), "ADDRESS"),
+	    field_str(item(a, 1), "ADDRESS"));
+	p2 = params(P_INT(7) "%s", reqs("VENDOR=10de,DEVICE=1db4"));
+	msg = call_err(SESSION, "pci.allocate", p2, 0x0800);
+	ck_assert_str_eq(msg, "[pci.allocate] VM 7 already holds 2 device(s) "
+	    "here from other requests; use pci.attach to add one or "
+	    "pci.release first");
+	free(p1);
+	free(p2);
+}
+END_TEST
+
+START_TEST(attach_detach)
+{
+	xmlrpc_value	*v;
+	const char	*msg;
+	char		*p;
+
+	p = params(P_INT(6) "<param><value><struct><member><name>SHORT_ADDRESS"
+	    "</name><value>01:00.0</value></member></struct></value></param>");
+	v = call_ok("pci.attach", p);
+	ck_assert_str_eq(field_str(v, "ADDRESS"), "0000:01:00:0");
+	ck_assert_int_eq(field_int(v, "VMID"), 6);
+	free(p);
+	msg = call_err(SESSION, "pci.detach", P_INT(6) "<param><value>"
+	    "0000:02:00:0</value></param>", 0x0400);
+	ck_assert_str_eq(msg, "[pci.detach] VM 6 does not hold 0000:02:00:0");
+	v = call_ok("pci.detach", P_INT(6) "<param><value>0000:01:00.0"
+	    "</value></param>");
+	ck_assert_int_eq(xmlrpc_value_type(v), XMLRPC_TYPE_BOOL);
+	ck_assert_ptr_nonnull(strstr(list_summary(&d),
+	    "0000:01:00:0 -1 free\n"));
+}
+END_TEST
+
+START_TEST(test_method)
+{
+	xmlrpc_value	*v, *fr;
+	xmlrpc_env	 env;
+	xmlrpc_bool	 fits;
+	const char	*reason;
+	char		*p;
+	int		 n;
+
+	xmlrpc_env_init(&env);
+	p = params("%s", reqs("CLASS=0300"));
+	v = call_ok("pci.test", p);
+	xmlrpc_decompose_value(&env, v, "{s:b,s:s,s:A,*}", "FITS", &fits,
+	    "REASON", &reason, "FREE", &fr);
+	ck_assert(!env.fault_occurred);
+	ck_assert(!fits);
+	ck_assert_str_eq(reason, "no device can serve the request alone; "
+	    "0000:03:00:0 needs sibling 0000:03:00:1 (on driver "
+	    "snd_hda_intel) in the same call");
+	ck_assert_int_eq(array_len(fr), 1);
+	xmlrpc_read_int(&env, item(fr, 0), &n);
+	ck_assert_int_eq(n, 0);
+	free(p);
+	p = params("%s", reqs("CLASS=0300;CLASS=0403;VENDOR=10de,DEVICE=1db4"));
+	v = call_ok("pci.test", p);
+	xmlrpc_decompose_value(&env, v, "{s:b,s:A,*}", "FITS", &fits, "FREE",
+	    &fr);
+	ck_assert(fits);
+	xmlrpc_read_int(&env, item(fr, 2), &n);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(list_summary(&d), "0000:00:01:0 -1 blocked\n"
+	    "0000:01:00:0 -1 free\n0000:02:00:0 -1 free\n"
+	    "0000:03:00:0 -1 free\n0000:03:00:1 -1 free\n"
+	    "0000:04:00:0 -1 free\n");
+	free(p);
+}
+END_TEST
+
+START_TEST(nic_fields_kept)
+{
+	xmlrpc_value	*v;
+	char		*p;
+
+	p = params(P_INT(11) "%s", reqs("VENDOR=8086,DEVICE=1521,TYPE=NIC,"
+	    "MAC=02:00:c0:a8:00:0a,IP=192.0.2.10,VLAN_ID=42,NETWORK=public"));
+	v = call_ok("pci.allocate", p);
+	ck_assert_str_eq(field_str(item(v, 0), "NIC"), "YES");
+	ck_assert_str_eq(field_str(item(v, 0), "MAC"), "02:00:c0:a8:00:0a");
+	v = call_ok("pci.vm", P_INT(11));
+	ck_assert_str_eq(field_str(item(v, 0), "IP"), "192.0.2.10");
+	ck_assert_str_eq(field_str(item(v, 0), "VLAN_ID"), "42");
+	ck_assert_str_eq(field_str(item(v, 0), "NETWORK"), "public");
+	ck_assert_str_eq(field_str(item(v, 0), "IP6"), "");
+	free(p);
+}
+END_TEST
+
+START_TEST(authentication_and_authorization)
+{
+	char		*before = list_summary(&d);
+	const char	*msg;
+	char		*p = params(P_INT(1) "%s", reqs("VENDOR=10de"));
+	xmlrpc_value	*v;
+	int		 code;
+
+	msg = call_err("oneadmin:wrong", "pci.list", NULL, 0x0100);
+	ck_assert_str_eq(msg, "[pci.list] authentication failed: wrong user "
+	    "or secret in the session string");
+	call_err("nobody:test-secret", "pci.allocate", p, 0x0100);
+	call_err("", "pci.version", NULL, 0x0100);
+	call_err("oneadmin", "pci.version", NULL, 0x0100);
+	msg = call_err("reader:read-secret", "pci.allocate", p, 0x0200);
+	ck_assert_str_eq(msg, "[pci.allocate] user reader is read-only");
+	call_err("reader:read-secret", "pci.release", P_INT(1), 0x0200);
+	call_err("reader:read-secret", "pci.monitor", NULL, 0x0200);
+	ck_assert(rpc_ok(rpc_as(&d, "reader:read-secret", "pci.list", NULL),
+	    &v, &code, NULL));
+	ck_assert_str_eq(list_summary(&d), before);
+	free(p);
+	free(before);
+}
+END_TEST
+
+struct bad {
+	const char	*method;
+	const char	*params;
+	const char	*msg;
+};
+
+START_TEST(bad_inputs_change_nothing)
+{
+	static const struct bad	bad[] = {
+	{ "pci.vm", "<param><value><int>-1</int></value></param>",
+	    "[pci.vm] vmid -1: expected 0 to 2147483647" },
+	{ "pci.allocate", P_INT(1) "<param><value><array><data></data>"
+	    "</array></value></param>",
+	    "[pci.allocate] 0 requests: give 1 to 32" },
+	{ "pci.allocate", P_INT(1) "REQ:VENDOR=10de1",
+	    "[pci.allocate] request 0: VENDOR \"10de1\": expected 1 to 4 hex "
+	    "digits, optionally with 0x" },
+	{ "pci.allocate", P_INT(1) "REQ:DEVICE=xyz",
+	    "[pci.allocate] request 0: DEVICE \"xyz\": expected 1 to 4 hex "
+	    "digits, optionally with 0x" },
+	{ "pci.allocate", P_INT(1) "REQ:CLASS=",
+	    "[pci.allocate] request 0: CLASS \"\": expected 1 to 4 hex digits, "
+	    "optionally with 0x" },
+	{ "pci.allocate", P_INT(1) "REQ:VENDOR=10de,COLOR=red",
+	    "[pci.allocate] request 0: unknown field \"COLOR\"; known: VENDOR, "
+	    "DEVICE, CLASS, SHORT_ADDRESS, ADDRESS, NUMA_NODE, TYPE, MAC, IP, "
+	    "IP6, VLAN_ID, NETWORK" },
+	{ "pci.allocate", P_INT(1) "REQ:ADDRESS=0000:01:00.0,VENDOR=10de",
+	    "[pci.allocate] request 0: an address cannot be mixed with VENDOR, "
+	    "DEVICE or CLASS" },
+	{ "pci.allocate", P_INT(1) "REQ:ADDRESS=0000:01:00.0;SHORT_ADDRESS="
+	    "01:00.0", "[pci.allocate] requests 0 and 1 ask for the same "
+	    "address" },
+	{ "pci.allocate", P_INT(1) "REQ:ADDRESS=../../0000:01:00.0",
+	    "[pci.allocate] request 0: ADDRESS \"../../0000:01:00.0\": "
+	    "expected DDDD:BB:SS.F or DDDD:BB:SS:F" },
+	{ "pci.allocate", P_INT(1) "REQ:SHORT_ADDRESS=01:20.0",
+	    "[pci.allocate] request 0: SHORT_ADDRESS \"01:20.0\": expected "
+	    "BB:SS.F" },
+	{ "pci.allocate", P_INT(1) "REQ:VENDOR=8086,MAC=02:00:00:00:00:01",
+	    "[pci.allocate] request 0: MAC, IP, IP6, VLAN_ID and NETWORK need "
+	    "TYPE = \"NIC\"" },
+	{ "pci.allocate", P_INT(1) "REQ:VENDOR=8086,TYPE=GPU",
+	    "[pci.allocate] request 0: TYPE \"GPU\": only \"NIC\" is known" },
+	{ "pci.allocate", P_INT(1) "REQ:NUMA_NODE=1",
+	    "[pci.allocate] request 0: a request needs VENDOR, DEVICE, CLASS, "
+	    "SHORT_ADDRESS or ADDRESS" },
+	{ "pci.allocate", P_INT(1) "<param><value><array><data><value>"
+	    "<struct><member><name>NUMA_NODE</name><value>1</value></member>"
+	    "</struct></value></data></array></value></param>",
+	    "[pci.allocate] request 0: NUMA_NODE must be an int" },
+	{ "pci.allocate", P_INT(1) "<param><value><array><data><value>"
+	    "<int>3</int></value></data></array></value></param>",
+	    "[pci.allocate] request 0: a request must be a struct" },
+	{ "pci.detach", P_INT(1) "<param><value>0000:01:00</value></param>",
+	    "[pci.detach] address \"0000:01:00\": expected DDDD:BB:SS.F or "
+	    "DDDD:BB:SS:F" },
+	};
+	char		*before = list_summary(&d), *p, *r, *after;
+	const char	*msg;
+	size_t		 i;
+	char		 many[400] = "VENDOR=10de";
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if ((r = strstr(bad[i].params, "REQ:")) != NULL)
+			p = params("%.*s%s", (int)(r - bad[i].params),
+			    bad[i].params, reqs(r + 4));
+		else
+			p = strdup(bad[i].params);
+		msg = call_err(SESSION, bad[i].method, p, 0x1000);
+		ck_assert_str_eq(msg, bad[i].msg);
+		free(p);
+	}
+	for (i = 0; i < 32; i++)
+		strcat(many, ";VENDOR=10de");
+	p = params(P_INT(1) "%s", reqs(many));
+	ck_assert_str_eq(call_err(SESSION, "pci.allocate", p, 0x1000),
+	    "[pci.allocate] 33 requests: give 1 to 32");
+	free(p);
+	after = list_summary(&d);
+	ck_assert_str_eq(after, before);
+}
+END_TEST
+
+START_TEST(standard_faults)
+{
+	ck_assert_int_eq(rpc_fault(&d, "<methodCall><methodName>pci.nothing"
+	    "</methodName><params></params></methodCall>"), -506);
+	ck_assert_int_eq(rpc_fault(&d, "<methodCall><methodName>pci.vm"
+	    "</methodName><params><param><value>" SESSION "</value></param>"
+	    "</params></methodCall>"), -502);
+	ck_assert_int_eq(rpc_fault(&d, "<methodCall><methodName>pci.vm"
+	    "</methodName><params><param><value>" SESSION "</value></param>"
+	    "<param><value>5</value></param></params></methodCall>"), -501);
+	ck_assert_int_eq(rpc_fault(&d, "<methodCall><methodName>pci.list"
+	    "</methodName><params><param><value><int>1</int></value></param>"
+	    "</params></methodCall>"), -501);
+	ck_assert_int_eq(rpc_fault(&d, "<methodCall><methodName>pci.list"),
+	    -503);
+	ck_assert_int_eq(rpc_fault(&d, "<methodCall><methodName>pci.vm"
+	    "</methodName><params><param><value>" SESSION "</value></param>"
+	    "<param><value><int>99999999999</int></value></param></params>"
+	    "</methodCall>"), -503);
+}
+END_TEST
+
+/* status of curl with extra arguments against this daemon. */
+static int
+curl_status(const char *args)
+{
+	char	cmd[2048], path[400], *out;
+	int	status;
+
+	snprintf(path, sizeof(path), "%s/status", d.dir);
+	snprintf(cmd, sizeof(cmd), "curl -s -m 20 -o /dev/null -w "
+	    "'%%{http_code}' %s > '%s'", args, path);
+	ck_assert_int_eq(system(cmd), 0);
+	out = read_file(path);
+	status = atoi(out);
+	free(out);
+	return status;
+}
+
+START_TEST(http_errors)
+{
+	char	args[1024], big[600];
+	char	*resp;
+
+	snprintf(args, sizeof(args), "http://127.0.0.1:%d/RPC2", d.port);
+	ck_assert_int_eq(curl_status(args), 405);
+	snprintf(args, sizeof(args), "-d x http://127.0.0.1:%d/etc/passwd",
+	    d.port);
+	ck_assert_int_eq(curl_status(args), 404);
+	ck_assert_int_eq(http_post(&d, "text/xml", "", 0, &resp), 400);
+	free(resp);
+	ck_assert_int_eq(http_post(&d, "application/json", "{}", 2, &resp),
+	    400);
+	free(resp);
+	snprintf(args, sizeof(args), "-H 'Content-Type: text/xml' -H "
+	    "'Transfer-Encoding: chunked' -d '<methodCall/>' "
+	    "http://127.0.0.1:%d/RPC2", d.port);
+	ck_assert_int_eq(curl_status(args), 411);
+	snprintf(big, sizeof(big), "%s/big", d.dir);
+	snprintf(args, sizeof(args), "head -c 2000000 /dev/zero | tr '\\0' x "
+	    "> '%s'", big);
+	ck_assert_int_eq(system(args), 0);
+	snprintf(args, sizeof(args), "-H 'Content-Type: text/xml' "
+	    "--data-binary @'%s' http://127.0.0.1:%d/RPC2", big, d.port);
+	ck_assert_int_eq(curl_status(args), 413);
+	call_ok("pci.version", NULL);
+}
+END_TEST
+
+START_TEST(hostile_bodies_refused_before_parsing)
+{
+	char		 bomb[4096], *resp;
+	size_t		 n = 0;
+	long		 before, after;
+	int		 i;
+	static const char utf16[] = "\xff\xfe<\0m\0e\0t\0h\0o\0d\0";
+
+	call_ok("pci.list", NULL);
+	before = daemon_vmhwm_kb(&d);
+	n += (size_t)snprintf(bomb + n, sizeof(bomb) - n, "<?xml version="
+	    "\"1.0\"?><!DOCTYPE m [<!ENTITY a \"aaaaaaaaaaaaaaaaaaaa\">");
+	for (i = 1; i < 10; i++)
+		n += (size_t)snprintf(bomb + n, sizeof(bomb) - n, "<!ENTITY %c "
+		    "\"&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;\">", 'a' + i,
+		    'a' + i - 1, 'a' + i - 1, 'a' + i - 1, 'a' + i - 1,
+		    'a' + i - 1, 'a' + i - 1, 'a' + i - 1, 'a' + i - 1,
+		    'a' + i - 1, 'a' + i - 1);
+	snprintf(bomb + n, sizeof(bomb) - n, "]><methodCall><methodName>&j;"
+	    "</methodName></methodCall>");
+	ck_assert_int_eq(http_post(&d, "text/xml", bomb, strlen(bomb), &resp),
+	    400);
+	ck_assert_str_eq(resp, "markup declarations (<!DOCTYPE, <!ENTITY) "
+	    "are refused");
+	free(resp);
+	ck_assert_int_eq(http_post(&d, "text/xml", utf16, sizeof(utf16) - 1,
+	    &resp), 400);
+	ck_assert_str_eq(resp, "body is not UTF-8 (UTF-16/32 byte order mark)");
+	free(resp);
+	resp = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><methodCall/>";
+	ck_assert_int_eq(http_post(&d, "text/xml", resp, strlen(resp), &resp),
+	    400);
+	free(resp);
+	after = daemon_vmhwm_kb(&d);
+	ck_assert_msg(after - before < 1024, "peak RSS grew %ld kB", after -
+	    before);
+	call_ok("pci.version", NULL);
+}
+END_TEST
+
+/* Two processes race for the one device left; exactly one wins. */
+START_TEST(race_for_the_last_device)
+{
+	char	*p, cmd[4096], path[400], *out;
+	int	 round, wins, i;
+	pid_t	 pid[2];
+	int	 status;
+
+	p = params(P_INT(1) "%s", reqs("VENDOR=10de,DEVICE=1db4"));
+	free(p);
+	/* Hold 01:00.0 so that only 02:00.0 is left to race for. */
+	p = params(P_INT(99) "%s", reqs("SHORT_ADDRESS=01:00.0"));
+	call_ok("pci.allocate", p);
+	free(p);
+	for (round = 0; round < 10; round++) {
+		for (i = 0; i < 2; i++) {
+			p = params("<?xml version=\"1.0\"?><methodCall>"
+			    "<methodName>pci.allocate</methodName><params>"
+			    "<param><value>" SESSION "</value></param>"
+			    P_INT(%d) "%s</params></methodCall>", 100 + i,
+			    reqs("VENDOR=10de,DEVICE=1db4"));
+			snprintf(path, sizeof(path), "%s/race%d", d.dir, i);
+			write_file(path, p);
+			free(p);
+		}
+		for (i = 0; i < 2; i++) {
+			snprintf(cmd, sizeof(cmd), "curl -s -H 'Content-Type: "
+			    "text/xml' --data-binary @'%s/race%d' "
+			    "http://127.0.0.1:%d/RPC2 > '%s/out%d'", d.dir, i,
+			    d.port, d.dir, i);
+			if ((pid[i] = fork()) == 0)
+				_exit(system(cmd) == 0 ? 0 : 1);
+		}
+		for (wins = 0, i = 0; i < 2; i++) {
+			waitpid(pid[i], &status, 0);
+			snprintf(path, sizeof(path), "%s/out%d", d.dir, i);
+			out = read_file(path);
+			wins += strstr(out, "<boolean>1</boolean>") != NULL;
+			ck_assert(strstr(out, "<boolean>1</boolean>") ||
+			    strstr(out, "<i4>16384</i4>"));
+			free(out);
+		}
+		ck_assert_int_eq(wins, 1);
+		call_ok("pci.release", P_INT(100));
+		call_ok("pci.release", P_INT(101));
+	}
+}
+END_TEST
+
+START_TEST(allocation_survives_kill9)
+{
+	char	*p = params(P_INT(21) "%s", reqs("CLASS=0302;CLASS=0200"));
+
+	call_ok("pci.allocate", p);
+	daemon_kill9(&d);
+	daemon_restart(&d, NULL);
+	ck_assert_int_eq(array_len(call_ok("pci.vm", P_INT(21))), 2);
+	ck_assert_str_eq(list_summary(&d), "0000:00:01:0 -1 blocked\n"
+	    "0000:01:00:0 21 used\n0000:02:00:0 -1 free\n"
+	    "0000:03:00:0 -1 free\n0000:03:00:1 -1 free\n"
+	    "0000:04:00:0 21 used\n");
+	free(p);
+}
+END_TEST
+
+START_TEST(sighup_keeps_held_devices)
+{
+	char		*p = params(P_INT(9) "%s", reqs("VENDOR=8086,DEVICE=1521"));
+	char		 path[400];
+	struct timespec	 ts = { 0, 200 * 1000 * 1000 };
+
+	call_ok("pci.allocate", p);
+	snprintf(path, sizeof(path), "%s/pci.conf", d.dir);
+	write_file(path, ":filter: '10de:*'\n");
+	kill(d.pid, SIGHUP);
+	nanosleep(&ts, NULL);
+	ck_assert_str_eq(list_summary(&d), "0000:01:00:0 -1 free\n"
+	    "0000:02:00:0 -1 free\n0000:03:00:0 -1 free\n"
+	    "0000:03:00:1 -1 free\n0000:04:00:0 9 used\n");
+	call_ok("pci.release", P_INT(9));
+	ck_assert_str_eq(list_summary(&d), "0000:01:00:0 -1 free\n"
+	    "0000:02:00:0 -1 free\n0000:03:00:0 -1 free\n"
+	    "0000:03:00:1 -1 free\n");
+	/* A broken filter on reload keeps the old one. */
+	write_file(path, ":filter: [\n");
+	kill(d.pid, SIGHUP);
+	nanosleep(&ts, NULL);
+	ck_assert_int_eq(array_len(call_ok("pci.list", NULL)), 4);
+	free(p);
+}
+END_TEST
+
+START_TEST(monitor_rescans)
+{
+	xmlrpc_value	*v;
+	xmlrpc_env	 env;
+	int		 added, removed, changed;
+	char		 cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/bus/pci/devices/0000:04:00.0'",
+	    d.sysfs);
+	ck_assert_int_eq(system(cmd), 0);
+	v = call_ok("pci.monitor", NULL);
+	xmlrpc_env_init(&env);
+	xmlrpc_decompose_value(&env, v, "{s:i,s:i,s:i,*}", "ADDED", &added,
+	    "REMOVED", &removed, "CHANGED", &changed);
+	ck_assert(!env.fault_occurred);
+	ck_assert_int_eq(added, 0);
+	ck_assert_int_eq(removed, 1);
+	ck_assert_int_eq(changed, 0);
+	ck_assert_int_eq(array_len(call_ok("pci.list", NULL)), 5);
+}
+END_TEST
+
+START_TEST(multicall)
+{
+	char	*resp;
+	const char *body = "<methodCall><methodName>system.multicall"
+	    "</methodName><params><param><value><array><data>"
+	    "<value><struct><member><name>methodName</name><value>pci.version"
+	    "</value></member><member><name>params</name><value><array><data>"
+	    "<value>" SESSION "</value></data></array></value></member>"
+	    "</struct></value>"
+	    "<value><struct><member><name>methodName</name><value>pci.version"
+	    "</value></member><member><name>params</name><value><array><data>"
+	    "<value>bad:session</value></data></array></value></member>"
+	    "</struct></value></data></array></value></param></params>"
+	    "</methodCall>";
+
+	ck_assert_int_eq(http_post(&d, "text/xml", body, strlen(body), &resp),
+	    200);
+	ck_assert_ptr_nonnull(strstr(resp, "<string>pcipass 0.1.0</string>"));
+	ck_assert_ptr_nonnull(strstr(resp, "authentication failed"));
+	free(resp);
+}
+END_TEST
+
+Suite *
+rpc_suite(void)
+{
+	Suite	*s = suite_create("rpc");
+	TCase	*tc = tcase_create("daemon");
+
+	tcase_add_checked_fixture(tc, up, down);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, version_and_introspection);
+	tcase_add_test(tc, list_fields);
+	tcase_add_test(tc, info_and_probe_texts);
+	tcase_add_test(tc, allocate_vm_release);
+	tcase_add_test(tc, retry_returns_same_and_action);
+	tcase_add_test(tc, attach_detach);
+	tcase_add_test(tc, test_method);
+	tcase_add_test(tc, nic_fields_kept);
+	tcase_add_test(tc, authentication_and_authorization);
+	tcase_add_test(tc, bad_inputs_change_nothing);
+	tcase_add_test(tc, standard_faults);
+	tcase_add_test(tc, http_errors);
+	tcase_add_test(tc, hostile_bodies_refused_before_parsing);
+	tcase_add_test(tc, race_for_the_last_device);
+	tcase_add_test(tc, allocation_survives_kill9);
+	tcase_add_test(tc, sighup_keeps_held_devices);
+	tcase_add_test(tc, monitor_rescans);
+	tcase_add_test(tc, multicall);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,254 @@
+/*
+ * check_scan.c: real libpci reading fake sysfs trees (server/scan.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pcipassd.h"
+#include "harness.h"
+
+static struct pp_device *
+find(const struct pp_inventory *inv, const char *addr)
+{
+	pp_addr			 a;
+	struct pp_device	*d;
+
+	ck_assert_int_eq(addr_parse(addr, ADDR_SYSFS, &a), 0);
+	d = inventory_find(inv, a);
+	ck_assert_msg(d != NULL, "%s not in the scan", addr);
+	return d;
+}
+
+static size_t
+group_size(const struct pp_inventory *inv, int g)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < inv->nmember; i++)
+		n += inv->member[i].group == g;
+	return n;
+}
+
+/* Run a scan with the log captured; returns the log text. */
+static char *
+scan_logged(const char *root, struct pp_inventory *inv, int *rc)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*fp = open_memstream(&buf, &len);
+
+	log_to(fp);
+	*rc = scan_inventory(root, inv);
+	log_to(NULL);
+	fclose(fp);
+	return buf;
+}
+
+START_TEST(sriov_pf_with_vfs)
+{
+	struct pp_inventory	 inv;
+	struct pp_device	*pf, *vf, *x710;
+	size_t			 i;
+
+	ck_assert_int_eq(scan_inventory(tree_fixture(
+	    "minisforum-ms01-pve-igpu-sriov-5vfs.txt"), &inv), 0);
+	ck_assert_uint_eq(inv.ndev, 33);
+	for (i = 1; i < inv.ndev; i++)
+		ck_assert(inv.dev[i - 1].addr < inv.dev[i].addr);
+	pf = find(&inv, "0000:00:02.0");
+	ck_assert_int_eq(pf->sriov, SRIOV_PF);
+	ck_assert_int_eq(pf->sriov_num, 5);
+	ck_assert_int_eq(pf->sriov_total, 7);
+	ck_assert_str_eq(pf->driver, "i915");
+	ck_assert_uint_eq(pf->vendor, 0x8086);
+	ck_assert_uint_eq(pf->device, 0x4626);
+	ck_assert_uint_eq(pf->class, 0x0300);
+	ck_assert_int_eq(pf->header, 0);
+	ck_assert_int_eq(pf->iommu, 0);
+	vf = find(&inv, "0000:00:02.3");
+	ck_assert_int_eq(vf->sriov, SRIOV_VF);
+	ck_assert_uint_eq(vf->physfn, pf->addr);
+	ck_assert_int_eq(vf->iommu, 24);
+	x710 = find(&inv, "0000:02:00.0");
+	ck_assert_int_eq(x710->sriov, SRIOV_PF);
+	ck_assert_int_eq(x710->sriov_num, 0);
+	ck_assert_int_eq(x710->sriov_total, 64);
+	ck_assert_str_eq(x710->driver, "vfio-pci");
+	ck_assert_str_eq(x710->vendor_name, "Intel Corporation");
+	ck_assert_int_eq(find(&inv, "0000:00:06.0")->header, 1);
+	ck_assert_uint_eq(group_size(&inv, 14), 3);
+	ck_assert_uint_eq(group_size(&inv, 6), 3);
+	inventory_free(&inv);
+}
+END_TEST
+
+START_TEST(numa_nodes_and_subsystems)
+{
+	struct pp_inventory	 inv;
+	struct pp_device	*d;
+	size_t			 i, per[4] = { 0 };
+
+	ck_assert_int_eq(scan_inventory(tree_fixture(
+	    "dell-poweredge-r715-opteron-4numa.txt"), &inv), 0);
+	ck_assert_uint_eq(inv.ndev, 62);
+	for (i = 0; i < inv.ndev; i++) {
+		ck_assert(inv.dev[i].numa >= 0 && inv.dev[i].numa <= 3);
+		per[inv.dev[i].numa]++;
+		ck_assert_int_eq(inv.dev[i].iommu, -1);
+	}
+	ck_assert_uint_eq(per[0], 34);
+	ck_assert_uint_eq(per[1], 6);
+	ck_assert_uint_eq(per[2], 16);
+	ck_assert_uint_eq(per[3], 6);
+	ck_assert_uint_eq(inv.nmember, 0);
+	d = find(&inv, "0000:01:00.0");
+	ck_assert_uint_eq(d->vendor, 0x14e4);
+	ck_assert_uint_eq(d->device, 0x1639);
+	ck_assert_uint_eq(d->subvendor, 0x1028);
+	ck_assert_str_eq(d->driver, "bnx2");
+	inventory_free(&inv);
+}
+END_TEST
+
+START_TEST(pci_domains)
+{
+	struct pp_inventory	 inv;
+	struct pp_device	*d;
+
+	ck_assert_int_eq(scan_inventory(tree_fixture(
+	    "adlink-ampere-altra-devkit-2gpu-domains.txt"), &inv), 0);
+	ck_assert_uint_eq(inv.ndev, 27);
+	d = find(&inv, "000c:01:00.0");
+	ck_assert_uint_eq(PP_DOMAIN(d->addr), 0x000c);
+	ck_assert_uint_eq(d->device, 0x27b0);
+	ck_assert_str_eq(d->driver, "nvidia");
+	ck_assert_int_eq(d->numa, 0);
+	ck_assert(d->iommu >= 0);
+	inventory_free(&inv);
+}
+END_TEST
+
+static const char broken[] =
+    "00:01.0 PCI bridge [0604]: Intel Corporation Device [8086:1901]\n"
+    "\tX-pcipass-omit: config\n"
+    "\tIOMMU group: 1\n"
+    "00:02.0 VGA compatible controller [0300]: Intel Corporation "
+    "Device [8086:3e92]\n"
+    "\tX-pcipass-omit: revision,subsystem_vendor,subsystem_device,"
+    "numa_node,irq,resource,driver_override\n"
+    "\tX-pcipass-boot-vga: 1\n"
+    "\tIOMMU group: 2\n"
+    "01:00.0 Ethernet controller [0200]: Intel Corporation I210 "
+    "[8086:1533]\n"
+    "\tX-pcipass-raw: class=garbage\n"
+    "\tIOMMU group: 3\n"
+    "02:00.0 Ethernet controller [0200]: Intel Corporation I210 "
+    "[8086:1533]\n"
+    "\tX-pcipass-omit: vendor\n"
+    "03:00.0 Ethernet controller [0200]: Intel Corporation I210 "
+    "[8086:1533]\n"
+    "\tKernel driver in use: igb\n"
+    "\tX-pcipass-ifname: eno2, eno1\n"
+    "\tNUMA node: 1\n"
+    "\tIOMMU group: 4\n";
+
+START_TEST(broken_entries_reported_scan_goes_on)
+{
+	struct pp_inventory	 inv;
+	const char		*root = tree_text(broken);
+	char			 path[700], *log;
+	int			 rc;
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/junk", root);
+	write_file(path, "not a device\n");
+	log = scan_logged(root, &inv, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(inv.ndev, 3);
+	/* No config: a bridge by its class. */
+	ck_assert_int_eq(find(&inv, "0000:00:01.0")->header, 1);
+	ck_assert_int_eq(find(&inv, "0000:00:02.0")->header, 0);
+	ck_assert_int_eq(find(&inv, "0000:00:02.0")->numa, -1);
+	ck_assert_int_eq(find(&inv, "0000:00:02.0")->boot_vga, 1);
+	ck_assert_str_eq(find(&inv, "0000:03:00.0")->ifname, "eno1");
+	ck_assert_int_eq(find(&inv, "0000:03:00.0")->numa, 1);
+	ck_assert_ptr_nonnull(strstr(log, "devices/junk: not a PCI address, "
+	    "skipped"));
+	ck_assert_ptr_nonnull(strstr(log, "0000:01:00.0/class: \"garbage\" "
+	    "is not a hex id, skipped"));
+	ck_assert_ptr_nonnull(strstr(log, "0000:02:00.0: no vendor file, "
+	    "skipped"));
+	free(log);
+	inventory_free(&inv);
+}
+END_TEST
+
+START_TEST(missing_root_fails_cleanly)
+{
+	struct pp_inventory	 inv;
+	char			*log;
+	int			 rc;
+
+	log = scan_logged("/nonexistent/pcipass", &inv, &rc);
+	ck_assert_int_eq(rc, -1);
+	ck_assert_ptr_nonnull(strstr(log, "/nonexistent/pcipass/bus/pci/"
+	    "devices: No such file or directory"));
+	free(log);
+}
+END_TEST
+
+/* Every fixture: --probe agrees with the dump (tests/probe_check.py). */
+START_TEST(probe_matches_every_fixture)
+{
+	static const char	*fx[] = {
+		"adlink-ampere-altra-devkit-2gpu-domains.txt",
+		"asrockrack-e3c256d4u-2l2t-x710-sriov.txt",
+		"asrockrack-x570d4u-2l2t-bcm-iommu.txt",
+		"asus-b250-mining-expert-8x-gtx1060.txt",
+		"beelink-eq-n100-pve-igpu-sriov-pf.txt",
+		"dell-poweredge-r715-opteron-4numa.txt",
+		"gigabyte-g292-z20-epyc-cx4lx-i350.txt",
+		"lenovo-legion5-15ach6-rtx3050ti-iommu.txt",
+		"minisforum-ms01-pve-igpu-sriov-5vfs.txt",
+	};
+	const char	*dir = scratch_dir(), *fxdir = getenv("FIXTURES");
+	char		 conf[600], cmd[4096];
+	size_t		 i;
+
+	snprintf(conf, sizeof(conf), "%s/all.conf", dir);
+	write_file(conf, ":filter: '*:*'\n");
+	for (i = 0; i < sizeof(fx) / sizeof(fx[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s --probe --sysfs-root '%s' "
+		    "--filter '%s' > '%s/probe.txt' && python3 "
+		    "%s/tests/probe_check.py '%s/%s' '%s/probe.txt' >/dev/null",
+		    getenv("PCIPASSD"), tree_fixture(fx[i]), conf, dir,
+		    getenv("SRCDIR"), fxdir, fx[i], dir);
+		ck_assert_msg(system(cmd) == 0, "probe of %s differs from "
+		    "the dump", fx[i]);
+	}
+}
+END_TEST
+
+static void
+teardown(void)
+{
+	cleanup_dirs();
+}
+
+Suite *
+scan_suite(void)
+{
+	Suite	*s = suite_create("scan");
+	TCase	*tc = tcase_create("libpci");
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, sriov_pf_with_vfs);
+	tcase_add_test(tc, numa_nodes_and_subsystems);
+	tcase_add_test(tc, pci_domains);
+	tcase_add_test(tc, broken_entries_reported_scan_goes_on);
+	tcase_add_test(tc, missing_root_fails_cleanly);
+	tcase_add_test(tc, probe_matches_every_fixture);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,315 @@
+/*
+ * check_store.c: a real sqlite file kept in line with real scans
+ * (server/store.c, server/store_sync.c), and the core operations on it
+ * (server/ops.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pcipassd.h"
+#include "harness.h"
+
+static const char two_gpus[] =
+    "01:00.0 3D controller [0302]: NVIDIA Corporation GV100GL [10de:1db4]\n"
+    "\tSubsystem: NVIDIA Corporation Device [10de:1214]\n"
+    "\tKernel driver in use: vfio-pci\n"
+    "\tIOMMU group: 1\n"
+    "02:00.0 3D controller [0302]: NVIDIA Corporation GV100GL [10de:1db4]\n"
+    "\tSubsystem: NVIDIA Corporation Device [10de:1214]\n"
+    "\tKernel driver in use: vfio-pci\n"
+    "\tIOMMU group: 2\n";
+
+struct env {
+	const char		*root;
+	char			 db_path[600];
+	sqlite3			*db;
+	struct pp_filter	*filter;
+	struct pp_config	 conf;
+};
+
+static void
+nothing(const char *msg, void *arg)
+{
+	(void)arg;
+	ck_abort_msg("filter: %s", msg);
+}
+
+static void
+env_open(struct env *e, const char *dump)
+{
+	char	conf[600];
+	const char *dir = scratch_dir();
+
+	memset(e, 0, sizeof(*e));
+	e->root = tree_text(dump);
+	snprintf(e->db_path, sizeof(e->db_path), "%s/pcipass.db", dir);
+	snprintf(conf, sizeof(conf), "%s/pci.conf", dir);
+	write_file(conf, ":filter: '*:*'\n");
+	e->filter = filter_load(conf, nothing, NULL);
+	ck_assert_ptr_nonnull(e->filter);
+	e->conf.sysfs_root = e->root;
+	e->db = store_open(e->db_path, 1);
+	ck_assert_ptr_nonnull(e->db);
+}
+
+static void
+env_close(struct env *e)
+{
+	store_close(e->db);
+	filter_free(e->filter);
+}
+
+static struct sync_counts
+rescan(struct env *e)
+{
+	struct pp_inventory	inv;
+	struct sync_counts	c;
+
+	ck_assert_int_eq(inventory_scan(&e->conf, e->filter, &inv), 0);
+	ck_assert_int_eq(store_sync(e->db, &inv, &c), 0);
+	inventory_free(&inv);
+	return c;
+}
+
+static void
+sh(const char *fmt, const char *root)
+{
+	char	cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), fmt, root, root, root);
+	ck_assert_msg(system(cmd) == 0, "%s", cmd);
+}
+
+/* The stored row of addr, or fails. */
+static struct pp_device
+row(struct env *e, const char *addr)
+{
+	struct pp_inventory	 inv;
+	struct pp_device	*d, copy;
+	pp_addr			 a;
+
+	ck_assert_int_eq(addr_parse(addr, ADDR_SYSFS, &a), 0);
+	ck_assert_int_eq(store_load(e->db, &inv), 0);
+	d = inventory_find(&inv, a);
+	ck_assert_msg(d != NULL, "%s not stored", addr);
+	copy = *d;
+	inventory_free(&inv);
+	return copy;
+}
+
+static size_t
+rows(struct env *e)
+{
+	struct pp_inventory	inv;
+	size_t			n;
+
+	ck_assert_int_eq(store_load(e->db, &inv), 0);
+	n = inv.ndev;
+	inventory_free(&inv);
+	return n;
+}
+
+static struct pp_request
+gpu(void)
+{
+	struct pp_request	r;
+
+	memset(&r, 0, sizeof(r));
+	r.vendor = 0x10de;
+	r.device = r.class = r.numa = -1;
+	return r;
+}
+
+START_TEST(schema_created_once)
+{
+	struct env	 e;
+	sqlite3		*again;
+	sqlite3_stmt	*st;
+
+	env_open(&e, two_gpus);
+	ck_assert_int_eq(sqlite3_prepare_v2(e.db, "PRAGMA user_version", -1,
+	    &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+	ck_assert_int_eq(sqlite3_prepare_v2(e.db, "PRAGMA journal_mode", -1,
+	    &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	again = store_open(e.db_path, 1);
+	ck_assert_ptr_nonnull(again);
+	store_close(again);
+	/* A newer schema than ours is refused, not clobbered. */
+	ck_assert_int_eq(sqlite3_exec(e.db, "PRAGMA user_version = 9", NULL,
+	    NULL, NULL), SQLITE_OK);
+	ck_assert_ptr_null(store_open(e.db_path, 1));
+	env_close(&e);
+}
+END_TEST
+
+START_TEST(rescan_adds_removes_changes)
+{
+	struct env		e;
+	struct sync_counts	c;
+
+	env_open(&e, two_gpus);
+	c = rescan(&e);
+	ck_assert_int_eq(c.added, 2);
+	c = rescan(&e);
+	ck_assert_int_eq(c.added + c.removed + c.changed, 0);
+	/* A free device's driver changes: refreshed, not frozen. */
+	sh("ln -sfn ../../drivers/nvidia %s/bus/pci/devices/0000:02:00.0/"
+	    "driver && mkdir -p %s/bus/pci/drivers/nvidia", e.root);
+	c = rescan(&e);
+	ck_assert_int_eq(c.changed, 1);
+	ck_assert_str_eq(row(&e, "0000:02:00.0").driver, "nvidia");
+	/* A free device vanishes: removed. */
+	sh("rm -rf %s/bus/pci/devices/0000:02:00.0", e.root);
+	c = rescan(&e);
+	ck_assert_int_eq(c.removed, 1);
+	ck_assert_uint_eq(rows(&e), 1);
+	env_close(&e);
+}
+END_TEST
+
+START_TEST(held_device_vanishes_and_returns)
+{
+	struct env		e;
+	struct pp_request	r = gpu();
+	struct pp_result	res;
+	struct pp_device	d;
+	struct sync_counts	c;
+
+	env_open(&e, two_gpus);
+	rescan(&e);
+	ck_assert_int_eq(op_allocate(e.db, 42, &r, 1, 0, &res), 0);
+	ck_assert_uint_eq(res.inv.dev[res.idx[0]].addr, PP_ADDR(0, 1, 0, 0));
+	result_free(&res);
+	sh("mv %s/bus/pci/devices/0000:01:00.0 %s/saved", e.root);
+	c = rescan(&e);
+	ck_assert_int_eq(c.changed, 1);
+	d = row(&e, "0000:01:00.0");
+	ck_assert_int_eq(d.present, 0);
+	ck_assert_int_eq(d.vmid, 42);
+	ck_assert_str_eq(d.reason, "gone from sysfs");
+	ck_assert_int_eq(op_snapshot(e.db, 0, &res), 0);
+	ck_assert_str_eq(res.inv.dev[0].state, "missing");
+	result_free(&res);
+	/* Back with the same ids: used again by the same VM. */
+	sh("mv %s/saved %s/bus/pci/devices/0000:01:00.0", e.root);
+	c = rescan(&e);
+	ck_assert_int_eq(c.changed, 1);
+	d = row(&e, "0000:01:00.0");
+	ck_assert_int_eq(d.present, 1);
+	ck_assert_int_eq(d.vmid, 42);
+	ck_assert_str_eq(d.reason, "");
+	env_close(&e);
+}
+END_TEST
+
+START_TEST(different_card_in_held_slot_stays_missing)
+{
+	struct env		e;
+	struct pp_request	r = gpu();
+	struct pp_result	res;
+	struct pp_device	d;
+
+	env_open(&e, two_gpus);
+	rescan(&e);
+	ck_assert_int_eq(op_allocate(e.db, 42, &r, 1, 0, &res), 0);
+	result_free(&res);
+	sh("printf '0x2204\\n' > %s/bus/pci/devices/0000:01:00.0/device",
+	    e.root);
+	rescan(&e);
+	d = row(&e, "0000:01:00.0");
+	ck_assert_int_eq(d.present, 0);
+	ck_assert_int_eq(d.vmid, 42);
+	ck_assert_uint_eq(d.device, 0x1db4);
+	ck_assert_str_eq(d.reason, "slot now holds 10de:2204 (subsystem "
+	    "10de:1214), not the held 10de:1db4 (subsystem 10de:1214)");
+	/* Stable: a second rescan changes nothing more. */
+	ck_assert_int_eq(rescan(&e).changed, 0);
+	/* Release: the row goes, and the next scan brings the new card. */
+	ck_assert_int_eq(op_release(e.db, 42, &res), 0);
+	ck_assert_int_eq(res.count, 1);
+	ck_assert_uint_eq(rows(&e), 1);
+	ck_assert_int_eq(rescan(&e).added, 1);
+	d = row(&e, "0000:01:00.0");
+	ck_assert_uint_eq(d.device, 0x2204);
+	ck_assert_int_eq(d.vmid, -1);
+	env_close(&e);
+}
+END_TEST
+
+START_TEST(retry_same_requests_same_devices)
+{
+	struct env		e;
+	struct pp_request	r[2] = { gpu(), gpu() };
+	struct pp_result	res;
+	pp_addr			first[2];
+
+	env_open(&e, two_gpus);
+	rescan(&e);
+	ck_assert_int_eq(op_allocate(e.db, 3, r, 2, 0, &res), 0);
+	first[0] = res.inv.dev[res.idx[0]].addr;
+	first[1] = res.inv.dev[res.idx[1]].addr;
+	result_free(&res);
+	ck_assert_int_eq(op_allocate(e.db, 3, r, 2, 0, &res), 0);
+	ck_assert_uint_eq(res.inv.dev[res.idx[0]].addr, first[0]);
+	ck_assert_uint_eq(res.inv.dev[res.idx[1]].addr, first[1]);
+	result_free(&res);
+	/* Different NIC fields: a different request list. */
+	r[1].nic.nic = 1;
+	ck_assert_int_eq(op_allocate(e.db, 3, r, 2, 0, &res), -1);
+	ck_assert_int_eq(res.err, PP_ERR_ACTION);
+	result_free(&res);
+	env_close(&e);
+}
+END_TEST
+
+START_TEST(failed_allocate_changes_nothing)
+{
+	struct env		e;
+	struct pp_request	r[3] = { gpu(), gpu(), gpu() };
+	struct pp_result	res;
+	struct pp_inventory	inv;
+	size_t			i;
+
+	env_open(&e, two_gpus);
+	rescan(&e);
+	ck_assert_int_eq(op_allocate(e.db, 3, r, 3, 0, &res), -1);
+	ck_assert_int_eq(res.err, PP_ERR_ALLOCATE);
+	result_free(&res);
+	ck_assert_int_eq(store_load(e.db, &inv), 0);
+	for (i = 0; i < inv.ndev; i++)
+		ck_assert_int_eq(inv.dev[i].vmid, -1);
+	inventory_free(&inv);
+	env_close(&e);
+}
+END_TEST
+
+static void
+teardown(void)
+{
+	cleanup_dirs();
+}
+
+Suite *
+store_suite(void)
+{
+	Suite	*s = suite_create("store");
+	TCase	*tc = tcase_create("sqlite");
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, schema_created_once);
+	tcase_add_test(tc, rescan_adds_removes_changes);
+	tcase_add_test(tc, held_device_vanishes_and_returns);
+	tcase_add_test(tc, different_card_in_held_slot_stays_missing);
+	tcase_add_test(tc, retry_same_requests_same_devices);
+	tcase_add_test(tc, failed_allocate_changes_nothing);
+	suite_add_tcase(s, tc);
+	return s;
+}
