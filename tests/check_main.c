@@ -13,6 +13,7 @@ static Suite *(*const suites[])(void) = {
 	store_suite,
 	match_suite,
 	rpc_suite,
+	client_suite,
 };
 
 int
