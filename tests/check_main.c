@@ -14,6 +14,7 @@ static Suite *(*const suites[])(void) = {
 	match_suite,
 	rpc_suite,
 	client_suite,
+	place_suite,
 };
 
 int
