@@ -15,6 +15,7 @@ static Suite *(*const suites[])(void) = {
 	rpc_suite,
 	client_suite,
 	place_suite,
+	cli_suite,
 };
 
 int
