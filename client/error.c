@@ -15,6 +15,22 @@ static __thread pcipass_error	 last = { 0, 0, "no error" };
 static __thread char		*last_msg;
 
 static pthread_once_t		 once = PTHREAD_ONCE_INIT;
+static pthread_once_t		 key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t		 msg_key;
+
+/* The key's destructor frees a thread's last message when it exits. */
+static void
+key_init(void)
+{
+	pthread_key_create(&msg_key, free);
+}
+
+static void
+keep(char *msg)
+{
+	pthread_once(&key_once, key_init);
+	pthread_setspecific(msg_key, msg);
+}
 
 const pcipass_error *
 pcipass_error_last(void)
@@ -27,6 +43,7 @@ pcipass_error_clear(void)
 {
 	free(last_msg);
 	last_msg = NULL;
+	keep(NULL);
 	last.code = 0;
 	last.one_code = 0;
 	last.message = "no error";
@@ -48,8 +65,10 @@ err_set(int code, int one_code, const char *fmt, ...)
 	last.one_code = one_code;
 	if (n < 0)
 		last.message = "out of memory";
-	else
+	else {
 		last.message = last_msg = msg;
+		keep(msg);
+	}
 	return code;
 }
 
