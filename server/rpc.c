@@ -39,6 +39,7 @@
 #define MAX_BODY		(1024 * 1024)
 
 static TServer		 server;
+static TChanSwitch	*chanswitch;	/* the server does not own it */
 static xmlrpc_registry	*registry;
 
 static void
@@ -235,11 +236,13 @@ make_server(const struct pp_config *c)
 		free((char *)err);
 		return -1;
 	}
+	chanswitch = sw;
 	ServerCreateSwitch(&server, sw, &err);
 	if (err != NULL) {
 		log_warnx("server: %s", err);
 		free((char *)err);
 		ChanSwitchDestroy(sw);
+		chanswitch = NULL;
 		return -1;
 	}
 	ServerSetName(&server, "pcipassd");
@@ -333,6 +336,7 @@ server_main(struct pp_config *c, struct pp_filter *f)
 	ServerRun(&server);
 	pthread_join(th, NULL);
 	ServerFree(&server);
+	ChanSwitchDestroy(chanswitch);
 	xmlrpc_registry_free(registry);
 	AbyssTerm();
 	service_free();

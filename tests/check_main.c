@@ -16,6 +16,9 @@ static Suite *(*const suites[])(void) = {
 	client_suite,
 	place_suite,
 	cli_suite,
+	guard_suite,
+	bind_suite,
+	host_suite,
 };
 
 int
