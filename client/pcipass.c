@@ -190,6 +190,8 @@ c_hostdev(struct opts *o)
 	if (rc < 0)
 		return fail();
 	fputs(s, stdout);
+	if (s[0] != '\0' && s[strlen(s) - 1] != '\n')
+		putchar('\n');
 	free(s);
 	return EX_OK;
 }
@@ -318,9 +320,12 @@ c_place(struct opts *o)
 		return EX_USAGE;
 	if (o->nhost == 0)
 		return usage("place needs at least one -H HOST[:PORT]");
+	/* API.md fixes this message's text: print it as it is. */
 	if (pcipass_place(&p, o->host, o->nhost, NULL, vmid, o->reqs,
-	    o->policy, o->deadline) < 0)
-		return fail();
+	    o->policy, o->deadline) < 0) {
+		fprintf(stderr, "%s\n", pcipass_error_last()->message);
+		return EX_ERR;
+	}
 	l = (pcipass_device_list *)pcipass_placement_devices(p);
 	printf("HOST %s\n\n", pcipass_placement_host(p));
 	rc = pcipass_render_table(&s, l, o->columns);
