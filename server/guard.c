@@ -182,6 +182,9 @@ guard_iface_pci(const struct pp_config *c, struct pp_inventory *inv,
 	int	found = 0;
 
 	for (i = 0; i < inv->ndev; i++) {
+		/* The scan saw no net/ directory: nothing to look for. */
+		if (inv->dev[i].ifname[0] == '\0')
+			continue;
 		snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/net/%s",
 		    c->sysfs_root, addr_fmt(inv->dev[i].addr, ADDR_SYSFS, a,
 		    sizeof(a)), ifn);
