@@ -242,7 +242,7 @@ int	 server_main(struct pp_config *, struct pp_filter *);
 #include <xmlrpc-c/base.h>
 #include <xmlrpc-c/server.h>
 int	 methods_register(xmlrpc_env *, xmlrpc_registry *);
-int	 methods_cached(const char *, size_t, void *, char **, size_t *);
+struct answer *methods_cached(const char *, size_t, void *);
 
 /* rpc_decode.c */
 int	 decode_request(xmlrpc_env *, xmlrpc_value *, struct pp_request *,
@@ -305,5 +305,15 @@ size_t	 device_fields(const struct pp_device *, struct pp_field *);
 int	 format_probe(FILE *, const struct pp_inventory *);
 char	*format_info(const struct pp_inventory *);
 int	 device_listed(const struct pp_device *);
+int	 format_rpc_list(FILE *, const struct pp_inventory *);
+int	 format_rpc_string(FILE *, const char *);
+
+/* answer.c */
+enum { ANSWER_LIST, ANSWER_INFO, ANSWER_PROBE, ANSWER_N };
+struct answer;
+struct answer *answer_get(sqlite3 *, int, int);
+const char *answer_xml(const struct answer *, size_t *);
+void	 answer_put(struct answer *);
+void	 answer_free_all(void);
 
 #endif /* PCIPASSD_H */

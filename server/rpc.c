@@ -146,7 +146,8 @@ answer_call(TSession *s, const char *body, size_t len)
 	xmlrpc_env		 env;
 	xmlrpc_mem_block	*out = NULL;
 	const char		*why;
-	char			*cached;
+	struct answer		*cached;
+	const char		*xml;
 	size_t			 clen;
 
 	if ((why = body_refusal(body, len)) != NULL) {
@@ -154,9 +155,10 @@ answer_call(TSession *s, const char *body, size_t len)
 		reply(s, 400, why);
 		return;
 	}
-	if (methods_cached(body, len, s, &cached, &clen)) {
-		write_xml(s, cached, clen);
-		free(cached);
+	if ((cached = methods_cached(body, len, s)) != NULL) {
+		xml = answer_xml(cached, &clen);
+		write_xml(s, xml, clen);
+		answer_put(cached);
 		return;
 	}
 	xmlrpc_env_init(&env);
@@ -338,6 +340,7 @@ server_main(struct pp_config *c, struct pp_filter *f)
 	ServerFree(&server);
 	ChanSwitchDestroy(chanswitch);
 	xmlrpc_registry_free(registry);
+	answer_free_all();
 	AbyssTerm();
 	service_free();
 	xmlrpc_env_clean(&env);

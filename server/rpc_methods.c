@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -528,102 +527,18 @@ dispatch(xmlrpc_env *env, xmlrpc_value *params, void *info, void *session)
 	return m->fn(&c);
 }
 
-/*
- * Answers of the read-only listing methods, serialised once per store
- * generation: at 256 devices building and serialising pci.list costs
- * ~50 M instructions, copying the bytes almost nothing. Any commit of
- * this process bumps the generation, so an answer is never older than
- * the last acknowledged change. (pcipassd is the only writer of the
- * device table; other processes writing it are not seen here.)
- */
-struct answer {
-	uint64_t	 gen;
-	int		 refs;
-	size_t		 len;
-	char		 xml[];
-};
-
-static pthread_mutex_t	 answers_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct answer	*answers[3];	/* pci.list, pci.info, pci.probe */
-
-static void
-answer_put(struct answer *a)
-{
-	int	last;
-
-	if (a == NULL)
-		return;
-	pthread_mutex_lock(&answers_lock);
-	last = --a->refs == 0;
-	pthread_mutex_unlock(&answers_lock);
-	if (last)
-		free(a);
-}
-
-static struct answer *
-answer_build(struct call *c, const struct method *m, uint64_t gen)
-{
-	xmlrpc_mem_block	*mb;
-	xmlrpc_value		*v;
-	struct answer		*a = NULL;
-
-	if ((v = m->fn(c)) == NULL)
-		return NULL;
-	mb = XMLRPC_MEMBLOCK_NEW(char, c->env, 0);
-	if (!c->env->fault_occurred)
-		xmlrpc_serialize_response2(c->env, mb, v, xmlrpc_dialect_i8);
-	if (!c->env->fault_occurred &&
-	    (a = malloc(sizeof(*a) + XMLRPC_MEMBLOCK_SIZE(char, mb))) != NULL) {
-		a->gen = gen;
-		a->refs = 1;
-		a->len = XMLRPC_MEMBLOCK_SIZE(char, mb);
-		memcpy(a->xml, XMLRPC_MEMBLOCK_CONTENTS(char, mb), a->len);
-	}
-	if (mb != NULL)
-		XMLRPC_MEMBLOCK_FREE(char, mb);
-	xmlrpc_DECREF(v);
-	return a;
-}
-
-/* The current answer of method slot i; a reference to answer_put(). */
-static struct answer *
-answer_get(struct call *c, const struct method *m, size_t i)
-{
-	uint64_t	 gen = store_generation();
-	struct answer	*a, *old = NULL;
-
-	pthread_mutex_lock(&answers_lock);
-	if ((a = answers[i]) != NULL && a->gen == gen)
-		a->refs++;
-	else
-		a = NULL;
-	pthread_mutex_unlock(&answers_lock);
-	if (a != NULL || (a = answer_build(c, m, gen)) == NULL)
-		return a;
-	pthread_mutex_lock(&answers_lock);
-	if (answers[i] == NULL || answers[i]->gen <= gen) {
-		old = answers[i];
-		answers[i] = a;
-		a->refs++;
-	}
-	pthread_mutex_unlock(&answers_lock);
-	answer_put(old);
-	return a;
-}
-
 static int	check_call(struct call *, const struct method *);
 
 /*
- * The cached path for pci.list, pci.info and pci.probe. Returns 1 when it
- * wrote the answer to *out (free with free()), 0 when the call must take
- * the ordinary path (another method, bad parameters, a failed session:
- * the registry then answers with the right fault or error).
+ * The shared-answer path for pci.list, pci.info and pci.probe (answer.c).
+ * Returns a reference to the answer to write, or NULL when the call must
+ * take the ordinary path (another method, bad parameters, a failed
+ * session: the registry then answers with the right fault or error).
  */
-int
-methods_cached(const char *body, size_t len, void *session, char **out,
-    size_t *outlen)
+struct answer *
+methods_cached(const char *body, size_t len, void *session)
 {
-	static const char	*names[] = { "pci.list", "pci.info",
+	static const char	*names[ANSWER_N] = { "pci.list", "pci.info",
 				    "pci.probe" };
 	xmlrpc_env		 env;
 	xmlrpc_value		*params = NULL;
@@ -631,14 +546,15 @@ methods_cached(const char *body, size_t len, void *session, char **out,
 	const struct method	*m = NULL;
 	struct answer		*a = NULL;
 	struct call		 c;
+	sqlite3			*db;
 	size_t			 i, j;
 
 	xmlrpc_env_init(&env);
 	xmlrpc_parse_call(&env, body, len, &name, &params);
-	for (i = 0; !env.fault_occurred && i < 3; i++)
+	for (i = 0; !env.fault_occurred && i < ANSWER_N; i++)
 		if (strcmp(name, names[i]) == 0)
 			break;
-	for (j = 0; !env.fault_occurred && i < 3 &&
+	for (j = 0; !env.fault_occurred && i < ANSWER_N &&
 	    j < sizeof(methods) / sizeof(methods[0]); j++)
 		if (strcmp(methods[j].name, name) == 0)
 			m = &methods[j];
@@ -648,21 +564,14 @@ methods_cached(const char *body, size_t len, void *session, char **out,
 		c.env = &env;
 		c.params = params;
 		c.session = session;
-		if (check_call(&c, m) == 1)
-			a = answer_get(&c, m, i);
+		if (check_call(&c, m) == 1 && (db = service_db()) != NULL)
+			a = answer_get(db, (int)i, service_flags());
 	}
-	if (a != NULL && (*out = malloc(a->len)) != NULL) {
-		memcpy(*out, a->xml, a->len);
-		*outlen = a->len;
-	} else if (a != NULL)
-		answer_put(a), a = NULL;
-	if (a != NULL)
-		answer_put(a);
 	if (params != NULL)
 		xmlrpc_DECREF(params);
 	free((char *)name);
 	xmlrpc_env_clean(&env);
-	return a != NULL;
+	return a;
 }
 
 int

@@ -754,6 +754,37 @@ START_TEST(multicall)
 }
 END_TEST
 
+/* Text that XML must escape survives the shared-answer writer. */
+START_TEST(xml_special_characters)
+{
+	struct daemon	 e;
+	xmlrpc_value	*l, *v;
+	xmlrpc_env	 env;
+	const char	*s;
+	int		 code;
+
+	daemon_start(&e, tree_text("01:00.0 Ethernet controller [0200]: "
+	    "Intel Corporation I350 [8086:1521]\n\tIOMMU group: 1\n"
+	    "\tX-pcipass-ifname: a&b<c>]]>d\n"), ":filter: '*:*'\n", NULL);
+	ck_assert(rpc_ok(rpc(&e, "pci.list", NULL), &l, &code, NULL));
+	ck_assert_str_eq(field_str(item(l, 0), "IFNAME"), "a&b<c>]]>d");
+	ck_assert(rpc_ok(rpc(&e, "pci.probe", NULL), &v, &code, NULL));
+	xmlrpc_env_init(&env);
+	xmlrpc_read_string(&env, v, &s);
+	ck_assert_ptr_nonnull(strstr(s, " IFNAME = \"a&b<c>]]>d\" ,\n"));
+	free((char *)s);
+	xmlrpc_DECREF(v);
+	ck_assert(rpc_ok(rpc(&e, "pci.info", NULL), &v, &code, NULL));
+	xmlrpc_read_string(&env, v, &s);
+	ck_assert_ptr_nonnull(strstr(s, "<IFNAME><![CDATA[a&b<c>]]]]><![CDATA["
+	    ">d]]></IFNAME>"));
+	free((char *)s);
+	xmlrpc_DECREF(v);
+	xmlrpc_DECREF(l);
+	daemon_stop(&e);
+}
+END_TEST
+
 /* pcipassd with this auth file; returns its exit status and log. */
 static int
 start_with_auth(const char *auth_text, int mode, char **log)
@@ -854,6 +885,7 @@ rpc_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, auth_file_checks);
 	tcase_add_test(tc, auth_file_created);
+	tcase_add_test(tc, xml_special_characters);
 	suite_add_tcase(s, tc);
 	return s;
 }
