@@ -43,7 +43,7 @@ LIBA		 = $(BUILD)/libpcipass.a
 LIBSO		 = $(BUILD)/libpcipass.so
 TESTRUN		 = $(BUILD)/tests/run
 
-.PHONY: all deps test-deps check test run install clean FORCE
+.PHONY: all deps test-deps check test run install clean FORCE docker-test
 all: $(PCIPASSD) $(if $(wildcard server/hostcmd.c),$(PCIPASS_HOST)) \
     $(if $(LIB_SRCS),$(PCIPASS) $(LIBA) $(LIBSO))
 
@@ -99,6 +99,10 @@ check: all $(TESTRUN)
 	    PCIPASS_HOST=$(abspath $(PCIPASS_HOST)) SRCDIR=$(CURDIR) \
 	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
 	    $(TESTRUN)
+
+# Build the image and run the three-host compose suite (docker/README.md).
+docker-test:
+	bash docker/run-tests.sh
 
 PCFILE		 = $(BUILD)/pcipass.pc
 LIBDIR		?= $(PREFIX)/lib
