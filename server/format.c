@@ -13,9 +13,11 @@ add(struct pp_field *f, size_t *n, const char *name, int kind)
 {
 	struct pp_field	*p = &f[(*n)++];
 
-	memset(p, 0, sizeof(*p));
 	p->name = name;
 	p->kind = kind;
+	p->ival = 0;
+	p->dash = 0;
+	p->text[0] = '\0';
 	return p;
 }
 
@@ -24,8 +26,10 @@ add_str(struct pp_field *f, size_t *n, const char *name, const char *v,
     int dash)
 {
 	struct pp_field	*p = add(f, n, name, F_STR);
+	size_t		 len = strnlen(v, sizeof(p->text) - 1);
 
-	snprintf(p->text, sizeof(p->text), "%s", v);
+	memcpy(p->text, v, len);
+	p->text[len] = '\0';
 	p->dash = dash && v[0] == '\0';
 }
 
@@ -33,20 +37,32 @@ static void
 add_int(struct pp_field *f, size_t *n, const char *name, int v, int dash)
 {
 	struct pp_field	*p = add(f, n, name, F_INT);
+	char		 buf[16], *q = buf + sizeof(buf);
+	unsigned	 u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
 
 	p->ival = v;
-	snprintf(p->text, sizeof(p->text), "%d", v);
+	*--q = '\0';
+	do
+		*--q = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--q = '-';
+	memcpy(p->text, q, (size_t)(buf + sizeof(buf) - q));
 	p->dash = dash && v < 0;
 }
 
+/* Lower-case hex, zero-padded to width: device_fields runs per device
+ * per answer, and snprintf was most of its cost. */
 static void
 add_hex(struct pp_field *f, size_t *n, const char *name, unsigned v,
     int width)
 {
-	char	buf[16];
+	struct pp_field	*p = add(f, n, name, F_STR);
+	int		 i;
 
-	snprintf(buf, sizeof(buf), "%0*x", width, v);
-	add_str(f, n, name, buf, 0);
+	for (i = width - 1; i >= 0; i--, v >>= 4)
+		p->text[i] = "0123456789abcdef"[v & 0xf];
+	p->text[width] = '\0';
 }
 
 /*
