@@ -21,7 +21,82 @@ struct answer {
 };
 
 static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 built = PTHREAD_COND_INITIALIZER;
 static struct answer	*current[ANSWER_N];
+static int		 building[ANSWER_N];
+
+/*
+ * The inventory as readers see it, with STATE set, shared while the store
+ * generation stays the same: pci.test and the answers read it, nothing
+ * writes it.
+ */
+struct snapshot {
+	uint64_t		 gen;
+	int			 refs;
+	struct pp_inventory	 inv;
+};
+
+static pthread_mutex_t	 snap_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct snapshot	*snap;
+
+void
+snapshot_put(struct snapshot *sn)
+{
+	int	last;
+
+	if (sn == NULL)
+		return;
+	pthread_mutex_lock(&snap_lock);
+	last = --sn->refs == 0;
+	pthread_mutex_unlock(&snap_lock);
+	if (last) {
+		inventory_free(&sn->inv);
+		free(sn);
+	}
+}
+
+/* A reference to the current snapshot; NULL if it cannot be read. */
+struct snapshot *
+snapshot_get(sqlite3 *db, int flags)
+{
+	uint64_t		 gen = store_generation();
+	struct snapshot		*sn, *old = NULL;
+	struct pp_result	 res;
+
+	pthread_mutex_lock(&snap_lock);
+	if ((sn = snap) != NULL && sn->gen == gen)
+		sn->refs++;
+	else
+		sn = NULL;
+	pthread_mutex_unlock(&snap_lock);
+	if (sn != NULL)
+		return sn;
+	if ((sn = calloc(1, sizeof(*sn))) == NULL)
+		return NULL;
+	if (op_snapshot(db, flags, &res) < 0) {
+		result_free(&res);
+		free(sn);
+		return NULL;
+	}
+	sn->inv = res.inv;
+	sn->gen = gen;
+	sn->refs = 2;		/* ours and the caller's */
+	pthread_mutex_lock(&snap_lock);
+	if (snap == NULL || snap->gen <= gen) {
+		old = snap;
+		snap = sn;
+	} else
+		sn->refs--;
+	pthread_mutex_unlock(&snap_lock);
+	snapshot_put(old);
+	return sn;
+}
+
+const struct pp_inventory *
+snapshot_inv(const struct snapshot *sn)
+{
+	return &sn->inv;
+}
 
 void
 answer_put(struct answer *a)
@@ -75,21 +150,21 @@ write_answer(FILE *fp, int which, const struct pp_inventory *inv)
 static struct answer *
 build(sqlite3 *db, int which, int flags, uint64_t gen)
 {
-	struct pp_result	 res;
+	struct snapshot		*sn;
 	struct answer		*a;
 	FILE			*fp;
 	int			 rc;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	if (op_snapshot(db, flags, &res) < 0 ||
+	if ((sn = snapshot_get(db, flags)) == NULL ||
 	    (fp = open_memstream(&a->xml, &a->len)) == NULL) {
-		result_free(&res);
+		snapshot_put(sn);
 		free(a);
 		return NULL;
 	}
-	rc = write_answer(fp, which, &res.inv);
-	result_free(&res);
+	rc = write_answer(fp, which, &sn->inv);
+	snapshot_put(sn);
 	if (fclose(fp) != 0 || rc < 0) {
 		free(a->xml);
 		free(a);
@@ -110,20 +185,30 @@ answer_get(sqlite3 *db, int which, int flags)
 	uint64_t	 gen = store_generation();
 	struct answer	*a, *old = NULL;
 
+	/* One builder per answer; the others wait for its result. */
 	pthread_mutex_lock(&lock);
-	if ((a = current[which]) != NULL && a->gen == gen)
-		a->refs++;
-	else
-		a = NULL;
+	for (;;) {
+		if ((a = current[which]) != NULL && a->gen >= gen) {
+			a->refs++;
+			pthread_mutex_unlock(&lock);
+			return a;
+		}
+		if (!building[which])
+			break;
+		pthread_cond_wait(&built, &lock);
+	}
+	building[which] = 1;
 	pthread_mutex_unlock(&lock);
-	if (a != NULL || (a = build(db, which, flags, gen)) == NULL)
-		return a;
+	a = build(db, which, flags, gen);
 	pthread_mutex_lock(&lock);
-	if (current[which] == NULL || current[which]->gen <= gen) {
+	building[which] = 0;
+	if (a != NULL && (current[which] == NULL ||
+	    current[which]->gen <= gen)) {
 		old = current[which];
 		current[which] = a;
 		a->refs++;
 	}
+	pthread_cond_broadcast(&built);
 	pthread_mutex_unlock(&lock);
 	answer_put(old);
 	return a;
@@ -134,6 +219,8 @@ answer_free_all(void)
 {
 	size_t	i;
 
+	snapshot_put(snap);
+	snap = NULL;
 	for (i = 0; i < ANSWER_N; i++) {
 		answer_put(current[i]);
 		current[i] = NULL;

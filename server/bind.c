@@ -442,15 +442,15 @@ bind_restore_vm(const char *root, sqlite3 *db, int vmid)
 	size_t		 i;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT b.addr, b.driver FROM bind_origin "
+	if ((st = store_stmt(db, "SELECT b.addr, b.driver FROM bind_origin "
 	    "b WHERE b.vmid = ?1 AND NOT EXISTS (SELECT 1 FROM iommu_member "
 	    "m1 JOIN iommu_member m2 ON m2.grp = m1.grp JOIN device d ON "
 	    "d.addr = m2.addr WHERE m1.addr = b.addr AND d.vmid = ?1) "
-	    "ORDER BY b.addr", -1, &st, NULL) != SQLITE_OK)
+	    "ORDER BY b.addr")) == NULL)
 		return -1;
 	sqlite3_bind_int(st, 1, vmid);
 	rc = collect(st, &set);
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	for (i = 0; rc == 0 && i < set.n; i++)
 		if (restore_recorded(root, db, &set.item[i], msg,
 		    sizeof(msg)) < 0) {
@@ -468,13 +468,13 @@ held_by(sqlite3 *db, pp_addr a)
 	sqlite3_stmt	*st;
 	int		 vmid = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT vmid FROM device WHERE addr = ?1",
-	    -1, &st, NULL) != SQLITE_OK)
+	if ((st = store_stmt(db, "SELECT vmid FROM device WHERE addr = ?1")) ==
+	    NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)a);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		vmid = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	return vmid;
 }
 
@@ -486,12 +486,12 @@ origin_get(sqlite3 *db, pp_addr a, struct bind_item *it)
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT addr, driver FROM bind_origin "
-	    "WHERE addr = ?1", -1, &st, NULL) != SQLITE_OK)
+	if ((st = store_stmt(db, "SELECT addr, driver FROM bind_origin "
+	    "WHERE addr = ?1")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)a);
 	rc = collect(st, &set);
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	if (rc == 0 && set.n == 1)
 		*it = set.item[0];
 	rc = rc < 0 ? -1 : (int)set.n;

@@ -475,13 +475,19 @@ op_release(sqlite3 *db, int vmid, struct pp_result *res)
 	return rc;
 }
 
+/* pci.test reads the readers' shared snapshot (answer.c). */
 int
 op_test(sqlite3 *db, int vmid, const struct pp_request *req, size_t nreq,
     int flags, struct pp_test *t, struct pp_result *res)
 {
-	if (op_snapshot(db, flags, res) < 0)
-		return -1;
-	if (match_test(&res->inv, req, nreq, vmid, matchflags(flags), t) < 0)
-		return fail(res, PP_ERR_INTERNAL, "out of memory");
-	return 0;
+	struct snapshot	*sn;
+	int		 rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((sn = snapshot_get(db, flags)) == NULL)
+		return fail(res, PP_ERR_INTERNAL, "cannot read the inventory");
+	rc = match_test(snapshot_inv(sn), req, nreq, vmid, matchflags(flags),
+	    t);
+	snapshot_put(sn);
+	return rc < 0 ? fail(res, PP_ERR_INTERNAL, "out of memory") : 0;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,9 @@ main(int argc, char **argv)
 	};
 	struct pp_filter	*f;
 
+	/* One malloc arena per connection thread multiplies the peak of the
+	 * large listing answers; two are plenty for a daemon this size. */
+	mallopt(M_ARENA_MAX, 2);
 	parse_flags(argc, argv, &c);
 	log_init(c.foreground || c.probe || c.check_only, c.verbose);
 	if ((f = filter_load(c.filter, report_stderr, NULL)) == NULL)

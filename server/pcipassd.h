@@ -314,6 +314,10 @@ struct answer;
 struct answer *answer_get(sqlite3 *, int, int);
 const char *answer_xml(const struct answer *, size_t *);
 void	 answer_put(struct answer *);
+struct snapshot;
+struct snapshot *snapshot_get(sqlite3 *, int);
+const struct pp_inventory *snapshot_inv(const struct snapshot *);
+void	 snapshot_put(struct snapshot *);
 void	 answer_free_all(void);
 
 #endif /* PCIPASSD_H */

@@ -549,6 +549,17 @@ methods_cached(const char *body, size_t len, void *session)
 	sqlite3			*db;
 	size_t			 i, j;
 
+	/* Most calls are not these: skip the parse the registry will do. */
+	for (i = 0; i < ANSWER_N; i++) {
+		char	tag[64];
+
+		snprintf(tag, sizeof(tag), "<methodName>%s</methodName>",
+		    names[i]);
+		if (memmem(body, len, tag, strlen(tag)) != NULL)
+			break;
+	}
+	if (i == ANSWER_N)
+		return NULL;
 	xmlrpc_env_init(&env);
 	xmlrpc_parse_call(&env, body, len, &name, &params);
 	for (i = 0; !env.fault_occurred && i < ANSWER_N; i++)
