@@ -43,7 +43,7 @@ LIBA		 = $(BUILD)/libpcipass.a
 LIBSO		 = $(BUILD)/libpcipass.so
 TESTRUN		 = $(BUILD)/tests/run
 
-.PHONY: all deps test-deps check test run install clean
+.PHONY: all deps test-deps check test run install clean FORCE
 all: $(PCIPASSD) $(if $(wildcard server/hostcmd.c),$(PCIPASS_HOST)) \
     $(if $(LIB_SRCS),$(PCIPASS) $(LIBA) $(LIBSO))
 
@@ -100,12 +100,27 @@ check: all $(TESTRUN)
 	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
 	    $(TESTRUN)
 
+PCFILE		 = $(BUILD)/pcipass.pc
+LIBDIR		?= $(PREFIX)/lib
+INCDIR		?= $(PREFIX)/include
+
+# libpcipass's pkg-config file: xmlrpc-c has none, so its flags go in Libs.
+$(PCFILE): FORCE
+	@mkdir -p $(@D)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
+	    'includedir=$(INCDIR)' '' 'Name: pcipass' \
+	    'Description: client library of the pcipass PCI passthrough service' \
+	    'Version: 0.1.0' 'Requires.private: json-c' \
+	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lpcipass' \
+	    'Libs.private: $(strip $(shell xmlrpc-c-config client --libs)) -lpthread' \
+	    > $@
+
 # Units are installed, not enabled: systemctl enable pcipassd
 # pcipass-bind (after editing /etc/pcipass/bind.conf).
 SYSTEMDDIR	?= $(PREFIX)/lib/systemd/system
 UNITS		 = pcipassd.service pcipass-bind.service
 
-install: all
+install: all $(if $(LIB_SRCS),$(PCFILE))
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(PCIPASSD) $(DESTDIR)$(PREFIX)/sbin/pcipassd
 	install -m 755 $(PCIPASS_HOST) $(DESTDIR)$(PREFIX)/sbin/pcipass-host
@@ -115,6 +130,15 @@ install: all
 	        > $(DESTDIR)$(SYSTEMDDIR)/$$u && \
 	    chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$$u || exit 1; done
 	install -m 644 dist/bind.conf $(DESTDIR)$(PREFIX)/share/pcipass/bind.conf
+ifneq ($(LIB_SRCS),)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
+	install -m 755 $(PCIPASS) $(DESTDIR)$(PREFIX)/bin/pcipass
+	install -m 644 include/pcipass.h $(DESTDIR)$(INCDIR)/pcipass.h
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/libpcipass.a
+	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/libpcipass.so.0
+	ln -sf libpcipass.so.0 $(DESTDIR)$(LIBDIR)/libpcipass.so
+	install -m 644 $(PCFILE) $(DESTDIR)$(LIBDIR)/pkgconfig/pcipass.pc
+endif
 
 clean:
 	rm -rf build build-*

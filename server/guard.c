@@ -150,6 +150,28 @@ default_ifaces(const char *proc, char out[][32], int max)
 	return n;
 }
 
+/*
+ * The interface's class/net link, for interfaces a level below their PCI
+ * function (virtio-net: .../0000:00:03.0/virtio2/net/eth0).
+ */
+static int
+guard_iface_link(const struct pp_config *c, struct pp_inventory *inv,
+    const char *ifn, const char *why)
+{
+	char	path[PATH_MAX], target[PATH_MAX];
+	ssize_t	n;
+	pp_addr	a;
+
+	snprintf(path, sizeof(path), "%s/class/net/%s", c->sysfs_root, ifn);
+	if ((n = readlink(path, target, sizeof(target) - 1)) < 0)
+		return 0;
+	target[n] = '\0';
+	if (path_pci_addr(target, &a) < 0 || inventory_find(inv, a) == NULL)
+		return 0;
+	mark(inv, a, "default route via %s", why);
+	return 1;
+}
+
 /* Does a PCI function own interface ifn (its net/IFNAME directory)? */
 static int
 guard_iface_pci(const struct pp_config *c, struct pp_inventory *inv,
@@ -169,7 +191,7 @@ guard_iface_pci(const struct pp_config *c, struct pp_inventory *inv,
 			found = 1;
 		}
 	}
-	return found;
+	return found || guard_iface_link(c, inv, ifn, why);
 }
 
 /*

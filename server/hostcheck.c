@@ -34,22 +34,6 @@ line(struct check *c, int ok, const char *fmt, ...)
 	c->failed |= !ok;
 }
 
-static int
-read_small(const char *dir, const char *name, char *buf, size_t len)
-{
-	char	 path[PATH_MAX];
-	FILE	*f;
-	size_t	 n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((f = fopen(path, "re")) == NULL)
-		return -1;
-	n = fread(buf, 1, len - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return 0;
-}
-
 int
 host_cpu_vendor(const char *proc)
 {
@@ -98,7 +82,7 @@ check_iommu(const struct host_ctx *h, struct check *c)
 		line(c, 1, "IOMMU is active: %d IOMMU groups", n);
 		return;
 	}
-	if (read_small(h->conf.proc_root, "cmdline", cmdline,
+	if (sysfs_read_attr(h->conf.proc_root, "cmdline", cmdline,
 	    sizeof(cmdline)) < 0)
 		cmdline[0] = '\0';
 	switch (host_cpu_vendor(h->conf.proc_root)) {
@@ -132,7 +116,7 @@ check_kernel(const struct host_ctx *h, struct check *c)
 	char	rel[256];
 	int	major, minor;
 
-	if (read_small(h->conf.proc_root, "sys/kernel/osrelease", rel,
+	if (sysfs_read_attr(h->conf.proc_root, "sys/kernel/osrelease", rel,
 	    sizeof(rel)) < 0) {
 		line(c, 0, "kernel version unknown (cannot read "
 		    "sys/kernel/osrelease); fix: mount /proc");

@@ -165,6 +165,7 @@ int	 scan_inventory(const char *sysfs_root, struct pp_inventory *);
 void	 inventory_free(struct pp_inventory *);
 struct pp_device *inventory_find(const struct pp_inventory *, pp_addr);
 int	 device_is_bridge(const struct pp_device *);
+int	 sysfs_read_attr(const char *, const char *, char *, size_t);
 
 /* filter.c */
 typedef void (*filter_report_fn)(const char *msg, void *arg);

@@ -133,8 +133,9 @@ log_devices(struct call *c, const char *what, const struct pp_result *res)
 	    c->peer);
 }
 
+/* The listed devices, or those vmid holds when vmid >= 0. */
 static xmlrpc_value *
-m_list(struct call *c)
+devices(struct call *c, int vmid)
 {
 	struct pp_result	 res;
 	xmlrpc_value		*v, *err = NULL;
@@ -144,25 +145,21 @@ m_list(struct call *c)
 		return err;
 	if (op_snapshot(db, service_flags(), &res) < 0)
 		return fail_res(c, &res);
-	v = encode_list(c, &res.inv, NULL, 0, -1);
+	v = encode_list(c, &res.inv, NULL, 0, vmid);
 	result_free(&res);
 	return ok(c, v);
 }
 
 static xmlrpc_value *
+m_list(struct call *c)
+{
+	return devices(c, -1);
+}
+
+static xmlrpc_value *
 m_vm(struct call *c)
 {
-	struct pp_result	 res;
-	xmlrpc_value		*v, *err = NULL;
-	sqlite3			*db;
-
-	if ((db = db_or_fail(c, &err)) == NULL)
-		return err;
-	if (op_snapshot(db, service_flags(), &res) < 0)
-		return fail_res(c, &res);
-	v = encode_list(c, &res.inv, NULL, 0, c->vmid);
-	result_free(&res);
-	return ok(c, v);
+	return devices(c, c->vmid);
 }
 
 static xmlrpc_value *

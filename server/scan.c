@@ -55,9 +55,12 @@ pcilib_warning(char *fmt, ...)
 	log_debug("pcilib: %s", buf);
 }
 
-/* Read a small sysfs file into buf without its newline; -1 if absent. */
-static int
-read_attr(const char *dir, const char *name, char *buf, size_t len)
+/*
+ * Read the first line of a small sysfs or procfs file into buf, without
+ * its newline; -1 if absent.
+ */
+int
+sysfs_read_attr(const char *dir, const char *name, char *buf, size_t len)
 {
 	char	 path[PATH_MAX];
 	FILE	*f;
@@ -79,7 +82,7 @@ read_int_attr(const char *dir, const char *name, int *out)
 	char	 buf[32], *end;
 	long	 v;
 
-	if (read_attr(dir, name, buf, sizeof(buf)) < 0)
+	if (sysfs_read_attr(dir, name, buf, sizeof(buf)) < 0)
 		return -1;
 	errno = 0;
 	v = strtol(buf, &end, 10);
@@ -126,7 +129,7 @@ entry_ok(const char *devdir, const char *name, pp_addr *addr)
 	}
 	snprintf(dir, sizeof(dir), "%s/%s", devdir, name);
 	for (i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
-		if (read_attr(dir, req[i].file, buf, sizeof(buf)) < 0) {
+		if (sysfs_read_attr(dir, req[i].file, buf, sizeof(buf)) < 0) {
 			log_warnx("scan: %s: no %s file, skipped", dir,
 			    req[i].file);
 			return 0;

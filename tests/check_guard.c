@@ -140,6 +140,22 @@ START_TEST(default_route_bridge)
 }
 END_TEST
 
+/* virtio-net: the interface sits a level below its PCI function. */
+START_TEST(default_route_virtio)
+{
+	char	link[800];
+
+	setup(ALL);
+	snprintf(link, sizeof(link), "%s/class/net/eth0", env.sys);
+	ck_assert_int_eq(symlink("../../devices/pci0000:00/0000:03:00.0/"
+	    "virtio2/net/eth0", link), 0);
+	env_file(&env, "proc/net/route", ROUTE_HDR
+	    "eth0\t00000000\t0110A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n");
+	ck_assert_str_eq(criticals(), "0000:00:02.0 boot VGA\n"
+	    "0000:03:00.0 default route via eth0\n");
+}
+END_TEST
+
 /* A route that is not the default one guards nothing. */
 START_TEST(other_route)
 {
@@ -238,6 +254,7 @@ guard_suite(void)
 	tcase_add_test(tc, root_on_device_mapper);
 	tcase_add_test(tc, default_route);
 	tcase_add_test(tc, default_route_bridge);
+	tcase_add_test(tc, default_route_virtio);
 	tcase_add_test(tc, other_route);
 	tcase_add_test(tc, daemon_blocks);
 	tcase_add_test(tc, not_offered_not_listed);

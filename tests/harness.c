@@ -379,10 +379,11 @@ rpc_ok(xmlrpc_value *r, xmlrpc_value **value, int *code, const char **msg)
 		*msg = NULL;
 	if (!ok && msg != NULL)
 		xmlrpc_read_string(&env, v, msg);
-	if (value != NULL) {
-		xmlrpc_INCREF(v);
+	/* decompose handed us a reference to v: give it or drop it. */
+	if (value != NULL)
 		*value = v;
-	}
+	else
+		xmlrpc_DECREF(v);
 	xmlrpc_DECREF(r);
 	xmlrpc_env_clean(&env);
 	return ok;
