@@ -146,3 +146,14 @@ endif
 
 clean:
 	rm -rf build build-*
+
+# Benchmarks (bench/, docs/BENCHMARKS.md): an -O2 build of its own, wrk
+# and hyperfine from Debian when missing; BENCH_QUICK=1 for a fast pass.
+BENCH_BUILD	?= build-bench
+.PHONY: bench
+bench: deps
+	@sh bench/deps.sh
+	@$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) CFLAGS="-O2 -g" all
+	$(CC) -O2 -Wall -o $(BENCH_BUILD)/sqlite_floor bench/sqlite_floor.c \
+	    $(shell pkg-config --cflags --libs sqlite3)
+	bash bench/run.sh $(BENCH_BUILD)
