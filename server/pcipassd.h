@@ -187,6 +187,8 @@ void	 store_stmt_done(sqlite3_stmt *);
 int	 store_begin(sqlite3 *);
 uint64_t store_generation(void);
 uint64_t store_last_commit(void);
+int	 store_txn_begin(sqlite3 *);
+int	 store_txn_end(sqlite3 *, int, uint64_t *);
 int	 store_commit(sqlite3 *);
 void	 store_rollback(sqlite3 *);
 int	 store_load(sqlite3 *, struct pp_inventory *);

@@ -171,19 +171,24 @@ store_close(sqlite3 *db)
 }
 
 /*
- * Writers in this process queue on a mutex before BEGIN IMMEDIATE: sqlite's
- * own busy handler sleeps 1 to 100 ms between retries, which under load
- * turns into tails of a second; the mutex hands the lock over at once and
- * in order. busy_timeout still covers writers in other processes.
+ * Writers in this process queue for a write token before BEGIN IMMEDIATE:
+ * sqlite's own busy handler sleeps 1 to 100 ms between retries, which
+ * under load turns into tails of a second; the token is handed over at
+ * once. It is not owned by a thread, so that a batch of allocations
+ * opened by one thread can be committed by another (ops_batch.c).
+ * busy_timeout still covers writers in other processes.
  */
-static pthread_mutex_t	write_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t	token_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	token_cv = PTHREAD_COND_INITIALIZER;
+static int		token_taken;
 static __thread int	write_held;
 static uint64_t		generation = 1;	/* commits by this process */
 static __thread uint64_t last_commit;
 
 /*
- * Bumped by every commit of this process, under the write lock: a copy
- * of the inventory taken at generation g is current while it is still g.
+ * Bumped by every commit of this process, with the write token held: a
+ * copy of the inventory taken at generation g is current while it is
+ * still g.
  */
 uint64_t
 store_generation(void)
@@ -192,15 +197,61 @@ store_generation(void)
 }
 
 static void
-write_release(void)
+token_take(void)
 {
-	if (write_held) {
-		write_held = 0;
-		pthread_mutex_unlock(&write_lock);
-	}
+	pthread_mutex_lock(&token_mu);
+	while (token_taken)
+		pthread_cond_wait(&token_cv, &token_mu);
+	token_taken = 1;
+	pthread_mutex_unlock(&token_mu);
 }
 
-/* The generation this thread's last commit made. */
+static void
+token_give(void)
+{
+	pthread_mutex_lock(&token_mu);
+	token_taken = 0;
+	pthread_cond_signal(&token_cv);
+	pthread_mutex_unlock(&token_mu);
+}
+
+/* A write transaction that any thread may end with store_txn_end(). */
+int
+store_txn_begin(sqlite3 *db)
+{
+	token_take();
+	if (exec(db, "BEGIN IMMEDIATE") == 0)
+		return 0;
+	token_give();
+	return -1;
+}
+
+/*
+ * Commit (commit != 0) or roll back; gives the token back. On a commit,
+ * *gen is the generation it made. Returns 0, or -1 when the commit
+ * failed and was rolled back.
+ */
+int
+store_txn_end(sqlite3 *db, int commit, uint64_t *gen)
+{
+	int	rc = 0;
+
+	if (commit && exec(db, "COMMIT") < 0)
+		rc = -1;
+	if ((!commit || rc < 0) && !sqlite3_get_autocommit(db))
+		exec(db, "ROLLBACK");
+	if (commit) {
+		uint64_t g = __atomic_add_fetch(&generation, 1,
+		    __ATOMIC_RELEASE);
+
+		if (gen != NULL)
+			*gen = g;
+	}
+	token_give();
+	return rc;
+}
+
+/* The generation this thread's last store_commit() made. */
 uint64_t
 store_last_commit(void)
 {
@@ -210,34 +261,29 @@ store_last_commit(void)
 int
 store_begin(sqlite3 *db)
 {
-	pthread_mutex_lock(&write_lock);
+	if (store_txn_begin(db) < 0)
+		return -1;
 	write_held = 1;
-	if (exec(db, "BEGIN IMMEDIATE") == 0)
-		return 0;
-	write_release();
-	return -1;
+	return 0;
 }
 
 int
 store_commit(sqlite3 *db)
 {
-	int	rc = 0;
-
-	if (exec(db, "COMMIT") < 0) {
-		exec(db, "ROLLBACK");
-		rc = -1;
-	}
-	last_commit = __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
-	write_release();
-	return rc;
+	if (!write_held)
+		return -1;
+	write_held = 0;
+	return store_txn_end(db, 1, &last_commit);
 }
 
 void
 store_rollback(sqlite3 *db)
 {
-	if (!sqlite3_get_autocommit(db))
+	if (write_held) {
+		write_held = 0;
+		store_txn_end(db, 0, NULL);
+	} else if (!sqlite3_get_autocommit(db))
 		exec(db, "ROLLBACK");
-	write_release();
 }
 
 static void
