@@ -1,13 +1,12 @@
 /*
- * The core operations behind the RPC methods: each change is one
- * BEGIN IMMEDIATE transaction that decides with the matcher and writes,
- * so two callers never get the same device and a failed call changes
- * nothing. Nothing here knows XML-RPC.
+ * The core operations behind the RPC methods: each change decides with
+ * the matcher and writes inside a write transaction shared with the calls
+ * of its batch (ops_batch.c), within its own savepoint, and answers once
+ * that transaction is on disk; so two callers never get the same device
+ * and a failed call changes nothing. Nothing here knows XML-RPC.
  *
- * Writers keep a copy of the stored inventory (ops_cache.c) that is
- * current while no one else has committed since, so an allocation does
- * not reread every row: under load the fsync of the commit, not the
- * reading, is what an allocation waits for.
+ * Writers keep a copy of the stored inventory (ops_cache.c), so an
+ * allocation does not reread every row.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,20 +44,51 @@ result_free(struct pp_result *res)
 	inventory_free(&res->inv);
 }
 
-/* Start a write: the lock, the transaction, a current cache. */
+static int
+db_error(sqlite3 *db, struct pp_result *res, const char *what)
+{
+	log_warnx("%s: %s", what, sqlite3_errmsg(db));
+	return fail(res, PP_ERR_INTERNAL, "database error while %s; nothing "
+	    "changed", what);
+}
+
+/* Join the write batch with a current cache; NULL with res set. */
 static struct pp_inventory *
-begin_write(sqlite3 *db, struct pp_result *res)
+begin_write(sqlite3 *db, sqlite3 **bdb, struct pp_result *res)
 {
 	struct pp_inventory	*inv;
 
 	memset(res, 0, sizeof(*res));
-	if (store_begin(db) < 0) {
-		internal(db, res, "starting a transaction");
+	if ((*bdb = batch_join(db)) == NULL) {
+		db_error(db, res, "starting a transaction");
 		return NULL;
 	}
-	if ((inv = cache_current(db)) == NULL)
-		internal(db, res, "reading the inventory");
+	if ((inv = cache_current(*bdb)) == NULL) {
+		db_error(*bdb, res, "reading the inventory");
+		batch_leave(0, 0);
+	}
 	return inv;
+}
+
+/* Leave the batch without a change, answering with res as it is. */
+static int
+leave_unchanged(struct pp_result *res, int wait)
+{
+	if (batch_leave(0, wait) < 0)
+		return fail(res, PP_ERR_INTERNAL, "database error while "
+		    "committing; nothing changed");
+	return res->err ? -1 : 0;
+}
+
+/* Undo this call's writes and leave the batch. */
+static int
+abandon(sqlite3 *db, struct pp_result *res, const char *what)
+{
+	if (what != NULL)
+		db_error(db, res, what);
+	batch_savepoint_end(db, 0);
+	batch_leave(0, 0);
+	return -1;
 }
 
 static int
@@ -240,7 +270,7 @@ matchflags(int flags)
 	    (flags & OP_NEW ? MATCH_NEW : 0);
 }
 
-/* Run the matcher; on no fit, roll back with ALLOCATE and its reason. */
+/* Run the matcher; on no fit, ALLOCATE and its reason in res. */
 static int
 assign(sqlite3 *db, struct pp_result *res, const struct pp_inventory *inv,
     const struct pp_request *req, size_t nreq, int vmid, int mflags,
@@ -248,11 +278,11 @@ assign(sqlite3 *db, struct pp_result *res, const struct pp_inventory *inv,
 {
 	int	rc;
 
+	(void)db;
 	rc = match_assign(inv, req, nreq, vmid, mflags, idx, res->msg,
 	    sizeof(res->msg));
 	if (rc == MATCH_OK)
 		return 0;
-	store_rollback(db);
 	if (rc < 0)
 		return fail(res, PP_ERR_INTERNAL, "out of memory");
 	res->err = PP_ERR_ALLOCATE;
@@ -277,14 +307,13 @@ bind_held(sqlite3 *db, struct pp_result *res, const struct pp_inventory *inv,
 	if (bind_devices(service_conf()->sysfs_root, db, inv, a, n, vmid, set,
 	    why, sizeof(why)) == 0)
 		return 0;
-	store_rollback(db);
 	return fail(res, PP_ERR_INTERNAL, "binding to vfio-pci failed; "
 	    "nothing changed: %s", why);
 }
 
 /*
- * Write the holdings, bind (OP_BIND), then commit, undoing the bind if
- * the commit fails; the cache follows only a commit.
+ * Write the holdings in this call's savepoint, bind (OP_BIND), then leave
+ * the batch once it is on disk, undoing the bind if its commit failed.
  */
 static int
 hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
@@ -294,28 +323,40 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	struct bind_set	set = { 0, NULL };
 	size_t		i;
 
+	if (batch_savepoint(db) < 0) {
+		db_error(db, res, "recording the holding");
+		batch_leave(0, 0);
+		return -1;
+	}
 	for (i = 0; i < nreq; i++)
 		if (hold(db, inv->dev[idx[i]].addr, vmid, first + (int)i,
 		    &req[i].nic) < 0)
-			return internal(db, res, "recording the holding");
+			return abandon(db, res, "recording the holding");
 	if ((norm != NULL ? save_requests(db, vmid, norm) : exec_bound(db,
 	    "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0, NULL)) < 0)
-		return internal(db, res, "recording the requests");
+		return abandon(db, res, "recording the requests");
 	if ((flags & OP_BIND) && bind_held(db, res, inv, idx, nreq, vmid,
 	    &set) < 0)
-		return -1;
-	if (store_commit(db) < 0) {
+		return abandon(db, res, NULL);
+	if (batch_savepoint_end(db, 1) < 0) {
 		bind_undo(service_conf()->sysfs_root, &set);
 		bind_set_free(&set);
-		return fail(res, PP_ERR_INTERNAL, "database error while "
-		    "committing; nothing changed");
+		return abandon(db, res, "recording the holding");
 	}
-	bind_set_free(&set);
 	for (i = 0; i < nreq; i++)
 		cache_hold(&inv->dev[idx[i]], vmid, first + (int)i,
 		    &req[i].nic);
-	cache_committed();
-	return copy_result(res, inv, idx, nreq);
+	if (copy_result(res, inv, idx, nreq) < 0 || batch_leave(1, 1) < 0) {
+		if (res->err == 0)
+			fail(res, PP_ERR_INTERNAL, "database error while "
+			    "committing; nothing changed");
+		if (flags & OP_BIND)
+			bind_undo(service_conf()->sysfs_root, &set);
+		bind_set_free(&set);
+		return -1;
+	}
+	bind_set_free(&set);
+	return 0;
 }
 
 static int
@@ -325,32 +366,35 @@ allocate(sqlite3 *db, int vmid, const struct pp_request *req,
 	struct pp_inventory	*inv;
 	size_t			 idx[PP_MAXREQ];
 	char			*norm = NULL, *last = NULL;
+	sqlite3			*b;
 	int			 rc = -1;
 
-	if ((inv = begin_write(db, res)) == NULL)
+	if ((inv = begin_write(db, &b, res)) == NULL)
 		return -1;
 	if ((norm = norm_list(req, nreq)) == NULL ||
-	    last_requests(db, vmid, &last) < 0) {
-		rc = internal(db, res, "reading the VM's requests");
-		goto done;
-	}
-	if (held_count(inv, vmid) > 0) {
+	    last_requests(b, vmid, &last) < 0) {
+		db_error(b, res, "reading the VM's requests");
+		rc = leave_unchanged(res, 0);
+	} else if (held_count(inv, vmid) > 0) {
+		/* A retry answers what may still be in this batch: it waits
+		 * for the batch to be on disk like the call it repeats. */
 		if (last != NULL && strcmp(last, norm) == 0 &&
-		    same_allocation(inv, vmid, nreq, idx))
-			rc = copy_result(res, inv, idx, nreq);
-		else
-			rc = fail(res, PP_ERR_ACTION, "VM %d already holds "
-			    "%zu device(s) here from other requests; use "
+		    same_allocation(inv, vmid, nreq, idx)) {
+			copy_result(res, inv, idx, nreq);
+			rc = leave_unchanged(res, 1);
+		} else {
+			fail(res, PP_ERR_ACTION, "VM %d already holds %zu "
+			    "device(s) here from other requests; use "
 			    "pci.attach to add one or pci.release first",
 			    vmid, held_count(inv, vmid));
-		store_rollback(db);
-		goto done;
-	}
-	if (assign(db, res, inv, req, nreq, vmid, matchflags(flags), idx) ==
-	    0)
-		rc = hold_commit(db, res, inv, req, nreq, vmid, 0, idx, norm,
+			rc = leave_unchanged(res, 0);
+		}
+	} else if (assign(b, res, inv, req, nreq, vmid, matchflags(flags),
+	    idx) < 0)
+		rc = leave_unchanged(res, 0);
+	else
+		rc = hold_commit(b, res, inv, req, nreq, vmid, 0, idx, norm,
 		    flags);
-done:
 	free(norm);
 	free(last);
 	return rc;
@@ -362,17 +406,18 @@ attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
 {
 	struct pp_inventory	*inv;
 	size_t			 i, idx[1];
+	sqlite3			*b;
 	int			 next = 0;
 
-	if ((inv = begin_write(db, res)) == NULL)
+	if ((inv = begin_write(db, &b, res)) == NULL)
 		return -1;
 	for (i = 0; i < inv->ndev; i++)
 		if (inv->dev[i].vmid == vmid && inv->dev[i].req_index >= next)
 			next = inv->dev[i].req_index + 1;
-	if (assign(db, res, inv, req, 1, vmid, matchflags(flags | OP_NEW),
+	if (assign(b, res, inv, req, 1, vmid, matchflags(flags | OP_NEW),
 	    idx) < 0)
-		return -1;
-	return hold_commit(db, res, inv, req, 1, vmid, next, idx, NULL,
+		return leave_unchanged(res, 0);
+	return hold_commit(b, res, inv, req, 1, vmid, next, idx, NULL,
 	    flags);
 }
 
@@ -405,74 +450,60 @@ release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
 {
 	struct pp_inventory	*inv;
 	char			 buf[PP_ADDR_SYSFS_LEN];
+	sqlite3			*b;
 	int			 n;
 
-	if ((inv = begin_write(db, res)) == NULL)
+	if ((inv = begin_write(db, &b, res)) == NULL)
 		return -1;
-	if ((n = free_held(db, vmid, a, one)) < 0)
-		return internal(db, res, "releasing");
+	if (batch_savepoint(b) < 0) {
+		db_error(b, res, "releasing");
+		return leave_unchanged(res, 0);
+	}
+	if ((n = free_held(b, vmid, a, one)) < 0)
+		return abandon(b, res, "releasing");
 	if (one && n == 0) {
-		store_rollback(db);
-		return fail(res, PP_ERR_NO_EXISTS, "VM %d does not hold %s",
-		    vmid, addr_fmt(a, ADDR_ONE, buf, sizeof(buf)));
+		fail(res, PP_ERR_NO_EXISTS, "VM %d does not hold %s", vmid,
+		    addr_fmt(a, ADDR_ONE, buf, sizeof(buf)));
+		return abandon(b, res, NULL);
 	}
 	/* Devices pcipass bound for vmid go back to their drivers. */
 	if (service_conf() != NULL)
-		bind_restore_vm(service_conf()->sysfs_root, db, vmid);
-	if (store_commit(db) < 0)
+		bind_restore_vm(service_conf()->sysfs_root, b, vmid);
+	if (batch_savepoint_end(b, 1) < 0)
+		return abandon(b, res, "releasing");
+	cache_release(inv, vmid, a, one);
+	if (batch_leave(1, 1) < 0)
 		return fail(res, PP_ERR_INTERNAL, "database error while "
 		    "committing; nothing changed");
-	cache_release(inv, vmid, a, one);
-	cache_committed();
 	res->count = n;
 	return 0;
 }
 
-/* The write operations, each whole under the cache's lock. */
+/* The write operations. */
 int
 op_allocate(sqlite3 *db, int vmid, const struct pp_request *req,
     size_t nreq, int flags, struct pp_result *res)
 {
-	int	rc;
-
-	cache_lock();
-	rc = allocate(db, vmid, req, nreq, flags, res);
-	cache_unlock();
-	return rc;
+	return allocate(db, vmid, req, nreq, flags, res);
 }
 
 int
 op_attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
     struct pp_result *res)
 {
-	int	rc;
-
-	cache_lock();
-	rc = attach(db, vmid, req, flags, res);
-	cache_unlock();
-	return rc;
+	return attach(db, vmid, req, flags, res);
 }
 
 int
 op_detach(sqlite3 *db, int vmid, pp_addr a, struct pp_result *res)
 {
-	int	rc;
-
-	cache_lock();
-	rc = release(db, vmid, a, 1, res);
-	cache_unlock();
-	return rc;
+	return release(db, vmid, a, 1, res);
 }
 
 int
 op_release(sqlite3 *db, int vmid, struct pp_result *res)
 {
-	int	rc;
-
-	cache_lock();
-	rc = release(db, vmid, 0, 0, res);
-	cache_unlock();
-	return rc;
+	return release(db, vmid, 0, 0, res);
 }
 
 /* pci.test reads the readers' shared snapshot (answer.c). */

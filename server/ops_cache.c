@@ -1,30 +1,16 @@
 /*
- * The writers' copy of the stored inventory. Only touched under its own
- * lock, which a write operation holds from before its transaction until
- * after it has applied its commit to the copy. The copy is current while
- * the store's generation is the one of the last commit applied to it: a
- * commit that did not update it (a rescan) makes the next writer reload.
+ * The writers' copy of the stored inventory. Only touched under the batch
+ * lock (ops_batch.c), and it carries the open batch's uncommitted
+ * changes. It is current while the store's generation is the one of the
+ * last commit applied to it: a commit that did not update it (a rescan)
+ * makes the next writer reload it, and so does a failed batch.
  */
-#include <pthread.h>
 #include <string.h>
 
 #include "pcipassd.h"
 
-static pthread_mutex_t		lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pp_inventory	cache;
 static uint64_t			cache_gen;	/* 0: none */
-
-void
-cache_lock(void)
-{
-	pthread_mutex_lock(&lock);
-}
-
-void
-cache_unlock(void)
-{
-	pthread_mutex_unlock(&lock);
-}
 
 struct pp_inventory *
 cache_current(sqlite3 *db)
@@ -39,11 +25,18 @@ cache_current(sqlite3 *db)
 	return &cache;
 }
 
-/* After a commit of this thread whose changes it applied to the cache. */
+/* After a commit at generation gen whose changes are in the cache. */
 void
-cache_committed(void)
+cache_committed_at(uint64_t gen)
 {
-	cache_gen = store_last_commit();
+	cache_gen = gen;
+}
+
+/* After a failed batch: the cache holds changes that are not stored. */
+void
+cache_invalidate(void)
+{
+	cache_gen = 0;
 }
 
 void

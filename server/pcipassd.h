@@ -284,11 +284,17 @@ int	 op_test(sqlite3 *, int, const struct pp_request *, size_t, int,
 	    struct pp_test *, struct pp_result *);
 void	 result_free(struct pp_result *);
 
+/* ops_batch.c */
+void	 batch_set_db(sqlite3 *);
+sqlite3	*batch_join(sqlite3 *);
+int	 batch_leave(int, int);
+int	 batch_savepoint(sqlite3 *);
+int	 batch_savepoint_end(sqlite3 *, int);
+
 /* ops_cache.c */
-void	 cache_lock(void);
-void	 cache_unlock(void);
 struct pp_inventory *cache_current(sqlite3 *);
-void	 cache_committed(void);
+void	 cache_committed_at(uint64_t);
+void	 cache_invalidate(void);
 void	 cache_hold(struct pp_device *, int, int, const struct pp_nic *);
 void	 cache_release(struct pp_inventory *, int, pp_addr, int);
 void	 cache_free(void);

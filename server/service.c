@@ -13,6 +13,7 @@ static const struct pp_config	*conf;
 static struct pp_filter		*filter;
 static pthread_mutex_t		 scan_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t		 db_key;
+static sqlite3			*writers;
 
 static void
 db_destroy(void *db)
@@ -40,6 +41,10 @@ service_init(const struct pp_config *c, struct pp_filter *f)
 	if ((db = store_open(c->db, 1)) == NULL)
 		return -1;
 	pthread_setspecific(db_key, db);
+	/* Writers share one connection, used under the batch lock. */
+	if ((writers = store_open(c->db, 0)) == NULL)
+		return -1;
+	batch_set_db(writers);
 	return 0;
 }
 
@@ -124,4 +129,7 @@ service_free(void)
 	filter_free(filter);
 	filter = NULL;
 	cache_free();
+	batch_set_db(NULL);
+	store_close(writers);
+	writers = NULL;
 }

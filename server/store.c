@@ -105,68 +105,112 @@ store_open(const char *path, int create)
 
 /*
  * Prepared statements kept per connection: parsing SQL cost more than
- * running it on the allocation path. Connections are per thread, and so
- * is this table; the key is the SQL text's address, so callers pass
- * string literals.
+ * running it on the allocation path. The key is the SQL text's address,
+ * so callers pass string literals. A connection is used by one thread at
+ * a time (per-thread connections, and the writers' one under the batch
+ * lock), so a statement handed out is not shared; the table itself is
+ * global because the writers' connection moves between threads.
  */
 #define STMT_CACHE	32
 
-static __thread struct {
-	sqlite3		*db;
-	const char	*sql;
-	sqlite3_stmt	*st;
-} stmts[STMT_CACHE];
+struct stmt_cache {
+	sqlite3			*db;
+	size_t			 n;
+	struct {
+		const char	*sql;
+		sqlite3_stmt	*st;
+	}			 s[STMT_CACHE];
+	struct stmt_cache	*next;
+};
+
+static pthread_mutex_t	 stmt_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct stmt_cache *stmt_caches;
+
+static struct stmt_cache *
+stmt_cache_of(sqlite3 *db, int create)
+{
+	struct stmt_cache	*c;
+
+	for (c = stmt_caches; c != NULL; c = c->next)
+		if (c->db == db)
+			return c;
+	if (!create || (c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->db = db;
+	c->next = stmt_caches;
+	stmt_caches = c;
+	return c;
+}
 
 sqlite3_stmt *
 store_stmt(sqlite3 *db, const char *sql)
 {
-	sqlite3_stmt	*st;
-	size_t		 i;
+	struct stmt_cache	*c;
+	sqlite3_stmt		*st = NULL;
+	size_t			 i;
 
-	for (i = 0; i < STMT_CACHE && stmts[i].db != NULL; i++)
-		if (stmts[i].db == db && stmts[i].sql == sql) {
-			sqlite3_reset(stmts[i].st);
-			sqlite3_clear_bindings(stmts[i].st);
-			return stmts[i].st;
-		}
+	pthread_mutex_lock(&stmt_mu);
+	if ((c = stmt_cache_of(db, 1)) != NULL)
+		for (i = 0; i < c->n; i++)
+			if (c->s[i].sql == sql) {
+				st = c->s[i].st;
+				break;
+			}
+	pthread_mutex_unlock(&stmt_mu);
+	if (st != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
 	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
 	    NULL) != SQLITE_OK)
 		return NULL;
-	if (i < STMT_CACHE) {
-		stmts[i].db = db;
-		stmts[i].sql = sql;
-		stmts[i].st = st;
+	pthread_mutex_lock(&stmt_mu);
+	if (c != NULL && c->n < STMT_CACHE) {
+		c->s[c->n].sql = sql;
+		c->s[c->n++].st = st;
 	}
+	pthread_mutex_unlock(&stmt_mu);
 	return st;
 }
 
-/* A statement from store_stmt() is done with: reset it or finalize it. */
+/* A statement from store_stmt() is done with: reset or finalize it. */
 void
 store_stmt_done(sqlite3_stmt *st)
 {
-	size_t	i;
+	struct stmt_cache	*c;
+	size_t			 i;
+	int			 kept = 0;
 
-	for (i = 0; i < STMT_CACHE && stmts[i].db != NULL; i++)
-		if (stmts[i].st == st) {
-			sqlite3_reset(st);
-			return;
-		}
-	sqlite3_finalize(st);
+	pthread_mutex_lock(&stmt_mu);
+	if ((c = stmt_cache_of(sqlite3_db_handle(st), 0)) != NULL)
+		for (i = 0; i < c->n && !kept; i++)
+			kept = c->s[i].st == st;
+	pthread_mutex_unlock(&stmt_mu);
+	if (kept)
+		sqlite3_reset(st);
+	else
+		sqlite3_finalize(st);
 }
 
 void
 store_close(sqlite3 *db)
 {
-	size_t	i, j;
+	struct stmt_cache	**cp, *c;
+	size_t			 i;
 
-	for (i = j = 0; i < STMT_CACHE && stmts[i].db != NULL; i++) {
-		if (stmts[i].db == db)
-			sqlite3_finalize(stmts[i].st);
-		else
-			stmts[j++] = stmts[i];
-	}
-	for (; j < i; j++)
-		stmts[j].db = NULL;
+	if (db == NULL)
+		return;
+	pthread_mutex_lock(&stmt_mu);
+	for (cp = &stmt_caches; (c = *cp) != NULL; cp = &c->next)
+		if (c->db == db) {
+			*cp = c->next;
+			for (i = 0; i < c->n; i++)
+				sqlite3_finalize(c->s[i].st);
+			free(c);
+			break;
+		}
+	pthread_mutex_unlock(&stmt_mu);
 	sqlite3_close(db);
 }
 
