@@ -42,6 +42,9 @@ PCIPASS		 = $(BUILD)/pcipass
 LIBA		 = $(BUILD)/libpcipass.a
 LIBSO		 = $(BUILD)/libpcipass.so
 TESTRUN		 = $(BUILD)/tests/run
+STRESS		 = $(BUILD)/pcipass-stress
+STRESS_LIBS	 = $(shell pkg-config --libs sqlite3 libcurl) \
+		   $(shell xmlrpc-c-config --libs) -lpthread
 
 .PHONY: all deps test-deps check test run install clean
 all: $(PCIPASSD) $(if $(wildcard server/hostcmd.c),$(PCIPASS_HOST)) \
@@ -91,10 +94,14 @@ $(PCIPASS): $(BUILD)/client/pcipass.o $(LIBA)
 $(TESTRUN): $(TEST_OBJS) $(SRV_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SRV_LIBS) $(CLI_LIBS) $(CHECK_LIBS)
 
+$(STRESS): $(BUILD)/tests/stress/stress.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(STRESS_LIBS)
+
 # The suites find the binaries and fixtures through the environment.
-check: all $(TESTRUN)
+check: all $(TESTRUN) $(STRESS)
 	PCIPASSD=$(abspath $(PCIPASSD)) PCIPASS=$(abspath $(PCIPASS)) \
 	    PCIPASS_HOST=$(abspath $(PCIPASS_HOST)) SRCDIR=$(CURDIR) \
+	    STRESS=$(abspath $(STRESS)) \
 	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
 	    $(TESTRUN)
 
