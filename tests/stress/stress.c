@@ -261,6 +261,8 @@ daemon_end(int sig)
 
 /* ---- XML-RPC over curl ---- */
 
+static __thread char	last_error[200];
+
 struct buf {
 	char	*p;
 	size_t	 n;
@@ -323,6 +325,8 @@ call(CURL *c, const char *method, const char *params, int *ok,
 	curl_slist_free_all(h);
 	free(body);
 	if (cc != CURLE_OK) {
+		snprintf(last_error, sizeof(last_error), "%s",
+		    curl_easy_strerror(cc));
 		free(b.p);
 		return -1;
 	}
@@ -331,6 +335,8 @@ call(CURL *c, const char *method, const char *params, int *ok,
 	/* A daemon killed while answering can leave a 200 with a short or
 	 * empty body that curl accepts: that is no answer either. */
 	if (status == 200 && (b.n == 0 || clen != (curl_off_t)b.n)) {
+		snprintf(last_error, sizeof(last_error), "HTTP 200 with %zu "
+		    "of %ld bytes", b.n, (long)clen);
 		free(b.p);
 		return -1;
 	}
@@ -849,8 +855,18 @@ checkpoint(CURL *c, const char *where, int resolve)
 	checkpoints++;
 	sample_hwm();
 	if (list_view(c, &lw, 0) < 0) {
-		violation("%s: pci.list failed", where);
-		return;
+		/* A kept-alive connection the daemon closed (its keep-alive
+		 * timeout, or the previous incarnation) is no verdict: the
+		 * call is idempotent, so try once more on a fresh one. */
+		fprintf(stderr, "stress: %s: pci.list: %s; retrying\n", where,
+		    last_error);
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+		if (list_view(c, &lw, 0) < 0) {
+			violation("%s: pci.list failed: %s", where,
+			    last_error);
+			return;
+		}
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 0L);
 	}
 	check_groups_list(&lw);
 	if (db_view(opt.db, &dw, 0) == 0)
