@@ -131,6 +131,29 @@ element_depth(const char *b, size_t len)
 }
 
 /*
+ * Whether an element named <i8> or <ex:i8> occurs. xmlrpc-c 1.33 crashes
+ * (SIGSEGV, a format string short of an argument) on any <i8> whose text
+ * is not a valid 64-bit integer, and no pcipass method takes an i8.
+ */
+static int
+has_i8(const char *b, size_t len)
+{
+	const char	*p = b, *end = b + len;
+	size_t		 n;
+
+	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+		p++;
+		n = (size_t)(end - p);
+		if (n >= 3 && strncmp(p, "ex:", 3) == 0)
+			p += 3, n -= 3;
+		if (n >= 3 && strncmp(p, "i8", 2) == 0 &&
+		    strchr(" \t\r\n/>", p[2]) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * Refuse what could make the parser do unbounded work or read the body
  * in another encoding: markup declarations ("<!": DOCTYPE, ENTITY, and
  * CDATA, which XML-RPC does not use), a NUL byte or a UTF-16/32 byte
@@ -150,6 +173,8 @@ body_refusal(const char *b, size_t len)
 		return "markup declarations (<!DOCTYPE, <!ENTITY) are refused";
 	if (element_depth(b, len) > MAX_DEPTH)
 		return "elements nested more than 512 deep are refused";
+	if (has_i8(b, len))
+		return "<i8> values are refused: no method takes one";
 	if (len > 5 && memcmp(b, "<?xml", 5) == 0 &&
 	    (end = memmem(b, len, "?>", 2)) != NULL &&
 	    (enc = memmem(b, (size_t)(end - b), "encoding", 8)) != NULL) {
