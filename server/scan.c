@@ -177,7 +177,8 @@ list_devices(const char *devdir, pp_addr **out, size_t *nout)
 		v[n++] = a;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), addr_cmp);
+	if (n > 1)	/* v is NULL when devices/ is empty */
+		qsort(v, n, sizeof(*v), addr_cmp);
 	*out = v;
 	*nout = n;
 	return 0;
