@@ -105,6 +105,58 @@ check: all $(TESTRUN) $(STRESS)
 	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
 	    $(TESTRUN)
 
+# Reliability (docs/RELIABILITY.md). `make stress`: the long load, crash
+# and slow hostile runs. `make fuzz`: each libFuzzer harness for
+# FUZZ_SECONDS. `make check-asan`, `make check-valgrind`: the suites under
+# ASan+UBSan and under valgrind.
+STRESS_CLIENTS	?= 32
+STRESS_SECONDS	?= 60
+STRESS_KILLS	?= 25
+stress: all $(STRESS)
+	STRESS=$(abspath $(STRESS)) PCIPASSD=$(abspath $(PCIPASSD)) \
+	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
+	    CLIENTS=$(STRESS_CLIENTS) SECONDS=$(STRESS_SECONDS) \
+	    KILLS=$(STRESS_KILLS) sh tests/stress/run.sh
+
+FUZZ_SECONDS	?= 60
+FUZZ_HARNESSES	 = rpc filter scan
+FUZZ_FLAGS	 = -O1 -g -fno-omit-frame-pointer \
+		   -fsanitize=fuzzer-no-link,address,undefined \
+		   -fno-sanitize-recover=undefined
+FUZZ_OBJS	 = $(filter-out $(BUILD)/server/rpc.o,$(SRV_OBJS))
+
+fuzz-deps:
+	@dpkg-query -W -f='$${Status}\n' clang libclang-rt-14-dev 2>/dev/null | \
+	    grep -c 'install ok installed' | grep -qx 2 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends clang \
+	    libclang-rt-14-dev >/dev/null; }
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(FUZZ_OBJS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(SRV_LIBS)
+
+fuzz-bins: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%)
+
+fuzz: fuzz-deps
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_FLAGS)" \
+	    WARN="-Wall -Wextra -Wshadow -Wstrict-prototypes \
+	    -Wmissing-prototypes" fuzz-bins
+	sh fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
+check-asan:
+	$(MAKE) BUILD=build-asan SAN=1 check
+
+# The unit suites in one process (CK_FORK=no) under valgrind, then the
+# daemon suites with every pcipassd under valgrind (tests/valgrind-pcipassd
+# makes a daemon that valgrind faults on exit 99 after it logs).
+VALGRIND	 = valgrind --error-exitcode=99 --leak-check=full \
+		   --errors-for-leak-kinds=definite,indirect --quiet
+check-valgrind: all $(TESTRUN) $(STRESS)
+	PCIPASSD=$(abspath $(PCIPASSD)) SRCDIR=$(CURDIR) \
+	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
+	    VALGRIND="$(VALGRIND)" TESTRUN=$(abspath $(TESTRUN)) \
+	    STRESS=$(abspath $(STRESS)) sh tests/valgrind.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(PCIPASSD) $(DESTDIR)$(PREFIX)/sbin/pcipassd

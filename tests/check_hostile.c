@@ -399,7 +399,6 @@ START_TEST(integer_overflow)
 		{ "<int>-2147483649</int>", -503, 0 },
 		{ "<int>-1</int>", 0, 0x1000 },
 		{ "<int>-2147483648</int>", 0, 0x1000 },
-		{ "<i8>4294967297</i8>", -501, 0 },
 		{ "<double>1e308</double>", -501, 0 },
 		{ "<string>2147483647</string>", -501, 0 },
 	};
@@ -441,6 +440,32 @@ START_TEST(integer_overflow)
 }
 END_TEST
 
+/*
+ * xmlrpc-c 1.33 dies (SIGSEGV) on any <i8> whose text is not a 64-bit
+ * integer: found by fuzz/fuzz_rpc.c. No method takes an i8, so every i8
+ * is refused before parsing, in any spelling xmlrpc-c accepts.
+ */
+START_TEST(i8_refused)
+{
+	static const char *vals[] = { "<i8>x</i8>", "<i8>=</i8>",
+	    "<i8>99999999999999999999</i8>", "<ex:i8>1x</ex:i8>",
+	    "<i8 >4294967297</i8>", "<i8/>" };
+	char	*p, *xml, *resp;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		ck_assert_int_gt(asprintf(&p, "<param><value>%s</value>"
+		    "</param>", vals[i]), 0);
+		xml = call_xml("pci.vm", p);
+		ck_assert_int_eq(post(xml, strlen(xml), &resp), 400);
+		ck_assert_str_eq(resp, "<i8> values are refused: no method "
+		    "takes one");
+		free(resp), free(xml), free(p);
+	}
+	served();
+}
+END_TEST
+
 /* 200 idle connections (max_conn is 256): others are still served. */
 START_TEST(idle_connections)
 {
@@ -477,6 +502,7 @@ hostile_suite(void)
 	tcase_add_test(tc, non_utf8_bytes);
 	tcase_add_test(tc, huge_strings_everywhere);
 	tcase_add_test(tc, integer_overflow);
+	tcase_add_test(tc, i8_refused);
 	tcase_add_test(tc, idle_connections);
 	suite_add_tcase(s, tc);
 	return s;
