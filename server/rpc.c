@@ -40,6 +40,7 @@
 #define MAX_DEPTH		512
 
 static TServer		 server;
+static TChanSwitch	*chanswitch;	/* not freed by ServerFree */
 static xmlrpc_registry	*registry;
 
 static void
@@ -289,6 +290,7 @@ make_server(const struct pp_config *c)
 		ChanSwitchDestroy(sw);
 		return -1;
 	}
+	chanswitch = sw;
 	ServerSetName(&server, "pcipassd");
 	ServerSetMaxConn(&server, MAX_CONN);
 	ServerSetMaxConnBacklog(&server, MAX_BACKLOG);
@@ -380,6 +382,7 @@ server_main(struct pp_config *c, struct pp_filter *f)
 	ServerRun(&server);
 	pthread_join(th, NULL);
 	ServerFree(&server);
+	ChanSwitchDestroy(chanswitch);
 	xmlrpc_registry_free(registry);
 	AbyssTerm();
 	service_free();
