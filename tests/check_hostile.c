@@ -51,15 +51,18 @@ up(void)
 	hwm_start = daemon_vmhwm_kb(&d);
 }
 
-/* A normal client still gets its answer within a second. */
+/*
+ * A normal client still gets its answer within a second (ten when the
+ * daemon runs under valgrind: tests/valgrind.sh sets PCIPASS_SLOW).
+ */
 static void
 served(void)
 {
-	double	t = now();
+	double	t = now(), limit = getenv("PCIPASS_SLOW") ? 10.0 : 1.0;
 	int	code;
 
 	ck_assert(rpc_ok(rpc(&d, "pci.version", NULL), NULL, &code, NULL));
-	ck_assert_msg(now() - t < 1.0, "a normal call took %.2f s",
+	ck_assert_msg(now() - t < limit, "a normal call took %.2f s",
 	    now() - t);
 }
 
@@ -70,8 +73,10 @@ down(void)
 
 	if (d.pid > 0) {
 		hwm = daemon_vmhwm_kb(&d);
-		ck_assert_msg(hwm - hwm_start < HWM_SLACK_KB, "VmHWM grew "
-		    "from %ld to %ld kB", hwm_start, hwm);
+		/* Under valgrind every thread stack counts: no bound. */
+		ck_assert_msg(getenv("PCIPASS_SLOW") || hwm - hwm_start <
+		    HWM_SLACK_KB, "VmHWM grew from %ld to %ld kB", hwm_start,
+		    hwm);
 		daemon_stop(&d);
 	}
 	cleanup_dirs();

@@ -174,9 +174,10 @@ START_TEST(vf_of_pf_with_vfs_is_allocatable)
 	pf = dev("0000:03:00.0", 0x8086, 0x1572, 0x0200, 3, "i40e");
 	pf->sriov = SRIOV_PF;
 	pf->sriov_num = 1;
+	/* dev() reallocates: pf is stale after the next call. */
 	vf = dev("0000:03:02.0", 0x8086, 0x154c, 0x0200, 40, "iavf");
 	vf->sriov = SRIOV_VF;
-	vf->physfn = pf->addr;
+	vf->physfn = PP_ADDR(0, 3, 0, 0);
 	done();
 	ck_assert_int_eq(assign(&r, 1, 1, 0, out, why), MATCH_OK);
 	ck_assert_str_eq(got(out, 0), "0000:03:02.0");
