@@ -144,7 +144,12 @@ fuzz: fuzz-deps
 	sh fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
 
 check-asan:
-	$(MAKE) BUILD=build-asan SAN=1 check
+	$(MAKE) BUILD=build-asan SAN=1 all build-asan/tests/run \
+	    build-asan/pcipass-stress
+	PCIPASSD=$(abspath build-asan/pcipassd) SRCDIR=$(CURDIR) \
+	    STRESS=$(abspath build-asan/pcipass-stress) \
+	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
+	    TESTRUN=$(abspath build-asan/tests/run) sh tests/asan.sh
 
 # The unit suites in one process (CK_FORK=no) under valgrind, then the
 # daemon suites with every pcipassd under valgrind (tests/valgrind-pcipassd

@@ -95,6 +95,8 @@ static struct dev	 devs[MAXDEV];
 static int		 ndev;
 static pid_t		 daemon_pid;
 static volatile int	 stop, generation;
+static volatile int	 daemon_down;	/* killed, not yet restarted */
+static pthread_mutex_t	 check_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t	 pause_lock;
 static pthread_mutex_t	 report_lock = PTHREAD_MUTEX_INITIALIZER;
 static long		 violations, unexpected, transport_errors;
@@ -1322,10 +1324,17 @@ killer_main(void *arg)
 		    1000.0)));
 		if (stop)
 			break;
+		/* Killed while clients are in their calls, so no pausing
+		 * first; the checker must not take the dead daemon's
+		 * silence for a verdict, hence daemon_down. */
+		pthread_mutex_lock(&check_lock);	/* not mid-checkpoint */
+		__atomic_store_n(&daemon_down, 1, __ATOMIC_SEQ_CST);
 		daemon_end(SIGKILL);
+		pthread_mutex_unlock(&check_lock);
 		pthread_rwlock_wrlock(&pause_lock);
 		check_copy("after kill -9, on disk");
 		daemon_spawn();
+		__atomic_store_n(&daemon_down, 0, __ATOMIC_SEQ_CST);
 		restarts++;
 		checkpoint(c, "after restart", 1);
 		generation++;
@@ -1344,8 +1353,10 @@ checker_main(void *arg)
 	while (!stop) {
 		msleep(opt.check_ms);
 		pthread_rwlock_wrlock(&pause_lock);
-		if (!stop)
+		pthread_mutex_lock(&check_lock);
+		if (!stop && !__atomic_load_n(&daemon_down, __ATOMIC_SEQ_CST))
 			checkpoint(c, "checkpoint", 0);
+		pthread_mutex_unlock(&check_lock);
 		pthread_rwlock_unlock(&pause_lock);
 	}
 	curl_easy_cleanup(c);
