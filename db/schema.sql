@@ -57,8 +57,12 @@ CREATE TABLE vm_request (
 	requests	TEXT NOT NULL
 );
 
--- The driver a device had before pcipass bound it to vfio-pci.
+-- The driver a device had before pcipass bound it to vfio-pci ('' for
+-- none), and who bound it: -1 pcipass-host bind (stays bound until
+-- pcipass-host unbind), else the VM whose allocation bound it (restored
+-- when that VM no longer holds any device of the IOMMU group).
 CREATE TABLE bind_origin (
 	addr		INTEGER PRIMARY KEY,
-	driver		TEXT NOT NULL
+	driver		TEXT NOT NULL,
+	vmid		INTEGER NOT NULL DEFAULT -1
 );

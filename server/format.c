@@ -13,9 +13,11 @@ add(struct pp_field *f, size_t *n, const char *name, int kind)
 {
 	struct pp_field	*p = &f[(*n)++];
 
-	memset(p, 0, sizeof(*p));
 	p->name = name;
 	p->kind = kind;
+	p->ival = 0;
+	p->dash = 0;
+	p->text[0] = '\0';
 	return p;
 }
 
@@ -24,8 +26,10 @@ add_str(struct pp_field *f, size_t *n, const char *name, const char *v,
     int dash)
 {
 	struct pp_field	*p = add(f, n, name, F_STR);
+	size_t		 len = strnlen(v, sizeof(p->text) - 1);
 
-	snprintf(p->text, sizeof(p->text), "%s", v);
+	memcpy(p->text, v, len);
+	p->text[len] = '\0';
 	p->dash = dash && v[0] == '\0';
 }
 
@@ -33,20 +37,32 @@ static void
 add_int(struct pp_field *f, size_t *n, const char *name, int v, int dash)
 {
 	struct pp_field	*p = add(f, n, name, F_INT);
+	char		 buf[16], *q = buf + sizeof(buf);
+	unsigned	 u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
 
 	p->ival = v;
-	snprintf(p->text, sizeof(p->text), "%d", v);
+	*--q = '\0';
+	do
+		*--q = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--q = '-';
+	memcpy(p->text, q, (size_t)(buf + sizeof(buf) - q));
 	p->dash = dash && v < 0;
 }
 
+/* Lower-case hex, zero-padded to width: device_fields runs per device
+ * per answer, and snprintf was most of its cost. */
 static void
 add_hex(struct pp_field *f, size_t *n, const char *name, unsigned v,
     int width)
 {
-	char	buf[16];
+	struct pp_field	*p = add(f, n, name, F_STR);
+	int		 i;
 
-	snprintf(buf, sizeof(buf), "%0*x", width, v);
-	add_str(f, n, name, buf, 0);
+	for (i = width - 1; i >= 0; i--, v >>= 4)
+		p->text[i] = "0123456789abcdef"[v & 0xf];
+	p->text[width] = '\0';
 }
 
 /*
@@ -211,4 +227,94 @@ format_info(const struct pp_inventory *inv)
 		return NULL;
 	}
 	return buf;
+}
+
+/*
+ * XML-RPC answers written straight from the inventory: for the listing
+ * methods, building xmlrpc-c values first cost ~60 MB and ~1 s of CPU at
+ * 4096 devices. The shape is what xmlrpc-c writes: [true, VALUE, 0].
+ */
+static void
+put_xml_text(FILE *fp, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char	c = (unsigned char)*s;
+
+		if (c == '&')
+			fputs("&amp;", fp);
+		else if (c == '<')
+			fputs("&lt;", fp);
+		else if (c == '>')
+			fputs("&gt;", fp);
+		else if (c == '\r')
+			fputs("&#x0d;", fp);
+		else if (c < 0x20 && c != '\t' && c != '\n')
+			fputc('?', fp);		/* not allowed in XML 1.0 */
+		else
+			fputc(c, fp);
+	}
+}
+
+static void
+rpc_head(FILE *fp)
+{
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
+	    "<methodResponse>\r\n<params>\r\n<param><value><array><data>"
+	    "\r\n<value><boolean>1</boolean></value>\r\n", fp);
+}
+
+static int
+rpc_tail(FILE *fp)
+{
+	fputs("<value><i4>0</i4></value>\r\n</data></array></value>"
+	    "</param>\r\n</params>\r\n</methodResponse>\r\n", fp);
+	return ferror(fp) ? -1 : 0;
+}
+
+static void
+rpc_device(FILE *fp, const struct pp_device *d)
+{
+	struct pp_field	 f[PP_MAXFIELDS];
+	size_t		 n, i;
+
+	n = device_fields(d, f);
+	fputs("<value><struct>\r\n", fp);
+	for (i = 0; i < n; i++) {
+		fprintf(fp, "<member><name>%s</name>\r\n", f[i].name);
+		if (f[i].kind == F_INT)
+			fprintf(fp, "<value><i4>%d</i4></value>", f[i].ival);
+		else {
+			fputs("<value><string>", fp);
+			put_xml_text(fp, f[i].text);
+			fputs("</string></value>", fp);
+		}
+		fputs("</member>\r\n", fp);
+	}
+	fputs("</struct></value>\r\n", fp);
+}
+
+/* pci.list's whole answer: the listed devices. */
+int
+format_rpc_list(FILE *fp, const struct pp_inventory *inv)
+{
+	size_t	i;
+
+	rpc_head(fp);
+	fputs("<value><array><data>\r\n", fp);
+	for (i = 0; i < inv->ndev; i++)
+		if (device_listed(&inv->dev[i]))
+			rpc_device(fp, &inv->dev[i]);
+	fputs("</data></array></value>\r\n", fp);
+	return rpc_tail(fp);
+}
+
+/* A whole answer whose value is the string s. */
+int
+format_rpc_string(FILE *fp, const char *s)
+{
+	rpc_head(fp);
+	fputs("<value><string>", fp);
+	put_xml_text(fp, s);
+	fputs("</string></value>\r\n", fp);
+	return rpc_tail(fp);
 }

@@ -1,6 +1,7 @@
 /*
  * The inventory as the daemon and the host tools see it: what the scan
- * found, with the filter's verdict on each device.
+ * found, with the filter's verdict on each device and the host-critical
+ * guard's (server/guard.c).
  */
 #include "pcipassd.h"
 
@@ -11,5 +12,6 @@ inventory_scan(const struct pp_config *c, const struct pp_filter *f,
 	if (scan_inventory(c->sysfs_root, inv) < 0)
 		return -1;
 	filter_apply(f, inv);
+	guard_apply(c, inv);
 	return 0;
 }

@@ -104,15 +104,15 @@ own_block(const struct pp_device *d, int vmid, char *buf, size_t len)
 		return snprintf(buf, len, "used by VM %d", d->vmid), buf;
 	if (!d->offered && d->vmid != vmid)
 		return "not offered by the filter";
+	if (d->critical[0] != '\0')
+		return snprintf(buf, len, "host-critical: %s", d->critical),
+		    buf;
 	if (device_is_bridge(d))
 		return "bridge";
 	if (d->iommu < 0)
 		return "no IOMMU group";
 	if (d->sriov == SRIOV_PF && d->sriov_num > 0)
 		return snprintf(buf, len, "VFs enabled (%d)", d->sriov_num),
-		    buf;
-	if (d->critical[0] != '\0')
-		return snprintf(buf, len, "host-critical: %s", d->critical),
 		    buf;
 	return NULL;
 }

@@ -259,13 +259,40 @@ assign(sqlite3 *db, struct pp_result *res, const struct pp_inventory *inv,
 	return -1;
 }
 
-/* Write the holdings, then commit; the cache follows only a commit. */
+/*
+ * With --bind vfio, bind the new holdings (with the rest of their IOMMU
+ * groups) to vfio-pci after the database update and before COMMIT, so a
+ * failed bind changes nothing (bind.c undoes its own writes).
+ */
+static int
+bind_held(sqlite3 *db, struct pp_result *res, const struct pp_inventory *inv,
+    const size_t *idx, size_t n, int vmid, struct bind_set *set)
+{
+	pp_addr	a[PP_MAXREQ];
+	char	why[1024];
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		a[i] = inv->dev[idx[i]].addr;
+	if (bind_devices(service_conf()->sysfs_root, db, inv, a, n, vmid, set,
+	    why, sizeof(why)) == 0)
+		return 0;
+	store_rollback(db);
+	return fail(res, PP_ERR_INTERNAL, "binding to vfio-pci failed; "
+	    "nothing changed: %s", why);
+}
+
+/*
+ * Write the holdings, bind (OP_BIND), then commit, undoing the bind if
+ * the commit fails; the cache follows only a commit.
+ */
 static int
 hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
     const struct pp_request *req, size_t nreq, int vmid, int first,
-    const size_t *idx, const char *norm)
+    const size_t *idx, const char *norm, int flags)
 {
-	size_t	i;
+	struct bind_set	set = { 0, NULL };
+	size_t		i;
 
 	for (i = 0; i < nreq; i++)
 		if (hold(db, inv->dev[idx[i]].addr, vmid, first + (int)i,
@@ -274,9 +301,16 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	if ((norm != NULL ? save_requests(db, vmid, norm) : exec_bound(db,
 	    "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0, NULL)) < 0)
 		return internal(db, res, "recording the requests");
-	if (store_commit(db) < 0)
+	if ((flags & OP_BIND) && bind_held(db, res, inv, idx, nreq, vmid,
+	    &set) < 0)
+		return -1;
+	if (store_commit(db) < 0) {
+		bind_undo(service_conf()->sysfs_root, &set);
+		bind_set_free(&set);
 		return fail(res, PP_ERR_INTERNAL, "database error while "
 		    "committing; nothing changed");
+	}
+	bind_set_free(&set);
 	for (i = 0; i < nreq; i++)
 		cache_hold(&inv->dev[idx[i]], vmid, first + (int)i,
 		    &req[i].nic);
@@ -314,7 +348,8 @@ allocate(sqlite3 *db, int vmid, const struct pp_request *req,
 	}
 	if (assign(db, res, inv, req, nreq, vmid, matchflags(flags), idx) ==
 	    0)
-		rc = hold_commit(db, res, inv, req, nreq, vmid, 0, idx, norm);
+		rc = hold_commit(db, res, inv, req, nreq, vmid, 0, idx, norm,
+		    flags);
 done:
 	free(norm);
 	free(last);
@@ -337,7 +372,8 @@ attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
 	if (assign(db, res, inv, req, 1, vmid, matchflags(flags | OP_NEW),
 	    idx) < 0)
 		return -1;
-	return hold_commit(db, res, inv, req, 1, vmid, next, idx, NULL);
+	return hold_commit(db, res, inv, req, 1, vmid, next, idx, NULL,
+	    flags);
 }
 
 /*
@@ -380,6 +416,9 @@ release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
 		return fail(res, PP_ERR_NO_EXISTS, "VM %d does not hold %s",
 		    vmid, addr_fmt(a, ADDR_ONE, buf, sizeof(buf)));
 	}
+	/* Devices pcipass bound for vmid go back to their drivers. */
+	if (service_conf() != NULL)
+		bind_restore_vm(service_conf()->sysfs_root, db, vmid);
 	if (store_commit(db) < 0)
 		return fail(res, PP_ERR_INTERNAL, "database error while "
 		    "committing; nothing changed");

@@ -101,6 +101,46 @@ struct pp_config {
 int	 inventory_scan(const struct pp_config *, const struct pp_filter *,
 	    struct pp_inventory *);
 
+/* guard.c */
+void	 guard_apply(const struct pp_config *, struct pp_inventory *);
+
+/* bind.c */
+struct bind_set {		/* what a bind changed, for bind_undo() */
+	size_t			 n;
+	struct bind_item {
+		pp_addr		 addr;
+		char		 driver[64];	/* original; "" none */
+	}			*item;
+};
+int	 bind_devices(const char *, sqlite3 *, const struct pp_inventory *,
+	    const pp_addr *, size_t, int, struct bind_set *, char *, size_t);
+void	 bind_undo(const char *, struct bind_set *);
+void	 bind_set_free(struct bind_set *);
+int	 bind_restore_vm(const char *, sqlite3 *, int);
+int	 unbind_devices(const char *, sqlite3 *, const struct pp_inventory *,
+	    const pp_addr *, size_t, int *, char *, size_t);
+
+/* hostcmd.c, hostcheck.c, hostconf.c: pcipass-host */
+#define CONF_MODPROBE	0x01
+#define CONF_BLACKLIST	0x02
+#define CONF_DRACUT	0x04
+#define CONF_CMDLINE	0x08
+#define CONF_QEMU_ACL	0x10
+struct host_ctx {
+	struct pp_config	 conf;
+	struct pp_filter	*filter;
+	struct pp_inventory	 inv;		/* scan + filter + guard */
+	const char		*etc_root;	/* --write goes under it */
+	const char		*from;		/* bind.conf */
+	int			 write;
+	int			 configs;	/* CONF_* */
+};
+enum { CPU_OTHER, CPU_INTEL, CPU_AMD };
+int	 host_cpu_vendor(const char *proc_root);
+int	 host_passable(const struct pp_device *);
+int	 host_check(const struct host_ctx *, FILE *);
+int	 host_config(const struct host_ctx *, FILE *);
+
 /* log.c */
 void	 log_init(int foreground, int verbose);
 void	 log_to(FILE *);
@@ -125,6 +165,7 @@ int	 scan_inventory(const char *sysfs_root, struct pp_inventory *);
 void	 inventory_free(struct pp_inventory *);
 struct pp_device *inventory_find(const struct pp_inventory *, pp_addr);
 int	 device_is_bridge(const struct pp_device *);
+int	 sysfs_read_attr(const char *, const char *, char *, size_t);
 
 /* filter.c */
 typedef void (*filter_report_fn)(const char *msg, void *arg);
@@ -201,6 +242,7 @@ int	 server_main(struct pp_config *, struct pp_filter *);
 #include <xmlrpc-c/base.h>
 #include <xmlrpc-c/server.h>
 int	 methods_register(xmlrpc_env *, xmlrpc_registry *);
+struct answer *methods_cached(const char *, size_t, void *);
 
 /* rpc_decode.c */
 int	 decode_request(xmlrpc_env *, xmlrpc_value *, struct pp_request *,
@@ -263,5 +305,15 @@ size_t	 device_fields(const struct pp_device *, struct pp_field *);
 int	 format_probe(FILE *, const struct pp_inventory *);
 char	*format_info(const struct pp_inventory *);
 int	 device_listed(const struct pp_device *);
+int	 format_rpc_list(FILE *, const struct pp_inventory *);
+int	 format_rpc_string(FILE *, const char *);
+
+/* answer.c */
+enum { ANSWER_LIST, ANSWER_INFO, ANSWER_PROBE, ANSWER_N };
+struct answer;
+struct answer *answer_get(sqlite3 *, int, int);
+const char *answer_xml(const struct answer *, size_t *);
+void	 answer_put(struct answer *);
+void	 answer_free_all(void);
 
 #endif /* PCIPASSD_H */

@@ -40,7 +40,7 @@
 #define MAX_DEPTH		512
 
 static TServer		 server;
-static TChanSwitch	*chanswitch;	/* not freed by ServerFree */
+static TChanSwitch	*chanswitch;	/* the server does not own it */
 static xmlrpc_registry	*registry;
 
 static void
@@ -189,15 +189,35 @@ body_refusal(const char *b, size_t len)
 }
 
 static void
+write_xml(TSession *s, const char *xml, size_t len)
+{
+	ResponseStatus(s, 200);
+	ResponseContentType(s, "text/xml; charset=\"utf-8\"");
+	ResponseContentLength(s, len);
+	ResponseWriteStart(s);
+	ResponseWriteBody(s, xml, (xmlrpc_uint32_t)len);
+	ResponseWriteEnd(s);
+}
+
+static void
 answer_call(TSession *s, const char *body, size_t len)
 {
 	xmlrpc_env		 env;
 	xmlrpc_mem_block	*out = NULL;
 	const char		*why;
+	struct answer		*cached;
+	const char		*xml;
+	size_t			 clen;
 
 	if ((why = body_refusal(body, len)) != NULL) {
 		log_info("refused a request: %s", why);
 		reply(s, 400, why);
+		return;
+	}
+	if ((cached = methods_cached(body, len, s)) != NULL) {
+		xml = answer_xml(cached, &clen);
+		write_xml(s, xml, clen);
+		answer_put(cached);
 		return;
 	}
 	xmlrpc_env_init(&env);
@@ -205,15 +225,9 @@ answer_call(TSession *s, const char *body, size_t len)
 	if (env.fault_occurred) {
 		log_warnx("rpc: %s", env.fault_string);
 		reply(s, 500, "internal error\n");
-	} else {
-		ResponseStatus(s, 200);
-		ResponseContentType(s, "text/xml; charset=\"utf-8\"");
-		ResponseContentLength(s, XMLRPC_MEMBLOCK_SIZE(char, out));
-		ResponseWriteStart(s);
-		ResponseWriteBody(s, XMLRPC_MEMBLOCK_CONTENTS(char, out),
-		    (xmlrpc_uint32_t)XMLRPC_MEMBLOCK_SIZE(char, out));
-		ResponseWriteEnd(s);
-	}
+	} else
+		write_xml(s, XMLRPC_MEMBLOCK_CONTENTS(char, out),
+		    XMLRPC_MEMBLOCK_SIZE(char, out));
 	if (out != NULL)
 		XMLRPC_MEMBLOCK_FREE(char, out);
 	xmlrpc_env_clean(&env);
@@ -283,14 +297,15 @@ make_server(const struct pp_config *c)
 		free((char *)err);
 		return -1;
 	}
+	chanswitch = sw;
 	ServerCreateSwitch(&server, sw, &err);
 	if (err != NULL) {
 		log_warnx("server: %s", err);
 		free((char *)err);
 		ChanSwitchDestroy(sw);
+		chanswitch = NULL;
 		return -1;
 	}
-	chanswitch = sw;
 	ServerSetName(&server, "pcipassd");
 	ServerSetMaxConn(&server, MAX_CONN);
 	ServerSetMaxConnBacklog(&server, MAX_BACKLOG);
@@ -384,6 +399,7 @@ server_main(struct pp_config *c, struct pp_filter *f)
 	ServerFree(&server);
 	ChanSwitchDestroy(chanswitch);
 	xmlrpc_registry_free(registry);
+	answer_free_all();
 	AbyssTerm();
 	service_free();
 	xmlrpc_env_clean(&env);

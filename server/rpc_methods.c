@@ -132,8 +132,9 @@ log_devices(struct call *c, const char *what, const struct pp_result *res)
 	    c->peer);
 }
 
+/* The listed devices, or those vmid holds when vmid >= 0. */
 static xmlrpc_value *
-m_list(struct call *c)
+devices(struct call *c, int vmid)
 {
 	struct pp_result	 res;
 	xmlrpc_value		*v, *err = NULL;
@@ -143,25 +144,21 @@ m_list(struct call *c)
 		return err;
 	if (op_snapshot(db, service_flags(), &res) < 0)
 		return fail_res(c, &res);
-	v = encode_list(c, &res.inv, NULL, 0, -1);
+	v = encode_list(c, &res.inv, NULL, 0, vmid);
 	result_free(&res);
 	return ok(c, v);
 }
 
 static xmlrpc_value *
+m_list(struct call *c)
+{
+	return devices(c, -1);
+}
+
+static xmlrpc_value *
 m_vm(struct call *c)
 {
-	struct pp_result	 res;
-	xmlrpc_value		*v, *err = NULL;
-	sqlite3			*db;
-
-	if ((db = db_or_fail(c, &err)) == NULL)
-		return err;
-	if (op_snapshot(db, service_flags(), &res) < 0)
-		return fail_res(c, &res);
-	v = encode_list(c, &res.inv, NULL, 0, c->vmid);
-	result_free(&res);
-	return ok(c, v);
+	return devices(c, c->vmid);
 }
 
 static xmlrpc_value *
@@ -452,6 +449,70 @@ peer_of(void *session, char *buf, size_t len)
 	}
 }
 
+/*
+ * Parameters, session, rights and vmid of a call. Returns 1 when the call
+ * may run; otherwise 0 with *answer set to the error answer, or NULL
+ * with a fault in the environment.
+ */
+static int
+check_call_answer(struct call *c, const struct method *m,
+    xmlrpc_value **answer)
+{
+	xmlrpc_env	*env = c->env;
+	xmlrpc_value	*v;
+	const char	*sess;
+	int		 auth;
+
+	*answer = NULL;
+	if (check_params(c, m) < 0)
+		return 0;
+	peer_of(c->session, c->peer, sizeof(c->peer));
+	xmlrpc_array_read_item(env, c->params, 0, &v);
+	xmlrpc_read_string(env, v, &sess);
+	xmlrpc_DECREF(v);
+	if (env->fault_occurred)
+		return 0;
+	auth = auth_check(sess, c->user, sizeof(c->user));
+	free((char *)sess);
+	if (auth == AUTH_NONE) {
+		log_info("%s: authentication failed from %s", m->name, c->peer);
+		*answer = fail(c, PP_ERR_AUTHENTICATION, "authentication "
+		    "failed: wrong user or secret in the session string");
+		return 0;
+	}
+	if (m->writes && auth != AUTH_RW) {
+		*answer = fail(c, PP_ERR_AUTHORIZATION, "user %s is read-only",
+		    c->user);
+		return 0;
+	}
+	if (strlen(m->types) > 0 && (m->types[0] == 'i' ||
+	    strcmp(m->types, "Ai") == 0) &&
+	    (size_t)xmlrpc_array_size(env, c->params) > (m->types[0] == 'i' ?
+	    1u : 2u)) {
+		xmlrpc_array_read_item(env, c->params, m->types[0] == 'i' ? 1 :
+		    2, &v);
+		xmlrpc_read_int(env, v, &c->vmid);
+		xmlrpc_DECREF(v);
+	}
+	if (c->vmid < 0) {
+		*answer = fail(c, PP_ERR_API, "vmid %d: expected 0 to "
+		    "2147483647", c->vmid);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+check_call(struct call *c, const struct method *m)
+{
+	xmlrpc_value	*answer;
+	int		 ok = check_call_answer(c, m, &answer);
+
+	if (answer != NULL)
+		xmlrpc_DECREF(answer);
+	return ok;
+}
+
 /* Every pci.* call comes through here. */
 static xmlrpc_value *
 dispatch(xmlrpc_env *env, xmlrpc_value *params, void *info, void *session)
@@ -459,42 +520,58 @@ dispatch(xmlrpc_env *env, xmlrpc_value *params, void *info, void *session)
 	const struct method	*m = info;
 	struct call		 c = { .method = m->name, .env = env,
 				    .params = params, .session = session };
-	xmlrpc_value		*v;
-	const char		*sess;
-	int			 auth;
+	xmlrpc_value		*answer;
 
-	if (check_params(&c, m) < 0)
-		return NULL;
-	peer_of(session, c.peer, sizeof(c.peer));
-	xmlrpc_array_read_item(env, params, 0, &v);
-	xmlrpc_read_string(env, v, &sess);
-	xmlrpc_DECREF(v);
-	if (env->fault_occurred)
-		return NULL;
-	auth = auth_check(sess, c.user, sizeof(c.user));
-	free((char *)sess);
-	if (auth == AUTH_NONE) {
-		log_info("%s: authentication failed from %s", m->name, c.peer);
-		return fail(&c, PP_ERR_AUTHENTICATION, "authentication "
-		    "failed: wrong user or secret in the session string");
-	}
-	if (m->writes && auth != AUTH_RW)
-		return fail(&c, PP_ERR_AUTHORIZATION, "user %s is read-only",
-		    c.user);
-	if (m->types[0] == 'i') {
-		xmlrpc_array_read_item(env, params, 1, &v);
-		xmlrpc_read_int(env, v, &c.vmid);
-		xmlrpc_DECREF(v);
-	} else if (strcmp(m->types, "Ai") == 0 &&
-	    xmlrpc_array_size(env, params) > 2) {
-		xmlrpc_array_read_item(env, params, 2, &v);
-		xmlrpc_read_int(env, v, &c.vmid);
-		xmlrpc_DECREF(v);
-	}
-	if (c.vmid < 0)
-		return fail(&c, PP_ERR_API, "vmid %d: expected 0 to "
-		    "2147483647", c.vmid);
+	if (!check_call_answer(&c, m, &answer))
+		return answer;
 	return m->fn(&c);
+}
+
+static int	check_call(struct call *, const struct method *);
+
+/*
+ * The shared-answer path for pci.list, pci.info and pci.probe (answer.c).
+ * Returns a reference to the answer to write, or NULL when the call must
+ * take the ordinary path (another method, bad parameters, a failed
+ * session: the registry then answers with the right fault or error).
+ */
+struct answer *
+methods_cached(const char *body, size_t len, void *session)
+{
+	static const char	*names[ANSWER_N] = { "pci.list", "pci.info",
+				    "pci.probe" };
+	xmlrpc_env		 env;
+	xmlrpc_value		*params = NULL;
+	const char		*name = NULL;
+	const struct method	*m = NULL;
+	struct answer		*a = NULL;
+	struct call		 c;
+	sqlite3			*db;
+	size_t			 i, j;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_parse_call(&env, body, len, &name, &params);
+	for (i = 0; !env.fault_occurred && i < ANSWER_N; i++)
+		if (strcmp(name, names[i]) == 0)
+			break;
+	for (j = 0; !env.fault_occurred && i < ANSWER_N &&
+	    j < sizeof(methods) / sizeof(methods[0]); j++)
+		if (strcmp(methods[j].name, name) == 0)
+			m = &methods[j];
+	if (m != NULL) {
+		memset(&c, 0, sizeof(c));
+		c.method = m->name;
+		c.env = &env;
+		c.params = params;
+		c.session = session;
+		if (check_call(&c, m) == 1 && (db = service_db()) != NULL)
+			a = answer_get(db, (int)i, service_flags());
+	}
+	if (params != NULL)
+		xmlrpc_DECREF(params);
+	free((char *)name);
+	xmlrpc_env_clean(&env);
+	return a;
 }
 
 int

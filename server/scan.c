@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pci/pci.h>
 #include <setjmp.h>
@@ -55,19 +56,24 @@ pcilib_warning(char *fmt, ...)
 	log_debug("pcilib: %s", buf);
 }
 
-/* Read a small sysfs file into buf without its newline; -1 if absent. */
-static int
-read_attr(const char *dir, const char *name, char *buf, size_t len)
+/*
+ * Read the first line of a small sysfs or procfs file into buf, without
+ * its newline; -1 if absent.
+ */
+int
+sysfs_read_attr(const char *dir, const char *name, char *buf, size_t len)
 {
 	char	 path[PATH_MAX];
-	FILE	*f;
-	size_t	 n;
+	ssize_t	 n;
+	int	 fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((f = fopen(path, "re")) == NULL)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	n = fread(buf, 1, len - 1, f);
-	fclose(f);
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
@@ -79,7 +85,7 @@ read_int_attr(const char *dir, const char *name, int *out)
 	char	 buf[32], *end;
 	long	 v;
 
-	if (read_attr(dir, name, buf, sizeof(buf)) < 0)
+	if (sysfs_read_attr(dir, name, buf, sizeof(buf)) < 0)
 		return -1;
 	errno = 0;
 	v = strtol(buf, &end, 10);
@@ -107,80 +113,84 @@ read_link_base(const char *dir, const char *name, char *buf, size_t len)
 
 /*
  * An entry of devices/ that libpci can read without calling its error
- * handler: an address name and parseable vendor, device, class files.
+ * handler: an address name and parseable vendor, device, class files,
+ * whose values go to p so that libpci need not read them again.
  */
 static int
-entry_ok(const char *devdir, const char *name, pp_addr *addr)
+entry_ok(const char *devdir, const char *name, struct pp_device *p)
 {
 	char		 dir[PATH_MAX], buf[32];
 	static const struct { const char *file; unsigned digits; } req[] = {
 		{ "vendor", 4 }, { "device", 4 }, { "class", 6 },
 	};
-	unsigned	 v;
+	unsigned	 v[3];
 	size_t		 i;
 
-	if (addr_parse(name, ADDR_SYSFS, addr) < 0) {
+	if (addr_parse(name, ADDR_SYSFS, &p->addr) < 0) {
 		log_warnx("scan: %s/%s: not a PCI address, skipped", devdir,
 		    name);
 		return 0;
 	}
 	snprintf(dir, sizeof(dir), "%s/%s", devdir, name);
 	for (i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
-		if (read_attr(dir, req[i].file, buf, sizeof(buf)) < 0) {
+		if (sysfs_read_attr(dir, req[i].file, buf, sizeof(buf)) < 0) {
 			log_warnx("scan: %s: no %s file, skipped", dir,
 			    req[i].file);
 			return 0;
 		}
-		if (hex_parse(buf, req[i].digits, &v) < 0) {
+		if (hex_parse(buf, req[i].digits, &v[i]) < 0) {
 			log_warnx("scan: %s/%s: \"%s\" is not a hex id, "
 			    "skipped", dir, req[i].file, buf);
 			return 0;
 		}
 	}
+	p->vendor = v[0];
+	p->device = v[1];
+	p->class = v[2] >> 8;
 	return 1;
 }
 
 static int
-addr_cmp(const void *a, const void *b)
+dev_addr_cmp(const void *a, const void *b)
 {
-	pp_addr	x = *(const pp_addr *)a, y = *(const pp_addr *)b;
+	pp_addr	x = ((const struct pp_device *)a)->addr;
+	pp_addr	y = ((const struct pp_device *)b)->addr;
 
 	return x < y ? -1 : x > y;
 }
 
-/* The checked, sorted addresses under devices/. */
+/* The checked devices under devices/, sorted, with ids and class. */
 static int
-list_devices(const char *devdir, pp_addr **out, size_t *nout)
+list_devices(const char *devdir, struct pp_inventory *inv)
 {
-	DIR		*d;
-	struct dirent	*e;
-	pp_addr		*v = NULL, *nv, a;
-	size_t		 n = 0, cap = 0;
+	DIR			*d;
+	struct dirent		*e;
+	struct pp_device	*nv, p;
+	size_t			 cap = 0;
 
 	if ((d = opendir(devdir)) == NULL) {
 		log_warn("scan: %s", devdir);
 		return -1;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.' || !entry_ok(devdir, e->d_name, &a))
+		memset(&p, 0, sizeof(p));
+		if (e->d_name[0] == '.' || !entry_ok(devdir, e->d_name, &p))
 			continue;
-		if (n == cap) {
+		if (inv->ndev == cap) {
 			cap = cap ? cap * 2 : 64;
-			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+			if ((nv = reallocarray(inv->dev, cap, sizeof(*nv))) ==
+			    NULL) {
 				closedir(d);
-				free(v);
 				log_warn("scan");
 				return -1;
 			}
-			v = nv;
+			inv->dev = nv;
 		}
-		v[n++] = a;
+		inv->dev[inv->ndev++] = p;
 	}
 	closedir(d);
-	if (n > 1)	/* v is NULL when devices/ is empty */
-		qsort(v, n, sizeof(*v), addr_cmp);
-	*out = v;
-	*nout = n;
+	if (inv->ndev > 0)
+		qsort(inv->dev, inv->ndev, sizeof(*inv->dev), dev_addr_cmp);
 	return 0;
 }
 
@@ -246,38 +256,39 @@ fill_extras(const char *dir, struct pp_device *p)
 	closedir(d);
 }
 
+/*
+ * The rest of p from libpci (subsystem, NUMA node, header type, names)
+ * and from sysfs links, read as libpci reads them: the basename of the
+ * driver and iommu_group links (our own readlink, since libpci resolves
+ * each with realpath, one system call per path component).
+ */
 static void
 fill_device(struct pci_access *a, struct pci_dev *d, const char *devdir,
     struct pp_device *p)
 {
-	char	 dir[PATH_MAX], *s;
+	char		 dir[PATH_MAX], buf[64], *end;
+	unsigned long	 g;
 
-	memset(p, 0, sizeof(*p));
-	pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_SUBSYS |
-	    PCI_FILL_NUMA_NODE | PCI_FILL_IOMMU_GROUP | PCI_FILL_DRIVER);
-	p->addr = PP_ADDR(d->domain, d->bus, d->dev, d->func);
-	p->vendor = d->vendor_id;
-	p->device = d->device_id;
-	p->class = d->device_class;
+	pci_fill_info(d, PCI_FILL_SUBSYS | PCI_FILL_NUMA_NODE);
 	p->subvendor = d->subsys_vendor_id;
 	p->subdevice = d->subsys_id;
 	p->numa = d->numa_node < 0 ? -1 : d->numa_node;
+	snprintf(dir, sizeof(dir), "%s/%04x:%02x:%02x.%x", devdir,
+	    PP_DOMAIN(p->addr), PP_BUS(p->addr), PP_SLOT(p->addr),
+	    PP_FUNC(p->addr));
 	p->iommu = -1;
-	if ((s = pci_get_string_property(d, PCI_FILL_IOMMU_GROUP)) != NULL) {
-		unsigned	g;
-
-		if (strlen(s) <= 6 && strspn(s, "0123456789") == strlen(s) &&
-		    sscanf(s, "%u", &g) == 1)
-			p->iommu = (int)g;
-	}
-	if ((s = pci_get_string_property(d, PCI_FILL_DRIVER)) != NULL)
-		snprintf(p->driver, sizeof(p->driver), "%s", s);
+	if (read_link_base(dir, "iommu_group", buf, sizeof(buf)) == 0 &&
+	    buf[0] >= '0' && buf[0] <= '9' && (g = strtoul(buf, &end, 10),
+	    *end == '\0') && g <= 999999)
+		p->iommu = (int)g;
+	if (read_link_base(dir, "driver", buf, sizeof(buf)) < 0)
+		buf[0] = '\0';
+	snprintf(p->driver, sizeof(p->driver), "%s", buf);
 	p->header = header_type(d, p->class);
 	p->vmid = -1;
+	p->req_index = -1;
 	p->present = 1;
 	fill_names(a, p);
-	snprintf(dir, sizeof(dir), "%s/%04x:%02x:%02x.%x", devdir, d->domain,
-	    d->bus, d->dev, d->func);
 	fill_extras(dir, p);
 }
 
@@ -287,18 +298,13 @@ scan_devices(const char *root, struct pp_inventory *inv)
 	char			 busdir[PATH_MAX], devdir[PATH_MAX];
 	struct pci_access	*volatile a = NULL;
 	struct pci_dev		*volatile d = NULL;
-	pp_addr			*addrs = NULL;
-	size_t			 n = 0, i;
+	size_t			 i;
 	jmp_buf			 jb;
 
 	snprintf(busdir, sizeof(busdir), "%s/bus/pci", root);
 	snprintf(devdir, sizeof(devdir), "%s/devices", busdir);
-	if (list_devices(devdir, &addrs, &n) < 0)
+	if (list_devices(devdir, inv) < 0)
 		return -1;
-	if ((inv->dev = calloc(n ? n : 1, sizeof(*inv->dev))) == NULL) {
-		free(addrs);
-		return -1;
-	}
 	scan_jmp = &jb;
 	if (setjmp(jb)) {
 		log_warnx("scan: %s: %s; scan abandoned", busdir,
@@ -306,9 +312,6 @@ scan_devices(const char *root, struct pp_inventory *inv)
 		if (d != NULL)
 			pci_free_dev(d);
 		pci_cleanup(a);
-		free(addrs);
-		free(inv->dev);
-		inv->dev = NULL;
 		return -1;
 	}
 	a = pci_alloc();
@@ -319,16 +322,16 @@ scan_devices(const char *root, struct pp_inventory *inv)
 	pci_set_param(a, "sysfs.path", busdir);
 	pci_set_param(a, "hwdb.disable", "1");
 	pci_init(a);
-	for (i = 0; i < n; i++) {
-		d = pci_get_dev(a, (int)PP_DOMAIN(addrs[i]), PP_BUS(addrs[i]),
-		    PP_SLOT(addrs[i]), PP_FUNC(addrs[i]));
+	for (i = 0; i < inv->ndev; i++) {
+		pp_addr	ad = inv->dev[i].addr;
+
+		d = pci_get_dev(a, (int)PP_DOMAIN(ad), PP_BUS(ad), PP_SLOT(ad),
+		    PP_FUNC(ad));
 		fill_device(a, d, devdir, &inv->dev[i]);
 		pci_free_dev(d);
 		d = NULL;
 	}
 	pci_cleanup(a);
-	free(addrs);
-	inv->ndev = n;
 	return 0;
 }
 
@@ -426,8 +429,10 @@ int
 scan_inventory(const char *root, struct pp_inventory *inv)
 {
 	memset(inv, 0, sizeof(*inv));
-	if (scan_devices(root, inv) < 0)
+	if (scan_devices(root, inv) < 0) {
+		inventory_free(inv);
 		return -1;
+	}
 	if (scan_groups(root, inv) < 0) {
 		log_warnx("scan: out of memory");
 		inventory_free(inv);

@@ -15,6 +15,13 @@ static Suite *(*const suites[])(void) = {
 	rpc_suite,
 	hostile_suite,
 	stress_suite,
+	flags_suite,
+	client_suite,
+	place_suite,
+	cli_suite,
+	guard_suite,
+	bind_suite,
+	host_suite,
 };
 
 int

@@ -2,6 +2,7 @@
  * check_rpc.c: the real pcipassd over real HTTP (curl), on fake trees:
  * every method, every error code, hostile input, races, crashes.
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <signal.h>
@@ -757,6 +758,105 @@ START_TEST(multicall)
 }
 END_TEST
 
+/* Text that XML must escape survives the shared-answer writer. */
+START_TEST(xml_special_characters)
+{
+	struct daemon	 e;
+	xmlrpc_value	*l, *v;
+	xmlrpc_env	 env;
+	const char	*s;
+	int		 code;
+
+	daemon_start(&e, tree_text("01:00.0 Ethernet controller [0200]: "
+	    "Intel Corporation I350 [8086:1521]\n\tIOMMU group: 1\n"
+	    "\tX-pcipass-ifname: a&b<c>]]>d\n"), ":filter: '*:*'\n", NULL);
+	ck_assert(rpc_ok(rpc(&e, "pci.list", NULL), &l, &code, NULL));
+	ck_assert_str_eq(field_str(item(l, 0), "IFNAME"), "a&b<c>]]>d");
+	ck_assert(rpc_ok(rpc(&e, "pci.probe", NULL), &v, &code, NULL));
+	xmlrpc_env_init(&env);
+	xmlrpc_read_string(&env, v, &s);
+	ck_assert_ptr_nonnull(strstr(s, " IFNAME = \"a&b<c>]]>d\" ,\n"));
+	free((char *)s);
+	xmlrpc_DECREF(v);
+	ck_assert(rpc_ok(rpc(&e, "pci.info", NULL), &v, &code, NULL));
+	xmlrpc_read_string(&env, v, &s);
+	ck_assert_ptr_nonnull(strstr(s, "<IFNAME><![CDATA[a&b<c>]]]]><![CDATA["
+	    ">d]]></IFNAME>"));
+	free((char *)s);
+	xmlrpc_DECREF(v);
+	xmlrpc_DECREF(l);
+	daemon_stop(&e);
+}
+END_TEST
+
+/* pcipassd with this auth file; returns its exit status and log. */
+static int
+start_with_auth(const char *auth_text, int mode, char **log)
+{
+	const char	*dir = scratch_dir(), *sysfs = tree_text(tree);
+	char		 cmd[4096], path[600];
+	int		 rc;
+
+	snprintf(path, sizeof(path), "%s/auth", dir);
+	if (auth_text != NULL) {
+		write_file(path, auth_text);
+		chmod(path, (mode_t)mode);
+	}
+	snprintf(cmd, sizeof(cmd), "timeout 5 %s -d --port 1 --sysfs-root "
+	    "'%s' --db '%s/db' --auth '%s' --filter /nonexistent "
+	    "> '%s/log' 2>&1", getenv("PCIPASSD"), sysfs, dir, path, dir);
+	rc = system(cmd);
+	snprintf(path, sizeof(path), "%s/log", dir);
+	*log = read_file(path);
+	return WEXITSTATUS(rc);
+}
+
+START_TEST(auth_file_checks)
+{
+	char	*log;
+
+	ck_assert_int_eq(start_with_auth("oneadmin:x\n", 0644, &log), 1);
+	ck_assert_ptr_nonnull(strstr(log, "mode 0644 lets others read it; "
+	    "chmod 600 it"));
+	free(log);
+	ck_assert_int_eq(start_with_auth("oneadmin\nx:y:rw\n", 0600, &log),
+	    1);
+	ck_assert_ptr_nonnull(strstr(log, "/auth:1: expected "
+	    "user:secret[:ro]"));
+	ck_assert_ptr_nonnull(strstr(log, "/auth:2: unknown flag \"rw\" "
+	    "(only ro)"));
+	free(log);
+}
+END_TEST
+
+START_TEST(auth_file_created)
+{
+	struct daemon	 e;
+	char		 path[600], *text;
+	struct stat	 st;
+	int		 code;
+
+	daemon_start(&e, tree_text(tree), FILTER, NULL);
+	daemon_stop(&e);
+	/* The harness wrote one; remove it and start again. */
+	snprintf(path, sizeof(path), "%s/auth", e.dir);
+	ck_assert_int_eq(unlink(path), 0);
+	daemon_restart(&e, NULL);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	text = read_file(path);
+	ck_assert_int_eq(strncmp(text, "oneadmin:", 9), 0);
+	ck_assert_uint_eq(strlen(text), 9 + 32 + 1);
+	ck_assert_uint_eq(strspn(text + 9, "0123456789abcdef"), 32);
+	/* And the harness's session no longer works. */
+	ck_assert_int_eq(rpc_ok(rpc(&e, "pci.version", NULL), NULL, &code,
+	    NULL), 0);
+	ck_assert_int_eq(code, 0x0100);
+	free(text);
+	daemon_stop(&e);
+}
+END_TEST
+
 Suite *
 rpc_suite(void)
 {
@@ -783,6 +883,13 @@ rpc_suite(void)
 	tcase_add_test(tc, sighup_keeps_held_devices);
 	tcase_add_test(tc, monitor_rescans);
 	tcase_add_test(tc, multicall);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("auth");
+	tcase_add_checked_fixture(tc, NULL, cleanup_dirs);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, auth_file_checks);
+	tcase_add_test(tc, auth_file_created);
+	tcase_add_test(tc, xml_special_characters);
 	suite_add_tcase(s, tc);
 	return s;
 }

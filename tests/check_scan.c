@@ -229,6 +229,26 @@ START_TEST(probe_matches_every_fixture)
 }
 END_TEST
 
+/* The converter itself: lspci reads its trees as the dumps say. */
+START_TEST(converter_agrees_with_lspci)
+{
+	const char	*dir = scratch_dir();
+	char		 cmd[2048], path[600], *log;
+	int		 rc;
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && FIXTURES='%s' sh "
+	    "tests/check_trees.sh > '%s/trees.log' 2>&1 && python3 "
+	    "tests/test_dump_tools.py >> '%s/trees.log' 2>&1",
+	    getenv("SRCDIR"), getenv("FIXTURES"), dir, dir);
+	rc = system(cmd);
+	snprintf(path, sizeof(path), "%s/trees.log", dir);
+	log = read_file(path);
+	ck_assert_msg(rc == 0, "converter checks failed:\n%s", log);
+	ck_assert_ptr_nonnull(strstr(log, "9 passed, 0 failed"));
+	free(log);
+}
+END_TEST
+
 static void
 teardown(void)
 {
@@ -249,6 +269,7 @@ scan_suite(void)
 	tcase_add_test(tc, broken_entries_reported_scan_goes_on);
 	tcase_add_test(tc, missing_root_fails_cleanly);
 	tcase_add_test(tc, probe_matches_every_fixture);
+	tcase_add_test(tc, converter_agrees_with_lspci);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -154,11 +154,18 @@ spawn(struct daemon *d, const char *filter_path, const char *extra)
 	const char	*bin = getenv("PCIPASSD");
 
 	snprintf(log, sizeof(log), "%s/daemon.log", d->dir);
-	snprintf(cmd, sizeof(cmd), "exec %s -d --listen %s --port %d "
+	/*
+	 * An empty --proc-root unless extra gives one (the last flag wins):
+	 * the real /proc's root filesystem and default route must not make
+	 * fake devices host-critical. Leak checks stay on for the daemon
+	 * even when the runner's are off.
+	 */
+	snprintf(cmd, sizeof(cmd), "ASAN_OPTIONS=detect_leaks=1 exec %s -d "
+	    "--listen %s --port %d "
 	    "--sysfs-root '%s' --filter '%s' --db '%s' --auth '%s/auth' "
-	    "--rescan 0 %s >>'%s' 2>&1", bin ? bin : "build/pcipassd",
-	    d->host, d->port, d->sysfs, filter_path, d->db, d->dir,
-	    extra ? extra : "", log);
+	    "--proc-root '%s/proc' --rescan 0 %s >>'%s' 2>&1",
+	    bin ? bin : "build/pcipassd", d->host, d->port, d->sysfs,
+	    filter_path, d->db, d->dir, d->dir, extra ? extra : "", log);
 	d->pid = fork();
 	ck_assert_int_ge(d->pid, 0);
 	if (d->pid == 0) {
@@ -372,10 +379,11 @@ rpc_ok(xmlrpc_value *r, xmlrpc_value **value, int *code, const char **msg)
 		*msg = NULL;
 	if (!ok && msg != NULL)
 		xmlrpc_read_string(&env, v, msg);
-	if (value != NULL) {
-		xmlrpc_INCREF(v);
+	/* decompose handed us a reference to v: give it or drop it. */
+	if (value != NULL)
 		*value = v;
-	}
+	else
+		xmlrpc_DECREF(v);
 	xmlrpc_DECREF(r);
 	xmlrpc_env_clean(&env);
 	return ok;

@@ -28,6 +28,13 @@ Suite	*match_suite(void);
 Suite	*rpc_suite(void);
 Suite	*hostile_suite(void);
 Suite	*stress_suite(void);
+Suite	*flags_suite(void);
+Suite	*client_suite(void);
+Suite	*cli_suite(void);
+Suite	*place_suite(void);
+Suite	*guard_suite(void);
+Suite	*bind_suite(void);
+Suite	*host_suite(void);
 
 /* A fresh scratch directory under $TMPDIR; removed by cleanup_dirs(). */
 const char *scratch_dir(void);
@@ -71,6 +78,23 @@ xmlrpc_value *find_addr(xmlrpc_value *, const char *);
 
 /* pci.list as one line per device: "ADDRESS VMID STATE". */
 char	*list_summary(const struct daemon *);
+
+/*
+ * pcipass-host on a fake host (host_harness.c): the tree's sibling
+ * directories proc/ (Intel CPU, kernel 6.1 unless changed), pci.conf and
+ * pcipass.db.
+ */
+struct host_env {
+	char	 dir[600], sys[700], proc[700], filter[700], db[700];
+};
+void	 host_env(struct host_env *, const char *sysfs, const char *filter);
+/* Run $PCIPASS_HOST with the env's roots and args; its exit status. */
+int	 host_run(const struct host_env *, const char *args, char **out,
+	    char **err);
+/* The "sysfs: echo ..." lines of a log, in order. */
+char	*sysfs_writes(const char *log);
+/* A file under the env's dir (proc/cpuinfo...), parents created. */
+void	 env_file(const struct host_env *, const char *rel, const char *text);
 
 #define SESSION	"oneadmin:test-secret"
 #define P_INT(n)	"<param><value><int>" #n "</int></value></param>"

@@ -1,0 +1,263 @@
+/*
+ * check_cli.c: golden output of build/pcipass ($PCIPASS) against a real
+ * daemon: tables, JSON (read back with json-c), hostdev XML, templates,
+ * exit codes 0/1/2, and the pcipass-host hand-off.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "harness.h"
+
+#define TREE \
+"01:00.0 3D controller [0302]: NVIDIA Corporation GV100GL [10de:1db4] (rev a1)\n" \
+"\tIOMMU group: 2\n\tNUMA node: 0\n\n" \
+"02:00.0 Ethernet controller [0200]: Intel Corporation 82574L [8086:10d3]\n" \
+"\tIOMMU group: 4\n"
+
+static struct daemon	 d;
+static char		 dir[300], out[2][400];
+static char		*sout, *serr;
+
+static void
+setup(void)
+{
+	char	path[400];
+
+	daemon_start(&d, tree_text(TREE), ":filter: '*:*'\n", NULL);
+	snprintf(dir, sizeof(dir), "%s", scratch_dir());
+	snprintf(path, sizeof(path), "%s/auth", dir);
+	write_file(path, SESSION "\n");
+	snprintf(out[0], sizeof(out[0]), "%s/stdout", dir);
+	snprintf(out[1], sizeof(out[1]), "%s/stderr", dir);
+}
+
+static void
+teardown(void)
+{
+	free(sout);
+	free(serr);
+	sout = serr = NULL;
+	daemon_stop(&d);
+	cleanup_dirs();
+}
+
+/* Run pcipass ARGS against the daemon; exit code, sout and serr. */
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+run(const char *fmt, ...)
+{
+	const char	*bin = getenv("PCIPASS");
+	char		 args[2048], cmd[4096];
+	va_list		 ap;
+	int		 st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "PCIPASS_AUTH='%s/auth' "
+	    "PCIPASS_ENDPOINT=%s:%d %s %s >'%s' 2>'%s'", dir, d.host, d.port,
+	    bin ? bin : "build/pcipass", args, out[0], out[1]);
+	st = system(cmd);
+	free(sout);
+	free(serr);
+	sout = read_file(out[0]);
+	serr = read_file(out[1]);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static const char *
+tmpl(const char *name, const char *text)
+{
+	static char	path[400];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	write_file(path, text);
+	return path;
+}
+
+START_TEST(t_table)
+{
+	ck_assert_int_eq(run("list"), 0);
+	ck_assert_str_eq(sout, "PCI DEVICES\n\n"
+	    "   VM ADDR    TYPE           NAME\n"
+	    "      01:00.0 10de:1db4:0302 GV100GL [Tesla V100 PCIe 16GB]\n"
+	    "      02:00.0 8086:10d3:0200 82574L Gigabit Network Connection\n");
+	ck_assert_int_eq(run("allocate 12 --pci CLASS=0302"), 0);
+	ck_assert_int_eq(run("list --columns numa,IOMMU,STATE"), 0);
+	ck_assert_str_eq(sout, "PCI DEVICES\n\n"
+	    "   VM ADDR    TYPE           NUMA IOMMU STATE NAME\n"
+	    "   12 01:00.0 10de:1db4:0302 0    2     used  "
+	    "GV100GL [Tesla V100 PCIe 16GB]\n"
+	    "      02:00.0 8086:10d3:0200 -1   4     free  "
+	    "82574L Gigabit Network Connection\n");
+	ck_assert_int_eq(run("vm 12"), 0);
+	ck_assert_str_eq(sout, "PCI DEVICES\n\n"
+	    "   VM ADDR    TYPE           NAME\n"
+	    "   12 01:00.0 10de:1db4:0302 GV100GL [Tesla V100 PCIe 16GB]\n");
+	ck_assert_int_eq(run("hostdev 12"), 0);
+	ck_assert_str_eq(sout, "<hostdev mode='subsystem' type='pci' "
+	    "managed='yes'>\n  <source>\n    <address domain='0x0000' "
+	    "bus='0x01' slot='0x00' function='0x0'/>\n  </source>\n"
+	    "</hostdev>\n");
+	ck_assert_int_eq(run("list --xml"), 0);
+	ck_assert_ptr_nonnull(strstr(sout, "<VMID><![CDATA[12]]></VMID>"));
+	ck_assert_int_eq(run("release 12"), 0);
+	ck_assert_str_eq(sout, "VM 12: 1 device(s) released\n");
+}
+END_TEST
+
+START_TEST(t_json)
+{
+	json_object	*root, *o, *arr, *dev, *v;
+
+	ck_assert_int_eq(run("allocate 3 --pci TYPE=NIC,VENDOR=8086,"
+	    "MAC=02:00:00:00:00:09"), 0);
+	ck_assert_int_eq(run("list --json"), 0);
+	root = json_tokener_parse(sout);
+	ck_assert_ptr_nonnull(root);
+	ck_assert(json_object_object_get_ex(root, "HOST_SHARE", &o));
+	ck_assert(json_object_object_get_ex(o, "PCI_DEVICES", &o));
+	ck_assert(json_object_object_get_ex(o, "PCI", &arr));
+	ck_assert_int_eq((int)json_object_array_length(arr), 2);
+	dev = json_object_array_get_idx(arr, 1);
+	json_object_object_foreach(dev, key, val) {
+		(void)key;
+		ck_assert(json_object_is_type(val, json_type_string));
+	}
+	ck_assert(json_object_object_get_ex(dev, "VMID", &v));
+	ck_assert_str_eq(json_object_get_string(v), "3");
+	ck_assert(json_object_object_get_ex(dev, "MAC", &v));
+	ck_assert_str_eq(json_object_get_string(v), "02:00:00:00:00:09");
+	ck_assert(json_object_object_get_ex(dev, "SHORT_ADDRESS", &v));
+	ck_assert_str_eq(json_object_get_string(v), "02:00.0");
+	dev = json_object_array_get_idx(arr, 0);
+	ck_assert(json_object_object_get_ex(dev, "VMID", &v));
+	ck_assert_str_eq(json_object_get_string(v), "-1");
+	ck_assert(json_object_object_get_ex(dev, "NUMA_NODE", &v));
+	ck_assert_str_eq(json_object_get_string(v), "0");
+	json_object_put(root);
+}
+END_TEST
+
+START_TEST(t_template)
+{
+	const char	*t;
+
+	t = tmpl("ok.tmpl", "NAME = \"a\"\n# GPU and NIC\n"
+	    "PCI = [ VENDOR = \"10de\", CLASS = \"0302\" ]\n"
+	    "PCI = [\n  VENDOR = \"8086\",\n  TYPE = \"NIC\" ]\n");
+	ck_assert_int_eq(run("allocate 20 --template '%s'", t), 0);
+	ck_assert_ptr_nonnull(strstr(sout, "   20 01:00.0 "));
+	ck_assert_ptr_nonnull(strstr(sout, "   20 02:00.0 "));
+	t = tmpl("bad.tmpl", "CPU = 1\n\nPCI = [ VENDOR = \"10de\",\n"
+	    "  CLASS = \"03020\" ]\n");
+	ck_assert_int_eq(run("allocate 21 --template '%s'", t), 2);
+	ck_assert_ptr_nonnull(strstr(serr, "bad.tmpl:4: CLASS \"03020\": "
+	    "expected 1 to 4 hex digits"));
+	t = tmpl("open.tmpl", "PCI = [ VENDOR = \"10de\"\n");
+	ck_assert_int_eq(run("test --template '%s'", t), 2);
+	ck_assert_ptr_nonnull(strstr(serr, "open.tmpl:2: "));
+	ck_assert_int_eq(run("allocate 21 --template %s/none.tmpl", dir), 2);
+	ck_assert_int_eq(run("allocate 21 --template '%s' --pci CLASS=0302",
+	    t), 2);
+}
+END_TEST
+
+START_TEST(t_exit_codes)
+{
+	ck_assert_int_eq(run("version"), 0);
+	ck_assert_str_eq(sout, "pcipass 0.1.0\n");
+	ck_assert_int_eq(run("allocate 1 --pci VENDOR=dead"), 1);
+	ck_assert_ptr_nonnull(strstr(serr, "[pci.allocate] request 0 "
+	    "(VENDOR=dead)"));
+	ck_assert_int_eq(run("detach 1 0000:01:00.0"), 1);
+	ck_assert_ptr_nonnull(strstr(serr, "[pci.detach]"));
+	ck_assert_int_eq(run("test --pci VENDOR=dead"), 1);
+	ck_assert_ptr_nonnull(strstr(sout, "FITS no\nFREE 0\nREASON "));
+	ck_assert_int_eq(run("test --pci VENDOR=10de"), 0);
+	ck_assert_str_eq(sout, "FITS yes\nFREE 1\n");
+	ck_assert_int_eq(run("list -H 127.0.0.1:1"), 1);
+	ck_assert_int_eq(run("allocate 1 --pci CLAS=0302"), 2);
+	ck_assert_ptr_nonnull(strstr(serr, "unknown field \"CLAS\""));
+	ck_assert_int_eq(run("allocate x --pci CLASS=0302"), 2);
+	ck_assert_int_eq(run("allocate 1"), 2);
+	ck_assert_int_eq(run("release"), 2);
+	ck_assert_int_eq(run("list --bogus"), 2);
+	ck_assert_int_eq(run("frobnicate"), 2);
+	ck_assert_int_eq(run("list --columns SIZE"), 2);
+	ck_assert_int_eq(run("place 1 --pci CLASS=0302"), 2);
+	ck_assert_int_eq(run("monitor"), 0);
+	ck_assert_str_eq(sout, "ADDED 0\nREMOVED 0\nCHANGED 0\n");
+	ck_assert_int_eq(run("help"), 0);
+	ck_assert_ptr_nonnull(strstr(sout, "  place     VMID -H h1"));
+	ck_assert_ptr_nonnull(strstr(sout, "  hostdev   VMID"));
+}
+END_TEST
+
+START_TEST(t_place)
+{
+	char	ep[64];
+
+	snprintf(ep, sizeof(ep), "%s:%d", d.host, d.port);
+	ck_assert_int_eq(run("place 30 -H 127.0.0.1:1 -H %s --pci CLASS=0302 "
+	    "--policy most-free --deadline 2000", ep), 0);
+	ck_assert_ptr_nonnull(strstr(sout, "HOST "));
+	ck_assert_ptr_nonnull(strstr(sout, ep));
+	ck_assert_ptr_nonnull(strstr(sout, "   30 01:00.0 10de:1db4:0302"));
+	ck_assert_int_eq(run("place 31 -H 127.0.0.1:1 -H %s --pci CLASS=0302",
+	    ep), 1);
+	/* The message starts the output, as API.md gives it. */
+	ck_assert_int_eq(strncmp(serr, "Cannot dispatch VM 31: "
+	    "Unavailable PCI devices on hosts: 127.0.0.1:1,", 69), 0);
+	ck_assert_ptr_nonnull(strstr(serr, "\n127.0.0.1:1: connection "
+	    "refused\n"));
+}
+END_TEST
+
+/* host/bind/unbind exec pcipass-host from pcipass's own directory. */
+START_TEST(t_host)
+{
+	const char	*bin = getenv("PCIPASS");
+	char		 cmd[2048], path[400];
+
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s/pcipass'", bin ? bin :
+	    "build/pcipass", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/pcipass-host", dir);
+	write_file(path, "#!/bin/sh\necho \"pcipass-host $*\"\nexit 3\n");
+	chmod(path, 0755);
+	snprintf(cmd, sizeof(cmd), "%s/pcipass host check --x 'a b' >'%s'",
+	    dir, out[0]);
+	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 3);
+	free(sout);
+	sout = read_file(out[0]);
+	ck_assert_str_eq(sout, "pcipass-host host check --x a b\n");
+}
+END_TEST
+
+Suite *
+cli_suite(void)
+{
+	Suite	*s = suite_create("cli");
+	TCase	*tc = tcase_create("golden");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, t_table);
+	tcase_add_test(tc, t_json);
+	tcase_add_test(tc, t_template);
+	tcase_add_test(tc, t_exit_codes);
+	tcase_add_test(tc, t_place);
+	tcase_add_test(tc, t_host);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,119 @@
+/*
+ * check_flags.c: pcipassd's command line (server/pcipassd.c): -n, --probe
+ * and bad flags, run as a user would.
+ */
+#include <sys/wait.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+/* Run pcipassd with args; returns its exit status, output in *out. */
+static int
+run(const char *args, char **out)
+{
+	const char	*dir = scratch_dir();
+	char		 cmd[4096], path[600];
+	int		 rc;
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && timeout 10 %s %s > out 2>&1",
+	    dir, getenv("PCIPASSD"), args);
+	rc = system(cmd);
+	snprintf(path, sizeof(path), "%s/out", dir);
+	*out = read_file(path);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static const char *
+conf(const char *text)
+{
+	static char	path[600];
+
+	snprintf(path, sizeof(path), "%s/pci.conf", scratch_dir());
+	write_file(path, text);
+	return path;
+}
+
+START_TEST(check_only)
+{
+	char	args[1024], *out;
+
+	snprintf(args, sizeof(args), "-n --filter '%s'",
+	    conf(":filter: '10de:*'\n"));
+	ck_assert_int_eq(run(args, &out), 0);
+	ck_assert_str_eq(out, "configuration OK\n");
+	free(out);
+	snprintf(args, sizeof(args), "-n --filter '%s'",
+	    conf(":filter: '10dex:*'\n:device_name:\n  - '(['\n"));
+	ck_assert_int_eq(run(args, &out), 1);
+	ck_assert_ptr_nonnull(strstr(out, "/pci.conf:1: "));
+	ck_assert_ptr_nonnull(strstr(out, "/pci.conf:3: "));
+	ck_assert_ptr_null(strstr(out, "configuration OK"));
+	free(out);
+}
+END_TEST
+
+START_TEST(probe_filters)
+{
+	char	args[2048], *out;
+
+	snprintf(args, sizeof(args), "--probe --sysfs-root '%s' --filter '%s'",
+	    tree_fixture("lenovo-legion5-15ach6-rtx3050ti-iommu.txt"),
+	    conf(":filter: '10de:*'\n"));
+	ck_assert_int_eq(run(args, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "PCI = [\n TYPE = \"10de:25e2:0300\""
+	    " ,\n VENDOR = \"10de\" ,\n VENDOR_NAME = \"NVIDIA Corporation\""));
+	ck_assert_ptr_nonnull(strstr(out, " ADDRESS = \"0000:01:00:1\" ,\n"));
+	ck_assert_ptr_null(strstr(out, "1022"));
+	free(out);
+	/* No filter file: nothing offered, and it says so. */
+	snprintf(args, sizeof(args), "--probe --sysfs-root '%s' --filter "
+	    "/nonexistent/pci.conf",
+	    tree_fixture("lenovo-legion5-15ach6-rtx3050ti-iommu.txt"));
+	ck_assert_int_eq(run(args, &out), 0);
+	ck_assert_str_eq(out, "/nonexistent/pci.conf: no such file: no "
+	    "device is offered (passthrough is opt-in; see pci.conf in the "
+	    "README)\n");
+	free(out);
+}
+END_TEST
+
+START_TEST(bad_flags)
+{
+	char	*out;
+
+	ck_assert_int_eq(run("--port 0", &out), 1);
+	ck_assert_str_eq(out, "pcipassd: --port \"0\": not a number from 1 "
+	    "to 65535\n");
+	free(out);
+	ck_assert_int_eq(run("--rescan -1", &out), 1);
+	free(out);
+	ck_assert_int_eq(run("--bind kvm", &out), 1);
+	ck_assert_str_eq(out, "pcipassd: --bind \"kvm\": expected vfio or "
+	    "none\n");
+	free(out);
+	ck_assert_int_eq(run("--no-such-flag", &out), 1);
+	ck_assert_ptr_nonnull(strstr(out, "usage: pcipassd"));
+	free(out);
+	ck_assert_int_eq(run("--probe --sysfs-root /nonexistent --filter "
+	    "/nonexistent", &out), 1);
+	ck_assert_ptr_nonnull(strstr(out, "/nonexistent/bus/pci/devices"));
+	free(out);
+}
+END_TEST
+
+Suite *
+flags_suite(void)
+{
+	Suite	*s = suite_create("flags");
+	TCase	*tc = tcase_create("pcipassd");
+
+	tcase_add_checked_fixture(tc, NULL, cleanup_dirs);
+	tcase_add_test(tc, check_only);
+	tcase_add_test(tc, probe_filters);
+	tcase_add_test(tc, bad_flags);
+	suite_add_tcase(s, tc);
+	return s;
+}
