@@ -263,10 +263,12 @@ handle_http(void *arg, TSession *s, abyss_bool *handled)
 		return reply(s, 413, "body over 1 MiB\n");
 	if ((body = malloc((size_t)len)) == NULL)
 		return reply(s, 503, "out of memory\n");
-	if (read_body(s, body, (size_t)len) < 0)
+	if (read_body(s, body, (size_t)len) < 0) {
+		/* Answer, or Abyss writes a 500 and warns on stderr. */
 		log_info("a client did not send its body in %d s",
 		    BODY_DEADLINE_SECONDS);
-	else
+		reply(s, 408, "body not received in time\n");
+	} else
 		answer_call(s, body, (size_t)len);
 	free(body);
 }
