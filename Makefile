@@ -42,8 +42,12 @@ PCIPASS		 = $(BUILD)/pcipass
 LIBA		 = $(BUILD)/libpcipass.a
 LIBSO		 = $(BUILD)/libpcipass.so
 TESTRUN		 = $(BUILD)/tests/run
+STRESS		 = $(BUILD)/pcipass-stress
+STRESS_LIBS	 = $(shell pkg-config --libs sqlite3 libcurl) \
+		   $(shell xmlrpc-c-config --libs) -lpthread
 
-.PHONY: all deps test-deps check test run install clean FORCE docker-test
+.PHONY: all deps test-deps check test run install clean FORCE docker-test \
+    stress fuzz fuzz-deps fuzz-bins check-asan check-valgrind
 all: $(PCIPASSD) $(if $(wildcard server/hostcmd.c),$(PCIPASS_HOST)) \
     $(if $(LIB_SRCS),$(PCIPASS) $(LIBA) $(LIBSO))
 
@@ -91,14 +95,79 @@ $(PCIPASS): $(BUILD)/client/pcipass.o $(LIBA)
 $(TESTRUN): $(TEST_OBJS) $(SRV_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SRV_LIBS) $(CLI_LIBS) $(CHECK_LIBS)
 
+$(STRESS): $(BUILD)/tests/stress/stress.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(STRESS_LIBS)
+
 # The suites find the binaries and fixtures through the environment.
 # Under SAN=1 the runner's own leak report is off (test code drops
 # xmlrpc-c references); every daemon it starts keeps leak checking on.
-check: all $(TESTRUN)
+check: all $(TESTRUN) $(STRESS)
 	$(if $(SAN),ASAN_OPTIONS=detect_leaks=0) PCIPASSD=$(abspath $(PCIPASSD)) PCIPASS=$(abspath $(PCIPASS)) \
 	    PCIPASS_HOST=$(abspath $(PCIPASS_HOST)) SRCDIR=$(CURDIR) \
+	    STRESS=$(abspath $(STRESS)) \
 	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
 	    $(TESTRUN)
+
+# Reliability (docs/RELIABILITY.md). `make stress`: the long load, crash
+# and slow hostile runs. `make fuzz`: each libFuzzer harness for
+# FUZZ_SECONDS. `make check-asan`, `make check-valgrind`: the suites under
+# ASan+UBSan and under valgrind.
+STRESS_CLIENTS	?= 32
+STRESS_SECONDS	?= 60
+STRESS_KILLS	?= 25
+stress: all $(STRESS)
+	STRESS=$(abspath $(STRESS)) PCIPASSD=$(abspath $(PCIPASSD)) \
+	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
+	    CLIENTS=$(STRESS_CLIENTS) SECONDS=$(STRESS_SECONDS) \
+	    KILLS=$(STRESS_KILLS) sh tests/stress/run.sh
+
+FUZZ_SECONDS	?= 60
+FUZZ_HARNESSES	 = rpc filter scan template
+FUZZ_FLAGS	 = -O1 -g -fno-omit-frame-pointer \
+		   -fsanitize=fuzzer-no-link,address,undefined \
+		   -fno-sanitize-recover=undefined
+FUZZ_OBJS	 = $(filter-out $(BUILD)/server/rpc.o,$(SRV_OBJS))
+
+fuzz-deps:
+	@dpkg-query -W -f='$${Status}\n' clang libclang-rt-14-dev 2>/dev/null | \
+	    grep -c 'install ok installed' | grep -qx 2 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends clang \
+	    libclang-rt-14-dev >/dev/null; }
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(FUZZ_OBJS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(SRV_LIBS)
+
+# The VM template reader is client code: linked with libpcipass.
+$(BUILD)/fuzz/fuzz_template: $(BUILD)/fuzz/fuzz_template.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(CLI_LIBS)
+
+fuzz-bins: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%)
+
+fuzz: fuzz-deps
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_FLAGS)" \
+	    WARN="-Wall -Wextra -Wshadow -Wstrict-prototypes \
+	    -Wmissing-prototypes" fuzz-bins
+	sh fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
+check-asan:
+	$(MAKE) BUILD=build-asan SAN=1 all build-asan/tests/run \
+	    build-asan/pcipass-stress
+	PCIPASSD=$(abspath build-asan/pcipassd) SRCDIR=$(CURDIR) \
+	    STRESS=$(abspath build-asan/pcipass-stress) \
+	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
+	    TESTRUN=$(abspath build-asan/tests/run) sh tests/asan.sh
+
+# The unit suites in one process (CK_FORK=no) under valgrind, then the
+# daemon suites with every pcipassd under valgrind (tests/valgrind-pcipassd
+# makes a daemon that valgrind faults on exit 99 after it logs).
+VALGRIND	 = valgrind --error-exitcode=99 --leak-check=full \
+		   --errors-for-leak-kinds=definite,indirect --quiet
+check-valgrind: all $(TESTRUN) $(STRESS)
+	PCIPASSD=$(abspath $(PCIPASSD)) SRCDIR=$(CURDIR) \
+	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
+	    VALGRIND="$(VALGRIND)" TESTRUN=$(abspath $(TESTRUN)) \
+	    STRESS=$(abspath $(STRESS)) sh tests/valgrind.sh
 
 # Build the image and run the three-host compose suite (docker/README.md).
 docker-test:

@@ -405,12 +405,16 @@ static int
 match_ids(const struct pp_filter *f, const struct pp_device *d)
 {
 	const struct pattern	*pat;
+	size_t			 i;
 
-	for (pat = f->pat; pat < f->pat + f->npat; pat++)
+	/* Indexed, not f->pat + f->npat: f->pat is NULL with no patterns. */
+	for (i = 0; i < f->npat; i++) {
+		pat = &f->pat[i];
 		if ((pat->vendor < 0 || (unsigned)pat->vendor == d->vendor) &&
 		    (pat->device < 0 || (unsigned)pat->device == d->device) &&
 		    (pat->class < 0 || (unsigned)pat->class == d->class))
 			return 1;
+	}
 	return 0;
 }
 

@@ -9,8 +9,8 @@
  * connections and a 512 backlog, short keep-alive and read timeouts, an
  * explicit 1 MiB handler stack, a request size limit checked against
  * Content-Length before reading, a total deadline for reading a body,
- * and a refusal of any body carrying "<!" or not in an ASCII-compatible
- * encoding, before the parser sees it.
+ * and a refusal of any body carrying "<!", nested too deep or not in an
+ * ASCII-compatible encoding, before the parser sees it.
  */
 #include <sys/socket.h>
 
@@ -37,6 +37,7 @@
 #define BODY_DEADLINE_SECONDS	10
 #define HANDLER_STACK		(1024 * 1024)
 #define MAX_BODY		(1024 * 1024)
+#define MAX_DEPTH		512
 
 static TServer		 server;
 static TChanSwitch	*chanswitch;	/* the server does not own it */
@@ -100,6 +101,60 @@ read_body(TSession *s, char *buf, size_t len)
 }
 
 /*
+ * The deepest element nesting, counted without parsing. xmlrpc-c builds
+ * the whole element tree before its own limit (64 nested values) is
+ * checked and frees it recursively: ~30000 nested elements (a 430 KB
+ * body) overflow the handler's stack and kill the daemon. XML-RPC's 64
+ * levels need fewer than 200 elements. Quoted attribute values may hold
+ * '>' and "/>", so they are skipped.
+ */
+static size_t
+element_depth(const char *b, size_t len)
+{
+	size_t	i, depth = 0, max = 0;
+	char	q;
+
+	for (i = 0; i < len; i++) {
+		if (b[i] != '<' || i + 1 == len || b[i + 1] == '?')
+			continue;
+		if (b[i + 1] == '/') {
+			if (depth > 0)
+				depth--;
+			continue;
+		}
+		for (q = 0, i++; i < len && (q || b[i] != '>'); i++)
+			if (q ? b[i] == q : b[i] == '"' || b[i] == '\'')
+				q = q ? 0 : b[i];
+		if (i < len && b[i - 1] != '/' && ++depth > max)
+			max = depth;
+	}
+	return max;
+}
+
+/*
+ * Whether an element named <i8> or <ex:i8> occurs. xmlrpc-c 1.33 crashes
+ * (SIGSEGV, a format string short of an argument) on any <i8> whose text
+ * is not a valid 64-bit integer, and no pcipass method takes an i8.
+ */
+static int
+has_i8(const char *b, size_t len)
+{
+	const char	*p = b, *end = b + len;
+	size_t		 n;
+
+	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+		p++;
+		n = (size_t)(end - p);
+		if (n >= 3 && strncmp(p, "ex:", 3) == 0)
+			p += 3, n -= 3;
+		if (n >= 3 && strncmp(p, "i8", 2) == 0 &&
+		    strchr(" \t\r\n/>", p[2]) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * Refuse what could make the parser do unbounded work or read the body
  * in another encoding: markup declarations ("<!": DOCTYPE, ENTITY, and
  * CDATA, which XML-RPC does not use), a NUL byte or a UTF-16/32 byte
@@ -117,6 +172,10 @@ body_refusal(const char *b, size_t len)
 		return "body is not UTF-8 (NUL byte)";
 	if (memmem(b, len, "<!", 2) != NULL)
 		return "markup declarations (<!DOCTYPE, <!ENTITY) are refused";
+	if (element_depth(b, len) > MAX_DEPTH)
+		return "elements nested more than 512 deep are refused";
+	if (has_i8(b, len))
+		return "<i8> values are refused: no method takes one";
 	if (len > 5 && memcmp(b, "<?xml", 5) == 0 &&
 	    (end = memmem(b, len, "?>", 2)) != NULL &&
 	    (enc = memmem(b, (size_t)(end - b), "encoding", 8)) != NULL) {
@@ -204,10 +263,12 @@ handle_http(void *arg, TSession *s, abyss_bool *handled)
 		return reply(s, 413, "body over 1 MiB\n");
 	if ((body = malloc((size_t)len)) == NULL)
 		return reply(s, 503, "out of memory\n");
-	if (read_body(s, body, (size_t)len) < 0)
+	if (read_body(s, body, (size_t)len) < 0) {
+		/* Answer, or Abyss writes a 500 and warns on stderr. */
 		log_info("a client did not send its body in %d s",
 		    BODY_DEADLINE_SECONDS);
-	else
+		reply(s, 408, "body not received in time\n");
+	} else
 		answer_call(s, body, (size_t)len);
 	free(body);
 }

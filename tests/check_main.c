@@ -13,6 +13,8 @@ static Suite *(*const suites[])(void) = {
 	store_suite,
 	match_suite,
 	rpc_suite,
+	hostile_suite,
+	stress_suite,
 	flags_suite,
 	client_suite,
 	place_suite,

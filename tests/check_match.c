@@ -174,6 +174,7 @@ START_TEST(vf_of_pf_with_vfs_is_allocatable)
 	pf = dev("0000:03:00.0", 0x8086, 0x1572, 0x0200, 3, "i40e");
 	pf->sriov = SRIOV_PF;
 	pf->sriov_num = 1;
+	/* dev() reallocates: pf is stale after the next call. */
 	vf = dev("0000:03:02.0", 0x8086, 0x154c, 0x0200, 40, "iavf");
 	vf->sriov = SRIOV_VF;
 	vf->physfn = PP_ADDR(0, 3, 0, 0);

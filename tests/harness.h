@@ -26,6 +26,8 @@ Suite	*scan_suite(void);
 Suite	*store_suite(void);
 Suite	*match_suite(void);
 Suite	*rpc_suite(void);
+Suite	*hostile_suite(void);
+Suite	*stress_suite(void);
 Suite	*flags_suite(void);
 Suite	*client_suite(void);
 Suite	*cli_suite(void);
