@@ -642,6 +642,38 @@ match_test(const struct pp_inventory *inv, const struct pp_request *req,
 	return rc < 0 ? -1 : 0;
 }
 
+/*
+ * Would detaching d from vmid leave its IOMMU group shared between that
+ * VM and the host? So when d stays on a host driver while another
+ * endpoint of its group stays with the VM. Returns 1 with why set.
+ */
+int
+match_detach_splits(const struct pp_inventory *inv, const struct pp_device *d,
+    int vmid, char *why, size_t len)
+{
+	const struct pp_device	*e;
+	char			 a[PP_ADDR_SYSFS_LEN], b[PP_ADDR_SYSFS_LEN];
+	size_t			 m;
+
+	if (d->iommu < 0 || harmless_driver(d->driver))
+		return 0;
+	for (m = group_first(inv, d->iommu); m < inv->nmember &&
+	    inv->member[m].group == d->iommu; m++) {
+		if (inv->member[m].addr == d->addr ||
+		    (e = inventory_find(inv, inv->member[m].addr)) == NULL ||
+		    device_is_bridge(e) || e->vmid != vmid)
+			continue;
+		snprintf(why, len, "detaching %s would share IOMMU group %d "
+		    "between VM %d (which keeps %s) and the host (%s is on "
+		    "driver %s); detach the whole group or release the VM",
+		    addr_fmt(d->addr, ADDR_ONE, a, sizeof(a)), d->iommu, vmid,
+		    addr_fmt(e->addr, ADDR_ONE, b, sizeof(b)),
+		    addr_fmt(d->addr, ADDR_ONE, a, sizeof(a)), d->driver);
+		return 1;
+	}
+	return 0;
+}
+
 /* STATE and REASON of every device, as no VM in particular sees them. */
 void
 match_states(struct pp_inventory *inv, int flags)

@@ -449,12 +449,18 @@ static int
 release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
 {
 	struct pp_inventory	*inv;
-	char			 buf[PP_ADDR_SYSFS_LEN];
+	struct pp_device	*d;
+	char			 buf[PP_ADDR_SYSFS_LEN], why[512];
 	sqlite3			*b;
 	int			 n;
 
 	if ((inv = begin_write(db, &b, res)) == NULL)
 		return -1;
+	if (one && (d = inventory_find(inv, a)) != NULL && d->vmid == vmid &&
+	    match_detach_splits(inv, d, vmid, why, sizeof(why))) {
+		fail(res, PP_ERR_ACTION, "%s", why);
+		return leave_unchanged(res, 0);
+	}
 	if (batch_savepoint(b) < 0) {
 		db_error(b, res, "releasing");
 		return leave_unchanged(res, 0);

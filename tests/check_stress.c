@@ -73,7 +73,7 @@ START_TEST(load_with_kills_keeps_invariants)
 
 	/* 64 MB; sanitizer builds set PCIPASS_HWM_MB higher. */
 	snprintf(args, sizeof(args), "--clients 16 --seconds 4 --kills 3 "
-	    "--check-ms 300 --max-hwm-mb %s --known-bug detach-split",
+	    "--check-ms 300 --max-hwm-mb %s",
 	    getenv("PCIPASS_HWM_MB") ? getenv("PCIPASS_HWM_MB") : "64");
 	rc = stress(args, &out);
 
@@ -102,7 +102,7 @@ START_TEST(checks_catch_injected_faults)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(args, sizeof(args), "--clients 4 --seconds 1 "
-		    "--known-bug detach-split --inject %s", cases[i].inject);
+		    "--inject %s", cases[i].inject);
 		ck_assert_int_eq(stress(args, &out), 1);
 		ck_assert_msg(strstr(out, cases[i].want) != NULL,
 		    "%s: no \"%s\" in:\n%s", cases[i].inject, cases[i].want,
@@ -200,16 +200,15 @@ START_TEST(wal_synced_per_commit_and_recovered_after_kill)
 END_TEST
 
 /*
- * KNOWN BUG (docs/RELIABILITY.md, open bug 1): a VM that holds a whole
- * IOMMU group on host drivers can detach one function of it; the
- * siblings stay held while the detached one is free on its host driver,
- * so the group is shared between a VM and the host. This test pins the
- * current behaviour: when ops.c refuses such a detach, expect ACTION
- * here and drop --known-bug detach-split from the stress runs.
+ * Once bug 1 of docs/RELIABILITY.md: a VM that holds a whole IOMMU group
+ * on host drivers could detach one function of it, leaving the group
+ * shared between the VM and the host. The detach is refused now, and
+ * changes nothing.
  */
-START_TEST(known_bug_detach_leaves_group_half_held)
+START_TEST(detach_never_leaves_group_half_held)
 {
 	struct daemon	 d;
+	const char	*msg;
 	char		*s;
 	int		 code;
 
@@ -225,11 +224,18 @@ START_TEST(known_bug_detach_leaves_group_half_held)
 	    "<member><name>ADDRESS</name><value>0000:03:00:1</value>"
 	    "</member></struct></value></data></array></value></param>"),
 	    NULL, &code, NULL));
-	ck_assert(rpc_ok(rpc(&d, "pci.detach", P_INT(1) "<param><value>"
-	    "0000:03:00:1</value></param>"), NULL, &code, NULL));
+	ck_assert(!rpc_ok(rpc(&d, "pci.detach", P_INT(1) "<param><value>"
+	    "0000:03:00:1</value></param>"), NULL, &code, &msg));
+	ck_assert_int_eq(code, 0x0800);
+	ck_assert_str_eq(msg, "[pci.detach] detaching 0000:03:00:1 would "
+	    "share IOMMU group 4 between VM 1 (which keeps 0000:03:00:0) and "
+	    "the host (0000:03:00:1 is on driver snd_hda_intel); detach the "
+	    "whole group or release the VM");
 	s = list_summary(&d);
-	ck_assert_str_eq(s, "0000:03:00:0 1 used\n0000:03:00:1 -1 blocked\n");
+	ck_assert_str_eq(s, "0000:03:00:0 1 used\n0000:03:00:1 1 used\n");
 	free(s);
+	ck_assert(rpc_ok(rpc(&d, "pci.release", P_INT(1)), NULL, &code,
+	    NULL));
 	daemon_stop(&d);
 	cleanup_dirs();
 }
@@ -245,7 +251,7 @@ stress_suite(void)
 	tcase_add_test(tc, load_with_kills_keeps_invariants);
 	tcase_add_test(tc, checks_catch_injected_faults);
 	tcase_add_test(tc, wal_synced_per_commit_and_recovered_after_kill);
-	tcase_add_test(tc, known_bug_detach_leaves_group_half_held);
+	tcase_add_test(tc, detach_never_leaves_group_half_held);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -44,12 +44,12 @@ legion=lenovo-legion5-15ach6-rtx3050ti-iommu.txt
 out=$work/out
 {
 run load "$ms01" --clients "$CLIENTS" --seconds "$SECONDS" \
-    --known-bug detach-split
+   
 run crash "$ms01" --clients "$CLIENTS" --seconds "$SECONDS" \
-    --kills "$KILLS" --known-bug detach-split
+    --kills "$KILLS"
 run crash-legion "$legion" --clients "$CLIENTS" \
     --seconds "$((SECONDS / 2))" --kills "$((KILLS / 2))" \
-    --known-bug detach-split
+   
 } | tee "$out"
 n=$(grep -c 'stress: OK' "$out")
 echo "== stress runs OK: $n of 3"
