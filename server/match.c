@@ -140,6 +140,19 @@ group_first(const struct pp_inventory *inv, int g)
 	return lo;
 }
 
+/* Does the kernel's listing of d's group name d? */
+static int
+group_lists(const struct pp_inventory *inv, const struct pp_device *d)
+{
+	size_t	m;
+
+	for (m = group_first(inv, d->iommu); m < inv->nmember &&
+	    inv->member[m].group == d->iommu; m++)
+		if (inv->member[m].addr == d->addr)
+			return 1;
+	return 0;
+}
+
 /*
  * One sibling e of a device, for vmid: 0 fine, 1 must be taken in the
  * same call, -1 blocks (why set).
@@ -184,6 +197,17 @@ assess(const struct pp_inventory *inv, size_t i, int vmid, int flags,
 	if ((why = own_block(d, vmid, n->why, sizeof(n->why))) != NULL) {
 		if (why != n->why)
 			snprintf(n->why, sizeof(n->why), "%s", why);
+		n->blocked = 1;
+		return 0;
+	}
+	/*
+	 * Fail closed: a group whose kernel listing did not name this
+	 * device (unreadable or empty iommu_groups/N/devices) has unknown
+	 * siblings, and would otherwise look like a group of one.
+	 */
+	if (!group_lists(inv, d)) {
+		snprintf(n->why, sizeof(n->why), "IOMMU group %d membership "
+		    "unknown", d->iommu);
 		n->blocked = 1;
 		return 0;
 	}

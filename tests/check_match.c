@@ -450,6 +450,23 @@ START_TEST(eight_gpus_with_audio)
 }
 END_TEST
 
+/* A group whose kernel listing lost this device blocks it. */
+START_TEST(unknown_group_membership_blocks)
+{
+	struct pp_request	r = ids(-1, -1, 0x0403);
+	size_t			out[1];
+	char			why[1024];
+
+	gpu_with_audio("0000:03:00.0", "0000:03:00.1", 4);
+	inv.nmember = 0;	/* iommu_groups/4/devices unreadable */
+	done();
+	ck_assert_int_eq(assign(&r, 1, 6, 0, out, why), MATCH_NOFIT);
+	ck_assert_ptr_nonnull(strstr(why, "0000:03:00:1 IOMMU group 4 "
+	    "membership unknown"));
+	reset();
+}
+END_TEST
+
 START_TEST(states_and_reasons)
 {
 	dev("0000:00:01.0", 0x1022, 0x1633, 0x0604, 5, "pcieport")->header =
@@ -514,6 +531,7 @@ match_suite(void)
 	tcase_add_test(tc, new_only_skips_own_holdings);
 	tcase_add_test(tc, eight_gpus_with_audio);
 	tcase_add_test(tc, states_and_reasons);
+	tcase_add_test(tc, unknown_group_membership_blocks);
 	tcase_add_test(tc, request_text);
 	suite_add_tcase(s, tc);
 	return s;
