@@ -234,13 +234,74 @@ addr_item(struct parse *p, const char *s, size_t line)
 	}
 }
 
+/*
+ * glibc's regcomp takes memory and time exponential in stacked
+ * repetitions ("N++++...": 24 GB in one test), and a device name needs
+ * none of them: refuse those, long patterns and large {m,n} bounds
+ * before compiling. Returns NULL or why not.
+ */
+#define RE_MAXLEN	256
+#define RE_MAXCOUNT	100
+
+static const char *
+regex_too_costly(const char *s)
+{
+	const char	*q;
+	char		*end;
+	int		 rep = 0, in_bracket = 0;
+
+	if (strlen(s) > RE_MAXLEN)
+		return "longer than 256 characters";
+	for (; *s != '\0'; s++) {
+		if (in_bracket) {
+			in_bracket = *s != ']';
+			continue;
+		}
+		if (*s == '\\' && s[1] != '\0') {
+			s++;
+			rep = 0;
+		} else if (*s == '[') {
+			in_bracket = 1;
+			if (s[1] == '^')
+				s++;
+			if (s[1] == ']')
+				s++;
+			rep = 0;
+		} else if (*s == '*' || *s == '+' || *s == '?' || *s == '{') {
+			if (rep)
+				return "stacked repetitions (like a++ or a*{2})";
+			rep = 1;
+			if (*s != '{')
+				continue;
+			/* {m}, {m,}, {m,n}: each bound small. */
+			for (q = s + 1; *q != '\0' && *q != '}'; q++)
+				if (*q >= '0' && *q <= '9') {
+					if (strtol(q, &end, 10) > RE_MAXCOUNT)
+						return "a repetition bound over "
+						    "100";
+					q = end - 1;
+				}
+			if (*q == '\0')
+				return NULL;	/* regcomp says what is wrong */
+			s = q;
+		} else
+			rep = 0;
+	}
+	return NULL;
+}
+
 static void
 name_item(struct parse *p, const char *s, size_t line)
 {
 	regex_t		 re, *new;
 	char		 err[256];
+	const char	*why;
 	int		 rc;
 
+	if ((why = regex_too_costly(s)) != NULL) {
+		perr(p, line, "device name regex '%.60s': %s", s, why);
+		return;
+	}
 	if ((rc = regcomp(&re, s, REG_EXTENDED | REG_ICASE | REG_NOSUB)) != 0) {
 		regerror(rc, &re, err, sizeof(err));
 		perr(p, line, "device name regex '%s': %s", s, err);

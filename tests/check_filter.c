@@ -459,6 +459,30 @@ START_TEST(unreadable)
 END_TEST
 
 
+/* Patterns that would make regcomp blow up are refused before it runs. */
+START_TEST(costly_regexes_refused)
+{
+	const char		*dir = scratch_dir();
+	char			 path[600], want[900];
+	struct pp_filter	*f;
+
+	snprintf(path, sizeof(path), "%s/re.conf", dir);
+	write_file(path, ":filter: '*:*'\n:device_name:\n  - 'GV100.*(a|b)'\n"
+	    "  - 'N+++++++++'\n  - 'x{1,1000}'\n  - '[*+]{2}x'\n");
+	got.n = 0;
+	f = filter_load(path, collect, &got);
+	ck_assert_ptr_null(f);
+	ck_assert_int_eq(got.n, 2);
+	snprintf(want, sizeof(want), "%s:4: device name regex 'N+++++++++': "
+	    "stacked repetitions (like a++ or a*{2})", path);
+	ck_assert_str_eq(got.msg[0], want);
+	snprintf(want, sizeof(want), "%s:5: device name regex 'x{1,1000}': a "
+	    "repetition bound over 100", path);
+	ck_assert_str_eq(got.msg[1], want);
+	cleanup_dirs();
+}
+END_TEST
+
 Suite *
 filter_suite(void)
 {
@@ -467,6 +491,7 @@ filter_suite(void)
 	TCase	*bad = tcase_create("errors");
 
 	tcase_add_test(good, guide_list);
+	tcase_add_test(good, costly_regexes_refused);
 	tcase_add_test(good, everything_and_nothing);
 	tcase_add_test(good, opennebula_default);
 	tcase_add_test(good, comma_list);
