@@ -116,9 +116,13 @@ parse_line(const char *path, int lineno, char *line)
 	return 0;
 }
 
-/* Load (or create) the auth file. Returns 0 or -1 after logging why. */
+/*
+ * Load the auth file, creating it when missing (create) or accepting its
+ * absence (!create: pcipassd -n, where the daemon would create it).
+ * Returns 0 or -1 after logging why.
+ */
 int
-auth_load(const char *path)
+auth_load(const char *path, int create)
 {
 	FILE		*f;
 	struct stat	 st;
@@ -127,6 +131,8 @@ auth_load(const char *path)
 
 	nusers = 0;
 	if ((f = fopen(path, "re")) == NULL && errno == ENOENT) {
+		if (!create)
+			return 0;
 		if (create_auth(path) < 0)
 			return -1;
 		f = fopen(path, "re");

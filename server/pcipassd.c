@@ -143,17 +143,24 @@ main(int argc, char **argv)
 	mallopt(M_ARENA_MAX, 2);
 	parse_flags(argc, argv, &c);
 	log_init(c.foreground || c.probe || c.check_only, c.verbose);
-	if ((f = filter_load(c.filter, report_stderr, NULL)) == NULL)
+	/* -n reports the errors of both files before giving up. */
+	f = filter_load(c.filter, report_stderr, NULL);
+	if (c.check_only) {
+		int	bad = f == NULL;
+
+		bad |= auth_load(c.auth, 0) < 0;
+		filter_free(f);
+		if (bad)
+			return 1;
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (f == NULL)
 		return 1;
 	if (access(c.filter, F_OK) < 0 && errno == ENOENT)
 		log_warnx("%s: no such file: no device is offered "
 		    "(passthrough is opt-in; see pci.conf in the README)",
 		    c.filter);
-	if (c.check_only) {
-		filter_free(f);
-		printf("configuration OK\n");
-		return 0;
-	}
 	if (c.probe) {
 		int	rc = probe(&c, f);
 

@@ -176,7 +176,7 @@ void	 filter_free(struct pp_filter *);
 
 /* auth.c */
 enum { AUTH_NONE, AUTH_RO, AUTH_RW };
-int	 auth_load(const char *);
+int	 auth_load(const char *, int);
 int	 auth_check(const char *, char *, size_t);
 
 /* store.c */

@@ -366,7 +366,7 @@ server_main(struct pp_config *c, struct pp_filter *f)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (auth_load(c->auth) < 0)
+	if (auth_load(c->auth, 1) < 0)
 		return 1;
 	xmlrpc_env_init(&env);
 	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, MAX_BODY);

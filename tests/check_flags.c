@@ -2,6 +2,7 @@
  * check_flags.c: pcipassd's command line (server/pcipassd.c): -n, --probe
  * and bad flags, run as a user would.
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <stdio.h>
@@ -38,7 +39,7 @@ conf(const char *text)
 
 START_TEST(check_only)
 {
-	char	args[1024], *out;
+	char	args[1024], auth[600], *out;
 
 	snprintf(args, sizeof(args), "-n --filter '%s'",
 	    conf(":filter: '10de:*'\n"));
@@ -50,6 +51,16 @@ START_TEST(check_only)
 	ck_assert_int_eq(run(args, &out), 1);
 	ck_assert_ptr_nonnull(strstr(out, "/pci.conf:1: "));
 	ck_assert_ptr_nonnull(strstr(out, "/pci.conf:3: "));
+	ck_assert_ptr_null(strstr(out, "configuration OK"));
+	free(out);
+	/* The auth file is checked too. */
+	snprintf(auth, sizeof(auth), "%s/auth", scratch_dir());
+	write_file(auth, "bad line\n");
+	chmod(auth, 0600);
+	snprintf(args, sizeof(args), "-n --filter '%s' --auth '%s'",
+	    conf(":filter: '10de:*'\n"), auth);
+	ck_assert_int_eq(run(args, &out), 1);
+	ck_assert_ptr_nonnull(strstr(out, "/auth:1: expected user:secret[:ro]"));
 	ck_assert_ptr_null(strstr(out, "configuration OK"));
 	free(out);
 }
