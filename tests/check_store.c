@@ -141,6 +141,20 @@ START_TEST(schema_created_once)
 	again = store_open(e.db_path, 1);
 	ck_assert_ptr_nonnull(again);
 	store_close(again);
+	/* A worker thread's connection: durable commits, WAL. */
+	again = store_open(e.db_path, 0);
+	ck_assert_ptr_nonnull(again);
+	ck_assert_int_eq(sqlite3_prepare_v2(again, "PRAGMA synchronous", -1,
+	    &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 2);	/* FULL */
+	sqlite3_finalize(st);
+	ck_assert_int_eq(sqlite3_prepare_v2(again, "PRAGMA journal_mode", -1,
+	    &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	store_close(again);
 	/* A newer schema than ours is refused, not clobbered. */
 	ck_assert_int_eq(sqlite3_exec(e.db, "PRAGMA user_version = 9", NULL,
 	    NULL, NULL), SQLITE_OK);
