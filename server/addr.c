@@ -30,8 +30,9 @@ hex_digits(const char **sp, int min, int max, unsigned *out)
 
 /*
  * Parse an address in one form. ADDR_SYSFS is the kernel's directory name
- * ("0000:41:00.7", domains of 4 to 8 digits); ADDR_ONE is what requests
- * carry ("0000:41:00:7" or "0000:41:00.7"); ADDR_SHORT is "41:00.7".
+ * ("0000:41:00.7"); ADDR_ONE is what requests carry ("0000:41:00:7" or
+ * "0000:41:00.7"); both take domains of 4 to 8 digits (VMD domains are
+ * 10000 and up). ADDR_SHORT is "41:00.7".
  * Returns 0, or -1 when the string is not exactly that.
  */
 int
@@ -42,7 +43,7 @@ addr_parse(const char *s, int form, pp_addr *out)
 	if (s == NULL)
 		return -1;
 	if (form != ADDR_SHORT) {
-		if (hex_digits(&s, 4, form == ADDR_SYSFS ? 8 : 4, &dom) < 0 ||
+		if (hex_digits(&s, 4, 8, &dom) < 0 ||
 		    *s++ != ':')
 			return -1;
 	}

@@ -28,7 +28,7 @@ typedef uint64_t pp_addr;
 #define PP_FUNC(a)	((unsigned)((a) & 0x7))
 
 /* "dddd:bb:ss.f" (sysfs), "dddd:bb:ss:f" (OpenNebula), "bb:ss.f" */
-#define PP_ADDR_SYSFS_LEN	16
+#define PP_ADDR_SYSFS_LEN	24
 enum { ADDR_SYSFS, ADDR_ONE, ADDR_SHORT };
 
 enum pp_sriov { SRIOV_NO, SRIOV_PF, SRIOV_VF };

@@ -494,6 +494,17 @@ START_TEST(request_text)
 {
 	struct pp_request	r = ids(0x10de, -1, 0x0302), s;
 	char			a[256], b[256];
+	pp_addr			x;
+
+	/* VMD domains have five digits; they round-trip. */
+	ck_assert_int_eq(addr_parse("10000:e1:00:0", ADDR_ONE, &x), 0);
+	ck_assert_str_eq(addr_fmt(x, ADDR_ONE, a, sizeof(a)),
+	    "10000:e1:00:0");
+	ck_assert_str_eq(addr_fmt(x, ADDR_SYSFS, a, sizeof(a)),
+	    "10000:e1:00.0");
+	ck_assert_int_eq(addr_parse("000:e1:00:0", ADDR_ONE, &x), -1);
+	ck_assert_int_eq(addr_parse("0000:e1:20:0", ADDR_ONE, &x), -1);
+	ck_assert_int_eq(addr_parse("0000:e1:00:8", ADDR_ONE, &x), -1);
 
 	r.numa = 1;
 	request_desc(&r, a, sizeof(a));
