@@ -311,6 +311,26 @@ bind_held(sqlite3 *db, struct pp_result *res, const struct pp_inventory *inv,
 	    "nothing changed: %s", why);
 }
 
+/* What a bind did, in the inventory: DRIVER is vfio-pci now. */
+static int
+record_bound(sqlite3 *db, struct pp_result *res, const struct bind_set *set)
+{
+	sqlite3_stmt	*st;
+	size_t		 i;
+	int		 rc = SQLITE_DONE;
+
+	for (i = 0; i < set->n && rc == SQLITE_DONE; i++) {
+		if ((st = store_stmt(db, "UPDATE device SET driver = "
+		    "'vfio-pci' WHERE addr = ?1")) == NULL)
+			return db_error(db, res, "recording the binding");
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)set->item[i].addr);
+		rc = sqlite3_step(st);
+		store_stmt_done(st);
+	}
+	return rc == SQLITE_DONE ? 0 : db_error(db, res,
+	    "recording the binding");
+}
+
 /*
  * Write the holdings in this call's savepoint, bind (OP_BIND), then leave
  * the batch once it is on disk, undoing the bind if its commit failed.
@@ -335,9 +355,12 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	if ((norm != NULL ? save_requests(db, vmid, norm) : exec_bound(db,
 	    "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0, NULL)) < 0)
 		return abandon(db, res, "recording the requests");
-	if ((flags & OP_BIND) && bind_held(db, res, inv, idx, nreq, vmid,
-	    &set) < 0)
+	if ((flags & OP_BIND) && (bind_held(db, res, inv, idx, nreq, vmid,
+	    &set) < 0 || record_bound(db, res, &set) < 0)) {
+		bind_undo(service_conf()->sysfs_root, &set);
+		bind_set_free(&set);
 		return abandon(db, res, NULL);
+	}
 	if (batch_savepoint_end(db, 1) < 0) {
 		bind_undo(service_conf()->sysfs_root, &set);
 		bind_set_free(&set);
@@ -346,6 +369,8 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	for (i = 0; i < nreq; i++)
 		cache_hold(&inv->dev[idx[i]], vmid, first + (int)i,
 		    &req[i].nic);
+	for (i = 0; i < set.n; i++)
+		cache_driver(inv, set.item[i].addr, "vfio-pci");
 	if (copy_result(res, inv, idx, nreq) < 0 || batch_leave(1, 1) < 0) {
 		if (res->err == 0)
 			fail(res, PP_ERR_INTERNAL, "database error while "

@@ -77,3 +77,13 @@ cache_free(void)
 	inventory_free(&cache);
 	cache_gen = 0;
 }
+
+/* A device's driver changed under our hands (a bind). */
+void
+cache_driver(struct pp_inventory *inv, pp_addr a, const char *driver)
+{
+	struct pp_device	*d = inventory_find(inv, a);
+
+	if (d != NULL)
+		snprintf(d->driver, sizeof(d->driver), "%s", driver);
+}

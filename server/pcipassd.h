@@ -299,6 +299,7 @@ void	 cache_committed_at(uint64_t);
 void	 cache_invalidate(void);
 void	 cache_hold(struct pp_device *, int, int, const struct pp_nic *);
 void	 cache_release(struct pp_inventory *, int, pp_addr, int);
+void	 cache_driver(struct pp_inventory *, pp_addr, const char *);
 void	 cache_free(void);
 
 /* format.c */

@@ -323,6 +323,7 @@ daemon_log(const struct daemon *d)
 START_TEST(daemon_restart_restores)
 {
 	struct daemon	 d;
+	xmlrpc_value	*list;
 	char		*before, *after, *err, args[800];
 	int		 code, n;
 
@@ -333,6 +334,14 @@ START_TEST(daemon_restart_restores)
 	ck_assert_str_eq(daemon_log(&d), BIND_GPU);
 	ck_assert_str_eq(origins(d.db), "0000:01:00.0 nouveau 7\n"
 	    "0000:01:00.1 snd_hda_intel 7\n");
+	/* The inventory says where they are now, without waiting for a
+	 * rescan. */
+	ck_assert(rpc_ok(rpc(&d, "pci.list", NULL), &list, &code, NULL));
+	ck_assert_str_eq(field_str(find_addr(list, "0000:01:00:0"), "DRIVER"),
+	    "vfio-pci");
+	ck_assert_str_eq(field_str(find_addr(list, "0000:01:00:1"), "DRIVER"),
+	    "vfio-pci");
+	xmlrpc_DECREF(list);
 	kernel_moves("0000:01:00.0", "vfio-pci");
 	kernel_moves("0000:01:00.1", "vfio-pci");
 	/* A VM holds it: the host tool leaves it alone. */
