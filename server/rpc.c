@@ -366,8 +366,27 @@ server_main(struct pp_config *c, struct pp_filter *f)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (auth_load(c->auth, 1) < 0)
+	if (auth_load(c->auth, 1) < 0) {
+		filter_free(f);
 		return 1;
+	}
+	/*
+	 * Fork before sqlite opens anything: a child does not inherit the
+	 * parent's file locks, and a connection opened before the fork would
+	 * think it still held its WAL lock (another process closing the
+	 * database would then delete the WAL under it). Listen only once the
+	 * first scan is stored, so an open port means a ready daemon.
+	 */
+	if (!c->foreground && daemon(0, 0) < 0)
+		fatal("daemon");
+	if (service_init(c, f) < 0)
+		goto fail;
+	if (service_rescan(&counts) < 0) {
+		log_warnx("first scan of %s failed", c->sysfs_root);
+		goto fail;
+	}
+	log_info("inventory: %d devices added, %d removed, %d changed",
+	    counts.added, counts.removed, counts.changed);
 	xmlrpc_env_init(&env);
 	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, MAX_BODY);
 	AbyssInit(&err);
@@ -377,28 +396,12 @@ server_main(struct pp_config *c, struct pp_filter *f)
 	if (env.fault_occurred || methods_register(&env, registry) < 0)
 		fatalx("registry: %s", env.fault_string);
 	if (make_server(c) < 0)
-		return 1;
+		goto fail;
 	ServerInit2(&server, &err);
 	if (err != NULL) {
 		log_warnx("server: %s", err);
-		return 1;
+		goto fail;
 	}
-	/*
-	 * Fork before sqlite opens anything: a child does not inherit the
-	 * parent's file locks, and a connection opened before the fork would
-	 * think it still held its WAL lock (another process closing the
-	 * database would then delete the WAL under it).
-	 */
-	if (!c->foreground && daemon(0, 0) < 0)
-		fatal("daemon");
-	if (service_init(c, f) < 0)
-		return 1;
-	if (service_rescan(&counts) < 0) {
-		log_warnx("first scan of %s failed", c->sysfs_root);
-		return 1;
-	}
-	log_info("inventory: %d devices added, %d removed, %d changed",
-	    counts.added, counts.removed, counts.changed);
 	if (pthread_create(&th, NULL, signal_thread, c) != 0)
 		fatalx("cannot start the signal thread");
 	log_info("pcipassd %s listening on %s:%d", PCIPASS_VERSION,
@@ -414,4 +417,9 @@ server_main(struct pp_config *c, struct pp_filter *f)
 	xmlrpc_env_clean(&env);
 	log_info("stopped");
 	return 0;
+fail:
+	if (registry != NULL)
+		xmlrpc_registry_free(registry);
+	service_free();
+	return 1;
 }

@@ -837,8 +837,10 @@ START_TEST(daemonized_survives_other_openers)
 	    e.dir, e.db, e.dir, e.dir);
 	ck_assert_int_eq(system(cmd), 0);
 	bg_port = e.port;
-	for (i = 0; i < 100 && rpc_fault(&e, "<methodCall><methodName>"
-	    "pci.nothing</methodName></methodCall>") != -506; i++)
+	/* It listens once its first scan is stored. */
+	snprintf(cmd, sizeof(cmd), "curl -s -m 1 -o /dev/null "
+	    "http://%s:%d/RPC2", e.host, e.port);
+	for (i = 0; i < 250 && system(cmd) != 0; i++)
 		usleep(20000);
 	ck_assert(rpc_ok(rpc(&e, "pci.allocate", P_INT(1) "<param><value>"
 	    "<array><data><value><struct><member><name>CLASS</name><value>"
