@@ -153,38 +153,42 @@ c_list(struct opts *o)
 	return print_text(s, rc);
 }
 
+/* The devices of VM argv[0]: EX_OK, or the exit code to return. */
 static int
-c_vm(struct opts *o)
+vm_devices(struct opts *o, pcipass_device_list **l)
 {
-	pcipass_client		*c;
-	pcipass_device_list	*l;
-	int			 vmid, rc;
+	pcipass_client	*c;
+	int		 vmid, rc;
 
 	if (vmid_arg(o->argv[0], &vmid))
 		return EX_USAGE;
 	if (connect_(&c, o))
 		return EX_ERR;
-	rc = pcipass_vm(&l, c, vmid);
+	rc = pcipass_vm(l, c, vmid);
 	pcipass_client_free(c);
-	return rc < 0 ? fail() : print_table(l, o->columns);
+	return rc < 0 ? fail() : EX_OK;
+}
+
+static int
+c_vm(struct opts *o)
+{
+	pcipass_device_list	*l;
+	int			 rc;
+
+	if ((rc = vm_devices(o, &l)) != EX_OK)
+		return rc;
+	return print_table(l, o->columns);
 }
 
 static int
 c_hostdev(struct opts *o)
 {
-	pcipass_client		*c;
 	pcipass_device_list	*l;
 	char			*s;
-	int			 vmid, rc;
+	int			 rc;
 
-	if (vmid_arg(o->argv[0], &vmid))
-		return EX_USAGE;
-	if (connect_(&c, o))
-		return EX_ERR;
-	rc = pcipass_vm(&l, c, vmid);
-	pcipass_client_free(c);
-	if (rc < 0)
-		return fail();
+	if ((rc = vm_devices(o, &l)) != EX_OK)
+		return rc;
 	rc = pcipass_render_hostdev(&s, l);
 	pcipass_device_list_free(l);
 	if (rc < 0)
