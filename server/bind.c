@@ -242,9 +242,11 @@ expand(const struct pp_inventory *inv, const pp_addr *addr, size_t n,
 			if (inv->member[m].group != d->iommu ||
 			    inv->member[m].addr == d->addr)
 				continue;
+			/* As the matcher's rule: a sibling on vfio-pci,
+			 * pci-stub or no driver needs no bind. */
 			e = inventory_find(inv, inv->member[m].addr);
 			if (e != NULL && (device_is_bridge(e) ||
-			    (harmless(e->driver) && !e->offered)))
+			    harmless(e->driver)))
 				continue;
 			if (allowed(inv, inv->member[m].addr, d, msg, len) < 0)
 				goto fail;

@@ -292,6 +292,58 @@ fill_device(struct pci_access *a, struct pci_dev *d, const char *devdir,
 	fill_extras(dir, p);
 }
 
+/* Length of the valid UTF-8 sequence at s, 0 if it is not one. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t	n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/*
+ * Text from sysfs entry names and pci.ids goes into XML answers, where
+ * one invalid byte makes the whole answer unreadable: control characters
+ * and invalid UTF-8 become '?'.
+ */
+static void
+text_clean(char *s)
+{
+	unsigned char	*p = (unsigned char *)s;
+	size_t		 n;
+
+	while (*p != '\0') {
+		if ((n = utf8_len(p)) == 0 || (n == 1 && *p < 0x20)) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
+static void
+clean_texts(struct pp_device *p)
+{
+	text_clean(p->driver);
+	text_clean(p->ifname);
+	text_clean(p->vendor_name);
+	text_clean(p->device_name);
+	text_clean(p->class_name);
+}
+
 static int
 scan_devices(const char *root, struct pp_inventory *inv)
 {
@@ -328,6 +380,7 @@ scan_devices(const char *root, struct pp_inventory *inv)
 		d = pci_get_dev(a, (int)PP_DOMAIN(ad), PP_BUS(ad), PP_SLOT(ad),
 		    PP_FUNC(ad));
 		fill_device(a, d, devdir, &inv->dev[i]);
+		clean_texts(&inv->dev[i]);
 		pci_free_dev(d);
 		d = NULL;
 	}

@@ -162,6 +162,12 @@ START_TEST(broken_entries_reported_scan_goes_on)
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/junk", root);
 	write_file(path, "not a device\n");
+	/* A driver name that is not UTF-8 and has a control character. */
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:03:00.0/driver",
+	    root);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(symlink("../../drivers/ig\xff\x01" "b\xc3\xa9", path),
+	    0);
 	log = scan_logged(root, &inv, &rc);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_uint_eq(inv.ndev, 3);
@@ -171,6 +177,7 @@ START_TEST(broken_entries_reported_scan_goes_on)
 	ck_assert_int_eq(find(&inv, "0000:00:02.0")->numa, -1);
 	ck_assert_int_eq(find(&inv, "0000:00:02.0")->boot_vga, 1);
 	ck_assert_str_eq(find(&inv, "0000:03:00.0")->ifname, "eno1");
+	ck_assert_str_eq(find(&inv, "0000:03:00.0")->driver, "ig??b\xc3\xa9");
 	ck_assert_int_eq(find(&inv, "0000:03:00.0")->numa, 1);
 	ck_assert_ptr_nonnull(strstr(log, "devices/junk: not a PCI address, "
 	    "skipped"));
