@@ -299,9 +299,11 @@ pcipass_version(char **out, pcipass_client *c)
 	return text_call(out, c, "pci.version");
 }
 
-int
-pcipass_allocate(pcipass_device_list **out, pcipass_client *c, int vmid,
-    const pcipass_request_list *reqs)
+/* pci.allocate or pci.attach (one request, sent as a struct). */
+static int
+requests_call(pcipass_device_list **out, pcipass_client *c,
+    const char *method, int vmid, const pcipass_request_list *reqs,
+    int single)
 {
 	xmlrpc_env	 env;
 	xmlrpc_value	*r, *v;
@@ -310,33 +312,28 @@ pcipass_allocate(pcipass_device_list **out, pcipass_client *c, int vmid,
 	*out = NULL;
 	if ((rc = pcipass_request_list_check(reqs)) < 0)
 		return rc;
+	if (single && pcipass_request_list_count(reqs) != 1)
+		return err_set(PCIPASS_EINVAL, 0, "attach takes one request");
 	xmlrpc_env_init(&env);
-	r = requests_encode(&env, reqs, 0);
+	r = requests_encode(&env, reqs, single);
 	xmlrpc_env_clean(&env);
-	rc = call(&v, c, "pci.allocate", "(iV)", vmid, r);
+	rc = call(&v, c, method, "(iV)", vmid, r);
 	xmlrpc_DECREF(r);
-	return rc < 0 ? rc : devices(out, v, 0);
+	return rc < 0 ? rc : devices(out, v, single);
+}
+
+int
+pcipass_allocate(pcipass_device_list **out, pcipass_client *c, int vmid,
+    const pcipass_request_list *reqs)
+{
+	return requests_call(out, c, "pci.allocate", vmid, reqs, 0);
 }
 
 int
 pcipass_attach(pcipass_device_list **out, pcipass_client *c, int vmid,
     const pcipass_request_list *reqs)
 {
-	xmlrpc_env	 env;
-	xmlrpc_value	*r, *v;
-	int		 rc;
-
-	*out = NULL;
-	if ((rc = pcipass_request_list_check(reqs)) < 0)
-		return rc;
-	if (pcipass_request_list_count(reqs) != 1)
-		return err_set(PCIPASS_EINVAL, 0, "attach takes one request");
-	xmlrpc_env_init(&env);
-	r = requests_encode(&env, reqs, 1);
-	xmlrpc_env_clean(&env);
-	rc = call(&v, c, "pci.attach", "(iV)", vmid, r);
-	xmlrpc_DECREF(r);
-	return rc < 0 ? rc : devices(out, v, 1);
+	return requests_call(out, c, "pci.attach", vmid, reqs, 1);
 }
 
 int

@@ -235,22 +235,6 @@ assess(const struct pp_inventory *inv, size_t i, int vmid, int flags,
 	return 0;
 }
 
-/* Usable for vmid: 0 free-standing, >0 siblings needed, -1 blocked. */
-int
-device_usable(const struct pp_inventory *inv, const struct pp_device *d,
-    int vmid, int flags, char *why, size_t len)
-{
-	struct node	n;
-	int		rc;
-
-	if (assess(inv, (size_t)(d - inv->dev), vmid, flags, &n) < 0)
-		return snprintf(why, len, "out of memory"), -1;
-	snprintf(why, len, "%s", n.why);
-	rc = n.blocked ? -1 : (int)n.nneed;
-	free(n.need);
-	return rc;
-}
-
 /* Kuhn's augmenting path from request r over unchosen candidates. */
 static int
 augment_req(struct search *s, size_t r, int *owner)

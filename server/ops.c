@@ -272,13 +272,12 @@ matchflags(int flags)
 
 /* Run the matcher; on no fit, ALLOCATE and its reason in res. */
 static int
-assign(sqlite3 *db, struct pp_result *res, const struct pp_inventory *inv,
+assign(struct pp_result *res, const struct pp_inventory *inv,
     const struct pp_request *req, size_t nreq, int vmid, int mflags,
     size_t *idx)
 {
 	int	rc;
 
-	(void)db;
 	rc = match_assign(inv, req, nreq, vmid, mflags, idx, res->msg,
 	    sizeof(res->msg));
 	if (rc == MATCH_OK)
@@ -414,7 +413,7 @@ allocate(sqlite3 *db, int vmid, const struct pp_request *req,
 			    vmid, held_count(inv, vmid));
 			rc = leave_unchanged(res, 0);
 		}
-	} else if (assign(b, res, inv, req, nreq, vmid, matchflags(flags),
+	} else if (assign(res, inv, req, nreq, vmid, matchflags(flags),
 	    idx) < 0)
 		rc = leave_unchanged(res, 0);
 	else
@@ -439,7 +438,7 @@ attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
 	for (i = 0; i < inv->ndev; i++)
 		if (inv->dev[i].vmid == vmid && inv->dev[i].req_index >= next)
 			next = inv->dev[i].req_index + 1;
-	if (assign(b, res, inv, req, 1, vmid, matchflags(flags | OP_NEW),
+	if (assign(res, inv, req, 1, vmid, matchflags(flags | OP_NEW),
 	    idx) < 0)
 		return leave_unchanged(res, 0);
 	return hold_commit(b, res, inv, req, 1, vmid, next, idx, NULL,

@@ -186,7 +186,6 @@ sqlite3_stmt *store_stmt(sqlite3 *, const char *);
 void	 store_stmt_done(sqlite3_stmt *);
 int	 store_begin(sqlite3 *);
 uint64_t store_generation(void);
-uint64_t store_last_commit(void);
 int	 store_txn_begin(sqlite3 *);
 int	 store_txn_end(sqlite3 *, int, uint64_t *);
 int	 store_commit(sqlite3 *);
@@ -227,8 +226,6 @@ int	 match_test(const struct pp_inventory *, const struct pp_request *,
 void	 match_states(struct pp_inventory *, int);
 int	 match_detach_splits(const struct pp_inventory *,
 	    const struct pp_device *, int, char *, size_t);
-int	 device_usable(const struct pp_inventory *, const struct pp_device *,
-	    int, int, char *, size_t);
 
 /* service.c */
 int	 service_init(const struct pp_config *, struct pp_filter *);

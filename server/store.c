@@ -227,7 +227,6 @@ static pthread_cond_t	token_cv = PTHREAD_COND_INITIALIZER;
 static int		token_taken;
 static __thread int	write_held;
 static uint64_t		generation = 1;	/* commits by this process */
-static __thread uint64_t last_commit;
 
 /*
  * Bumped by every commit of this process, with the write token held: a
@@ -295,13 +294,6 @@ store_txn_end(sqlite3 *db, int commit, uint64_t *gen)
 	return rc;
 }
 
-/* The generation this thread's last store_commit() made. */
-uint64_t
-store_last_commit(void)
-{
-	return last_commit;
-}
-
 int
 store_begin(sqlite3 *db)
 {
@@ -317,7 +309,7 @@ store_commit(sqlite3 *db)
 	if (!write_held)
 		return -1;
 	write_held = 0;
-	return store_txn_end(db, 1, &last_commit);
+	return store_txn_end(db, 1, NULL);
 }
 
 void
