@@ -33,12 +33,17 @@ hex_digits(const char **sp, int min, int max, unsigned *out)
  * ("0000:41:00.7"); ADDR_ONE is what requests carry ("0000:41:00:7" or
  * "0000:41:00.7"); both take domains of 4 to 8 digits (VMD domains are
  * 10000 and up). ADDR_SHORT is "41:00.7".
+ * A sysfs name is taken only in the kernel's own form (lower case, the
+ * domain as "%04x"): "0000000:41:00.0" would name 0000:41:00.0 a second
+ * time, so it is refused, and a tree never yields one address twice.
  * Returns 0, or -1 when the string is not exactly that.
  */
 int
 addr_parse(const char *s, int form, pp_addr *out)
 {
-	unsigned	dom = 0, bus, slot, fn;
+	unsigned	 dom = 0, bus, slot, fn;
+	const char	*name = s;
+	char		 canon[PP_ADDR_SYSFS_LEN];
 
 	if (s == NULL)
 		return -1;
@@ -54,6 +59,9 @@ addr_parse(const char *s, int form, pp_addr *out)
 		return -1;
 	s++;
 	if (hex_digits(&s, 1, 1, &fn) < 0 || fn > 7 || *s != '\0')
+		return -1;
+	if (form == ADDR_SYSFS && strcmp(name, addr_fmt(PP_ADDR(dom, bus,
+	    slot, fn), ADDR_SYSFS, canon, sizeof(canon))) != 0)
 		return -1;
 	*out = PP_ADDR(dom, bus, slot, fn);
 	return 0;

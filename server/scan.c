@@ -127,8 +127,8 @@ entry_ok(const char *devdir, const char *name, struct pp_device *p)
 	size_t		 i;
 
 	if (addr_parse(name, ADDR_SYSFS, &p->addr) < 0) {
-		log_warnx("scan: %s/%s: not a PCI address, skipped", devdir,
-		    name);
+		log_warnx("scan: %s/%s: not a PCI address in the kernel's "
+		    "form (DDDD:BB:SS.F), skipped", devdir, name);
 		return 0;
 	}
 	snprintf(dir, sizeof(dir), "%s/%s", devdir, name);
@@ -425,8 +425,9 @@ group_members(const char *gdir, int group, struct pp_inventory *inv,
 		if (e->d_name[0] == '.')
 			continue;
 		if (addr_parse(e->d_name, ADDR_SYSFS, &a) < 0) {
-			log_warnx("scan: %s/%s: not a PCI address, skipped",
-			    path, e->d_name);
+			log_warnx("scan: %s/%s: not a PCI address in the "
+			    "kernel's form (DDDD:BB:SS.F), skipped", path,
+			    e->d_name);
 			continue;
 		}
 		rc = add_member(inv, cap, group, a);

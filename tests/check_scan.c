@@ -179,12 +179,57 @@ START_TEST(broken_entries_reported_scan_goes_on)
 	ck_assert_str_eq(find(&inv, "0000:03:00.0")->ifname, "eno1");
 	ck_assert_str_eq(find(&inv, "0000:03:00.0")->driver, "ig??b\xc3\xa9");
 	ck_assert_int_eq(find(&inv, "0000:03:00.0")->numa, 1);
-	ck_assert_ptr_nonnull(strstr(log, "devices/junk: not a PCI address, "
-	    "skipped"));
+	ck_assert_ptr_nonnull(strstr(log, "devices/junk: not a PCI address "
+	    "in the kernel's form (DDDD:BB:SS.F), skipped"));
 	ck_assert_ptr_nonnull(strstr(log, "0000:01:00.0/class: \"garbage\" "
 	    "is not a hex id, skipped"));
 	ck_assert_ptr_nonnull(strstr(log, "0000:02:00.0: no vendor file, "
 	    "skipped"));
+	free(log);
+	inventory_free(&inv);
+}
+END_TEST
+
+/*
+ * fuzz_scan found two entries, 0000:41:00.0 and 0000000:41:00.0, that
+ * parse to one address: the inventory held it twice. Only the kernel's
+ * own spelling of a name is taken (fuzz/corpus/scan/noncanonical_domain
+ * is that input).
+ */
+START_TEST(noncanonical_names_skipped)
+{
+	struct pp_inventory	 inv;
+	const char		*root = tree_text(broken);
+	static const char *const alias[] = { "0000000:03:00.0",
+	    "00000:03:00.0", "0000:0A:00.0", "0000:03:00.0 ", "000:03:00.0" };
+	char			 cmd[1600], *log, *want;
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < sizeof(alias) / sizeof(alias[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "cp -r '%s/bus/pci/devices/0000:03:"
+		    "00.0' '%s/bus/pci/devices/%s' && ln -s ../../../../bus/"
+		    "pci/devices/%s '%s/kernel/iommu_groups/4/devices/%s'",
+		    root, root, alias[i], alias[i], root, alias[i]);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	log = scan_logged(root, &inv, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(inv.ndev, 3);
+	ck_assert_str_eq(find(&inv, "0000:03:00.0")->ifname, "eno1");
+	ck_assert_uint_eq(group_size(&inv, 4), 1);
+	for (i = 0; i < sizeof(alias) / sizeof(alias[0]); i++) {
+		ck_assert(asprintf(&want, "devices/%s: not a PCI address in "
+		    "the kernel's form (DDDD:BB:SS.F), skipped", alias[i]) > 0);
+		ck_assert_msg(strstr(log, want) != NULL, "no \"%s\" in %s",
+		    want, log);
+		free(want);
+		ck_assert(asprintf(&want, "iommu_groups/4/devices/%s: not a "
+		    "PCI address in the kernel's form", alias[i]) > 0);
+		ck_assert_msg(strstr(log, want) != NULL, "no \"%s\" in %s",
+		    want, log);
+		free(want);
+	}
 	free(log);
 	inventory_free(&inv);
 }
@@ -274,6 +319,7 @@ scan_suite(void)
 	tcase_add_test(tc, numa_nodes_and_subsystems);
 	tcase_add_test(tc, pci_domains);
 	tcase_add_test(tc, broken_entries_reported_scan_goes_on);
+	tcase_add_test(tc, noncanonical_names_skipped);
 	tcase_add_test(tc, missing_root_fails_cleanly);
 	tcase_add_test(tc, probe_matches_every_fixture);
 	tcase_add_test(tc, converter_agrees_with_lspci);
