@@ -212,7 +212,7 @@ pcipass_render_hostdev(char **out, const pcipass_device_list *l)
 	for (i = 0; i < pcipass_device_list_count(l); i++) {
 		const pcipass_device	*d = &l->dev[i];
 
-		if (hexfield(d, "DOMAIN", 4) < 0 || hexfield(d, "BUS", 2) < 0 ||
+		if (hexfield(d, "DOMAIN", 8) < 0 || hexfield(d, "BUS", 2) < 0 ||
 		    hexfield(d, "SLOT", 2) < 0 || hexfield(d, "FUNCTION", 1) < 0)
 			return err_set(PCIPASS_EFAULT, 0, "device %s: no "
 			    "usable DOMAIN, BUS, SLOT, FUNCTION",
@@ -223,7 +223,7 @@ pcipass_render_hostdev(char **out, const pcipass_device_list *l)
 	for (i = 0; i < pcipass_device_list_count(l); i++) {
 		const pcipass_device	*d = &l->dev[i];
 
-		dom = hexfield(d, "DOMAIN", 4);
+		dom = hexfield(d, "DOMAIN", 8);
 		bus = hexfield(d, "BUS", 2);
 		slot = hexfield(d, "SLOT", 2);
 		fn = hexfield(d, "FUNCTION", 1);

@@ -99,15 +99,19 @@ hex_ok(const char *s)
 	return n >= 1 && n <= 4 && xdigits(s, n);
 }
 
-/* BB:SS.F, or (full) DDDD:BB:SS.F / DDDD:BB:SS:F. */
+/* BB:SS.F, or (full) DDDD:BB:SS.F / DDDD:BB:SS:F with a domain of 4 to
+ * 8 digits (VMD domains are 10000 and up). */
 static int
 addr_ok(const char *s, int full)
 {
+	size_t	dom = strcspn(s, ":");
+
 	if (full) {
-		if (strlen(s) != 12 || !xdigits(s, 4) || s[4] != ':')
+		if (dom < 4 || dom > 8 || !xdigits(s, dom) || s[dom] != ':')
 			return 0;
-		s += 5;
-	} else if (strlen(s) != 7)
+		s += dom + 1;
+	}
+	if (strlen(s) != 7)
 		return 0;
 	return xdigits(s, 2) && s[2] == ':' && xdigits(s + 3, 2) &&
 	    (s[5] == '.' || (full && s[5] == ':')) && s[6] >= '0' &&

@@ -51,8 +51,9 @@ add_int(struct pp_field *f, size_t *n, const char *name, int v, int dash)
 	p->dash = dash && v < 0;
 }
 
-/* Lower-case hex, zero-padded to width: device_fields runs per device
- * per answer, and snprintf was most of its cost. */
+/* Lower-case hex, zero-padded to at least width digits and as many as v
+ * needs (a VMD domain is 10000): device_fields runs per device per
+ * answer, and snprintf was most of its cost. */
 static void
 add_hex(struct pp_field *f, size_t *n, const char *name, unsigned v,
     int width)
@@ -60,6 +61,8 @@ add_hex(struct pp_field *f, size_t *n, const char *name, unsigned v,
 	struct pp_field	*p = add(f, n, name, F_STR);
 	int		 i;
 
+	while (width < 8 && (v >> (4 * width)) != 0)
+		width++;
 	for (i = width - 1; i >= 0; i--, v >>= 4)
 		p->text[i] = "0123456789abcdef"[v & 0xf];
 	p->text[width] = '\0';

@@ -148,6 +148,69 @@ START_TEST(t_json)
 }
 END_TEST
 
+/*
+ * Intel VMD puts the NVMe behind it in PCI domain 10000, in the VMD's
+ * IOMMU group. DOMAIN keeps all five digits in every output, and the
+ * hostdev names that device, not 0000:e1:00.0. (Here the VMD endpoint is
+ * bound to vfio-pci so that the group can be given to a VM.)
+ */
+#define VMD_TREE \
+"0000:00:0e.0 RAID bus controller [0104]: Intel Corporation Volume " \
+"Management Device NVMe RAID Controller [8086:467f]\n" \
+"\tKernel driver in use: vfio-pci\n\tIOMMU group: 7\n\n" \
+"10000:e0:06.0 PCI bridge [0604]: Intel Corporation Device [8086:464d]\n" \
+"\tKernel driver in use: pcieport\n\tIOMMU group: 7\n\n" \
+"10000:e1:00.0 Non-Volatile memory controller [0108]: Samsung Electronics " \
+"Co Ltd NVMe SSD Controller PM9A1/PM9A3/980PRO [144d:a80a]\n" \
+"\tKernel driver in use: vfio-pci\n\tIOMMU group: 7\n"
+
+START_TEST(t_vmd_domain)
+{
+	json_object	*root, *o, *dev, *v;
+	char		 cmd[2048];
+
+	daemon_stop(&d);
+	daemon_start(&d, tree_text(VMD_TREE), ":filter: '144d:*'\n", NULL);
+	ck_assert_int_eq(run("allocate 5 --pci ADDRESS=10000:e1:00:0"), 0);
+	ck_assert_int_eq(run("hostdev 5"), 0);
+	ck_assert_str_eq(sout, "<hostdev mode='subsystem' type='pci' "
+	    "managed='yes'>\n  <source>\n    <address domain='0x10000' "
+	    "bus='0xe1' slot='0x00' function='0x0'/>\n  </source>\n"
+	    "</hostdev>\n");
+	ck_assert_int_eq(run("list --json"), 0);
+	ck_assert_ptr_nonnull(root = json_tokener_parse(sout));
+	ck_assert(json_object_object_get_ex(root, "HOST_SHARE", &o));
+	ck_assert(json_object_object_get_ex(o, "PCI_DEVICES", &o));
+	ck_assert(json_object_object_get_ex(o, "PCI", &o));
+	ck_assert_int_eq((int)json_object_array_length(o), 1);
+	dev = json_object_array_get_idx(o, 0);
+	ck_assert(json_object_object_get_ex(dev, "ADDRESS", &v));
+	ck_assert_str_eq(json_object_get_string(v), "10000:e1:00:0");
+	ck_assert(json_object_object_get_ex(dev, "DOMAIN", &v));
+	ck_assert_str_eq(json_object_get_string(v), "10000");
+	json_object_put(root);
+	ck_assert_int_eq(run("list --xml"), 0);
+	ck_assert_ptr_nonnull(strstr(sout, "<DOMAIN><![CDATA[10000]]>"
+	    "</DOMAIN>"));
+	snprintf(cmd, sizeof(cmd), "'%s' --probe --sysfs-root '%s' --filter "
+	    "'%s/pci.conf' > '%s'", getenv("PCIPASSD"), d.sysfs, d.dir,
+	    out[0]);
+	ck_assert_int_eq(system(cmd), 0);
+	free(sout);
+	sout = read_file(out[0]);
+	ck_assert_ptr_nonnull(strstr(sout, " ADDRESS = \"10000:e1:00:0\" ,\n"
+	    " SHORT_ADDRESS = "));
+	ck_assert_ptr_nonnull(strstr(sout, " DOMAIN = \"10000\" ,\n BUS = "
+	    "\"e1\" ,\n"));
+	ck_assert_int_eq(run("detach 5 10000:e1:00.0"), 0);
+	ck_assert_int_eq(run("attach 5 --pci ADDRESS=10000:E1:00.0"), 0);
+	ck_assert_int_eq(run("allocate 6 --pci ADDRESS=100000000:e1:00.0"),
+	    2);
+	ck_assert_ptr_nonnull(strstr(serr, "ADDRESS \"100000000:e1:00.0\": "
+	    "expected DDDD:BB:SS.F or DDDD:BB:SS:F"));
+}
+END_TEST
+
 START_TEST(t_template)
 {
 	const char	*t;
@@ -254,6 +317,7 @@ cli_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, t_table);
 	tcase_add_test(tc, t_json);
+	tcase_add_test(tc, t_vmd_domain);
 	tcase_add_test(tc, t_template);
 	tcase_add_test(tc, t_exit_codes);
 	tcase_add_test(tc, t_place);
