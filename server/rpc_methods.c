@@ -32,6 +32,7 @@ struct method {
 	int		 optional;	/* trailing parameters that may lack */
 	int		 writes;
 	const char	*signature;
+	const char	*params;	/* their names, for count faults */
 	const char	*help;
 };
 
@@ -368,29 +369,31 @@ m_monitor(struct call *c)
 }
 
 static const struct method methods[] = {
-	{ "pci.list", m_list, "", 0, 0, "A:s",
+	{ "pci.list", m_list, "", 0, 0, "A:s", "session",
 	    "List the offered and held devices, ascending by ADDRESS." },
-	{ "pci.info", m_info, "", 0, 0, "A:s",
+	{ "pci.info", m_info, "", 0, 0, "A:s", "session",
 	    "The <PCI_DEVICES> element of OpenNebula's host XML." },
-	{ "pci.probe", m_probe, "", 0, 0, "A:s",
+	{ "pci.probe", m_probe, "", 0, 0, "A:s", "session",
 	    "The monitoring template of OpenNebula's PCI probe." },
-	{ "pci.vm", m_vm, "i", 0, 0, "A:si",
+	{ "pci.vm", m_vm, "i", 0, 0, "A:si", "session, vmid",
 	    "The devices a VM holds (vmid)." },
 	{ "pci.test", m_test, "Ai", 1, 0, "A:sA,A:sAi",
+	    "session, requests[, vmid]",
 	    "Whether requests fit, without changing anything "
 	    "(requests, optional vmid)." },
 	{ "pci.allocate", m_allocate, "iA", 0, 1, "A:siA",
+	    "session, vmid, requests",
 	    "Allocate devices to a VM, all requests or none (vmid, "
 	    "requests)." },
-	{ "pci.release", m_release, "i", 0, 1, "A:si",
+	{ "pci.release", m_release, "i", 0, 1, "A:si", "session, vmid",
 	    "Release every device a VM holds (vmid)." },
-	{ "pci.attach", m_attach, "iS", 0, 1, "A:siS",
+	{ "pci.attach", m_attach, "iS", 0, 1, "A:siS", "session, vmid, request",
 	    "Add one device to a VM (vmid, request)." },
-	{ "pci.detach", m_detach, "is", 0, 1, "A:sis",
+	{ "pci.detach", m_detach, "is", 0, 1, "A:sis", "session, vmid, address",
 	    "Take one device from a VM (vmid, address)." },
-	{ "pci.monitor", m_monitor, "", 0, 1, "A:s",
+	{ "pci.monitor", m_monitor, "", 0, 1, "A:s", "session",
 	    "Rescan the host now; counts of added, removed, changed." },
-	{ "pci.version", m_version, "", 0, 0, "A:s",
+	{ "pci.version", m_version, "", 0, 0, "A:s", "session",
 	    "The daemon's version." },
 };
 
@@ -415,10 +418,16 @@ check_params(struct call *c, const struct method *m)
 	xmlrpc_type	 t;
 
 	if (n < 0 || (size_t)n > want || (size_t)n + m->optional < want) {
-		xmlrpc_env_set_fault_formatted(c->env, XMLRPC_INDEX_ERROR,
-		    "%s takes %zu parameters (session%s%s), got %d",
-		    m->name, want - (size_t)m->optional, want > 1 ? ", " : "",
-		    m->signature + 4, n);
+		if (m->optional > 0)
+			xmlrpc_env_set_fault_formatted(c->env,
+			    XMLRPC_INDEX_ERROR, "%s takes %zu to %zu "
+			    "parameters (%s), got %d", m->name,
+			    want - (size_t)m->optional, want, m->params, n);
+		else
+			xmlrpc_env_set_fault_formatted(c->env,
+			    XMLRPC_INDEX_ERROR, "%s takes %zu parameter%s "
+			    "(%s), got %d", m->name, want, want > 1 ? "s" :
+			    "", m->params, n);
 		return -1;
 	}
 	for (i = 0; i < (size_t)n; i++) {

@@ -543,6 +543,77 @@ START_TEST(standard_faults)
 }
 END_TEST
 
+/* The faultString of a standard fault answer to xml (a new string). */
+static char *
+fault_string(const char *xml)
+{
+	char	*out, *p, *q, *r;
+
+	ck_assert_int_eq(http_post(&d, "text/xml", xml, strlen(xml), &out),
+	    200);
+	p = strstr(out, "<name>faultString</name>");
+	ck_assert_msg(p != NULL, "no faultString in %s", out);
+	p = strstr(p, "<string>");
+	ck_assert_ptr_nonnull(p);
+	p += strlen("<string>");
+	q = strstr(p, "</string>");
+	ck_assert_ptr_nonnull(q);
+	r = strndup(p, (size_t)(q - p));
+	free(out);
+	return r;
+}
+
+/*
+ * A wrong parameter count names the parameters the method takes. (The
+ * text once came from the signature string, read past the end of a short
+ * one: "(sessionpci.vm)", "(session, )".)
+ */
+START_TEST(count_faults_name_the_parameters)
+{
+	static const struct { const char *method, *text; } t[] = {
+	    { "pci.list", "pci.list takes 1 parameter (session), got 0" },
+	    { "pci.info", "pci.info takes 1 parameter (session), got 0" },
+	    { "pci.probe", "pci.probe takes 1 parameter (session), got 0" },
+	    { "pci.vm", "pci.vm takes 2 parameters (session, vmid), got 0" },
+	    { "pci.test", "pci.test takes 2 to 3 parameters (session, "
+		"requests[, vmid]), got 0" },
+	    { "pci.allocate", "pci.allocate takes 3 parameters (session, "
+		"vmid, requests), got 0" },
+	    { "pci.release", "pci.release takes 2 parameters (session, "
+		"vmid), got 0" },
+	    { "pci.attach", "pci.attach takes 3 parameters (session, vmid, "
+		"request), got 0" },
+	    { "pci.detach", "pci.detach takes 3 parameters (session, vmid, "
+		"address), got 0" },
+	    { "pci.monitor", "pci.monitor takes 1 parameter (session), "
+		"got 0" },
+	    { "pci.version", "pci.version takes 1 parameter (session), "
+		"got 0" },
+	};
+	char	 xml[512], *s;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(xml, sizeof(xml), "<methodCall><methodName>%s"
+		    "</methodName><params></params></methodCall>",
+		    t[i].method);
+		s = fault_string(xml);
+		ck_assert_str_eq(s, t[i].text);
+		free(s);
+	}
+	s = fault_string("<methodCall><methodName>pci.test</methodName>"
+	    "<params>" P_INT(1) P_INT(1) P_INT(1) P_INT(1) "</params>"
+	    "</methodCall>");
+	ck_assert_str_eq(s, "pci.test takes 2 to 3 parameters (session, "
+	    "requests[, vmid]), got 4");
+	free(s);
+	s = fault_string("<methodCall><methodName>pci.version</methodName>"
+	    "<params>" P_INT(1) P_INT(1) "</params></methodCall>");
+	ck_assert_str_eq(s, "pci.version takes 1 parameter (session), got 2");
+	free(s);
+}
+END_TEST
+
 /* status of curl with extra arguments against this daemon. */
 static int
 curl_status(const char *args)
@@ -944,6 +1015,7 @@ rpc_suite(void)
 	tcase_add_test(tc, authentication_and_authorization);
 	tcase_add_test(tc, bad_inputs_change_nothing);
 	tcase_add_test(tc, standard_faults);
+	tcase_add_test(tc, count_faults_name_the_parameters);
 	tcase_add_test(tc, http_errors);
 	tcase_add_test(tc, hostile_bodies_refused_before_parsing);
 	tcase_add_test(tc, race_for_the_last_device);
