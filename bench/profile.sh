@@ -22,7 +22,8 @@ for call in version cycle test; do
 	    --filter "$W/pci.conf" --db "$W/cg.db" --auth "$W/auth" \
 	    --rescan 0 > /dev/null 2> "$P/$call.log" &
 	vp=$!
-	sleep 6
+	# Under valgrind the first scan takes seconds: wait for the port.
+	python3 "$SRC/tests/wait_ready.py" 127.0.0.1 "$PORT" "$vp" 120
 	BENCH_CALL=$call wrk -t1 -c4 -d8s -s "$SRC/bench/wrk/rpc.lua" \
 	    "http://127.0.0.1:$PORT/RPC2" | tail -n1
 	kill "$vp"

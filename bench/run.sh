@@ -199,7 +199,6 @@ if want footprint; then
 	for n in 256 4096; do
 		start_daemon "f$n" "$(tree "$n")" 127.0.0.1 $((BASEPORT + 3))
 		p=$DPID
-		sleep 0.5
 		echo "{\"daemon\": \"f$n\", \"when\": \"idle\", \"VmRSS\": $(status_kb $p VmRSS), \"VmHWM\": $(status_kb $p VmHWM)}" >> "$OUT/footprint.jsonl"
 		wrk_run cycle $((BASEPORT + 3)) 16 > /dev/null
 		echo "{\"daemon\": \"f$n\", \"when\": \"after allocate+release, 16 conns\", \"VmRSS\": $(status_kb $p VmRSS), \"VmHWM\": $(status_kb $p VmHWM)}" >> "$OUT/footprint.jsonl"

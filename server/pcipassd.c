@@ -74,7 +74,10 @@ parse_flags(int argc, char **argv, struct pp_config *c)
 			c->port = number(optarg, "--port", 1, 65535);
 			break;
 		case OPT_DB: c->db = optarg; break;
-		case OPT_FILTER: c->filter = optarg; break;
+		case OPT_FILTER:
+			c->filter = optarg;
+			c->filter_named = 1;
+			break;
 		case OPT_SYSFS: c->sysfs_root = optarg; break;
 		case OPT_PROC: c->proc_root = optarg; break;
 		case OPT_AUTH: c->auth = optarg; break;
@@ -147,6 +150,18 @@ main(int argc, char **argv)
 	f = filter_load(c.filter, report_stderr, NULL);
 	if (c.check_only) {
 		int	bad = f == NULL;
+
+		/* A file named on the command line must exist; the default
+		 * one may be missing (nothing is offered), as for the daemon. */
+		if (f != NULL && access(c.filter, F_OK) < 0 && errno == ENOENT) {
+			if (c.filter_named) {
+				fprintf(stderr, "%s: no such file\n", c.filter);
+				bad = 1;
+			} else
+				fprintf(stderr, "%s: no such file: no device "
+				    "is offered (passthrough is opt-in; see "
+				    "pci.conf in the README)\n", c.filter);
+		}
 
 		bad |= auth_load(c.auth, 0) < 0;
 		filter_free(f);

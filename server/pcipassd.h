@@ -90,6 +90,7 @@ struct pp_config {
 	int		 port;
 	const char	*db;
 	const char	*filter;
+	int		 filter_named;		/* --filter given */
 	const char	*sysfs_root;
 	const char	*proc_root;
 	const char	*auth;

@@ -193,8 +193,8 @@ START_TEST(t_vmd_domain)
 	ck_assert_ptr_nonnull(strstr(sout, "<DOMAIN><![CDATA[10000]]>"
 	    "</DOMAIN>"));
 	snprintf(cmd, sizeof(cmd), "'%s' --probe --sysfs-root '%s' --filter "
-	    "'%s/pci.conf' > '%s'", getenv("PCIPASSD"), d.sysfs, d.dir,
-	    out[0]);
+	    "'%s/pci.conf' --proc-root '%s/proc' > '%s'", getenv("PCIPASSD"),
+	    d.sysfs, d.dir, d.dir, out[0]);
 	ck_assert_int_eq(system(cmd), 0);
 	free(sout);
 	sout = read_file(out[0]);

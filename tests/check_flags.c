@@ -11,20 +11,60 @@
 
 #include "harness.h"
 
-/* Run pcipassd with args; returns its exit status, output in *out. */
+/*
+ * Run pcipassd with args; returns its exit status, output in *out. It
+ * runs under strace, and fails the test if it touched the host's own
+ * pcipass files, /sys or /proc: a test that reads /etc/pcipass/auth
+ * passes or fails with what a root `make run` left there.
+ */
 static int
 run(const char *args, char **out)
 {
+	static const char *const host[] = { "\"/etc/pcipass", "\"/var/lib/"
+	    "pcipass", "\"/sys/", "\"/proc/" };
 	const char	*dir = scratch_dir();
-	char		 cmd[4096], path[600];
+	char		 cmd[4096], path[600], *trace, *line, *next;
+	size_t		 i;
 	int		 rc;
 
-	snprintf(cmd, sizeof(cmd), "cd '%s' && timeout 10 %s %s > out 2>&1",
-	    dir, getenv("PCIPASSD"), args);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && timeout 10 strace -f -qq -e "
+	    "trace=%%file -o trace %s %s > out 2>&1", dir, getenv("PCIPASSD"),
+	    args);
 	rc = system(cmd);
 	snprintf(path, sizeof(path), "%s/out", dir);
 	*out = read_file(path);
+	snprintf(path, sizeof(path), "%s/trace", dir);
+	trace = read_file(path);
+	for (line = trace; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (strstr(line, "\"/proc/self/") != NULL)
+			continue;
+		for (i = 0; i < sizeof(host) / sizeof(host[0]); i++)
+			ck_assert_msg(strstr(line, host[i]) == NULL,
+			    "pcipassd %s reached outside its sandbox: %s",
+			    args, line);
+	}
+	free(trace);
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* The flags that keep a run inside the test's own directory. */
+static const char *
+sandbox(void)
+{
+	static char	flags[1400];
+	const char	*dir = scratch_dir();
+	char		 path[600];
+
+	snprintf(path, sizeof(path), "%s/auth", dir);
+	write_file(path, SESSION "\n");
+	chmod(path, 0600);
+	snprintf(path, sizeof(path), "%s/proc", dir);
+	mkdir(path, 0755);
+	snprintf(flags, sizeof(flags), "--auth '%s/auth' --proc-root '%s/proc' "
+	    "--db '%s/pcipass.db'", dir, dir, dir);
+	return flags;
 }
 
 static const char *
@@ -41,13 +81,13 @@ START_TEST(check_only)
 {
 	char	args[1024], auth[600], *out;
 
-	snprintf(args, sizeof(args), "-n --filter '%s'",
-	    conf(":filter: '10de:*'\n"));
+	snprintf(args, sizeof(args), "-n --filter '%s' %s",
+	    conf(":filter: '10de:*'\n"), sandbox());
 	ck_assert_int_eq(run(args, &out), 0);
 	ck_assert_str_eq(out, "configuration OK\n");
 	free(out);
-	snprintf(args, sizeof(args), "-n --filter '%s'",
-	    conf(":filter: '10dex:*'\n:device_name:\n  - '(['\n"));
+	snprintf(args, sizeof(args), "-n --filter '%s' %s",
+	    conf(":filter: '10dex:*'\n:device_name:\n  - '(['\n"), sandbox());
 	ck_assert_int_eq(run(args, &out), 1);
 	ck_assert_ptr_nonnull(strstr(out, "/pci.conf:1: "));
 	ck_assert_ptr_nonnull(strstr(out, "/pci.conf:3: "));
@@ -57,11 +97,17 @@ START_TEST(check_only)
 	snprintf(auth, sizeof(auth), "%s/auth", scratch_dir());
 	write_file(auth, "bad line\n");
 	chmod(auth, 0600);
-	snprintf(args, sizeof(args), "-n --filter '%s' --auth '%s'",
-	    conf(":filter: '10de:*'\n"), auth);
+	snprintf(args, sizeof(args), "-n --filter '%s' --proc-root /nonexistent "
+	    "--auth '%s'", conf(":filter: '10de:*'\n"), auth);
 	ck_assert_int_eq(run(args, &out), 1);
 	ck_assert_ptr_nonnull(strstr(out, "/auth:1: expected user:secret[:ro]"));
 	ck_assert_ptr_null(strstr(out, "configuration OK"));
+	free(out);
+	/* A filter file named on the command line must exist. */
+	snprintf(args, sizeof(args), "-n --filter /nonexistent/pci.conf %s",
+	    sandbox());
+	ck_assert_int_eq(run(args, &out), 1);
+	ck_assert_str_eq(out, "/nonexistent/pci.conf: no such file\n");
 	free(out);
 }
 END_TEST
@@ -70,9 +116,9 @@ START_TEST(probe_filters)
 {
 	char	args[2048], *out;
 
-	snprintf(args, sizeof(args), "--probe --sysfs-root '%s' --filter '%s'",
-	    tree_fixture("lenovo-legion5-15ach6-rtx3050ti-iommu.txt"),
-	    conf(":filter: '10de:*'\n"));
+	snprintf(args, sizeof(args), "--probe --sysfs-root '%s' --filter '%s' "
+	    "%s", tree_fixture("lenovo-legion5-15ach6-rtx3050ti-iommu.txt"),
+	    conf(":filter: '10de:*'\n"), sandbox());
 	ck_assert_int_eq(run(args, &out), 0);
 	ck_assert_ptr_nonnull(strstr(out, "PCI = [\n TYPE = \"10de:25e2:0300\""
 	    " ,\n VENDOR = \"10de\" ,\n VENDOR_NAME = \"NVIDIA Corporation\""));
@@ -81,8 +127,9 @@ START_TEST(probe_filters)
 	free(out);
 	/* No filter file: nothing offered, and it says so. */
 	snprintf(args, sizeof(args), "--probe --sysfs-root '%s' --filter "
-	    "/nonexistent/pci.conf",
-	    tree_fixture("lenovo-legion5-15ach6-rtx3050ti-iommu.txt"));
+	    "/nonexistent/pci.conf %s",
+	    tree_fixture("lenovo-legion5-15ach6-rtx3050ti-iommu.txt"),
+	    sandbox());
 	ck_assert_int_eq(run(args, &out), 0);
 	ck_assert_str_eq(out, "/nonexistent/pci.conf: no such file: no "
 	    "device is offered (passthrough is opt-in; see pci.conf in the "
@@ -109,7 +156,7 @@ START_TEST(bad_flags)
 	ck_assert_ptr_nonnull(strstr(out, "usage: pcipassd"));
 	free(out);
 	ck_assert_int_eq(run("--probe --sysfs-root /nonexistent --filter "
-	    "/nonexistent", &out), 1);
+	    "/nonexistent --proc-root /nonexistent", &out), 1);
 	ck_assert_ptr_nonnull(strstr(out, "/nonexistent/bus/pci/devices"));
 	free(out);
 }

@@ -256,8 +256,9 @@ START_TEST(info_and_probe_texts)
 	xmlrpc_DECREF(v);
 	v = call_ok("pci.probe", NULL);
 	xmlrpc_read_string(&env, v, &s);
-	snprintf(cmd, sizeof(cmd), "%s --probe --sysfs-root '%s' --filter "
-	    "'%s/pci.conf' > '%s/probe.txt'", getenv("PCIPASSD"), d.sysfs,
+	snprintf(cmd, sizeof(cmd), "%s --probe --sysfs-root '%s' --proc-root "
+	    "'%s/proc' --filter '%s/pci.conf' > '%s/probe.txt'",
+	    getenv("PCIPASSD"), d.sysfs, d.dir,
 	    d.dir, d.dir);
 	ck_assert_int_eq(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "%s/probe.txt", d.dir);
@@ -943,6 +944,7 @@ start_with_auth(const char *auth_text, int mode, char **log)
 	}
 	snprintf(cmd, sizeof(cmd), "timeout 5 %s -d --port 1 --sysfs-root "
 	    "'%s' --db '%s/db' --auth '%s' --filter /nonexistent "
+	    "--proc-root /nonexistent "
 	    "> '%s/log' 2>&1", getenv("PCIPASSD"), sysfs, dir, path, dir);
 	rc = system(cmd);
 	snprintf(path, sizeof(path), "%s/log", dir);

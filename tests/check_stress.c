@@ -56,7 +56,7 @@ stress(const char *args, char **out)
 	snprintf(cmd, sizeof(cmd), "%s --port %d --db %s/db --log %s/log "
 	    "--session " SECRET " %s -- %s -d --listen 127.0.0.1 --port %d "
 	    "--sysfs-root %s --filter %s/pci.conf --db %s/db --auth %s/auth "
-	    "--rescan 0 > %s/out 2>&1", bin ? bin : "build/pcipass-stress",
+	    "--proc-root /nonexistent --rescan 0 > %s/out 2>&1", bin ? bin : "build/pcipass-stress",
 	    port, dir, dir, args, pd ? pd : "build/pcipassd", port, sys, dir,
 	    dir, dir, dir);
 	status = system(cmd);

@@ -36,20 +36,18 @@ run() {		# run NAME FIXTURE ARGS...
 	"$STRESS" --port "$p" --db "$d/db" --log "$d/log" "$@" -- \
 	    "$PCIPASSD" -d --listen 127.0.0.1 --port "$p" --sysfs-root \
 	    "$d/sys" --filter "$d/pci.conf" --db "$d/db" --auth "$d/auth" \
-	    --rescan 0 2>&1 | sed 's/^/   /'
+	    --proc-root /nonexistent --rescan 0 2>&1 | sed 's/^/   /'
 }
 
 ms01=minisforum-ms01-pve-igpu-sriov-5vfs.txt
 legion=lenovo-legion5-15ach6-rtx3050ti-iommu.txt
 out=$work/out
 {
-run load "$ms01" --clients "$CLIENTS" --seconds "$SECONDS" \
-   
+run load "$ms01" --clients "$CLIENTS" --seconds "$SECONDS"
 run crash "$ms01" --clients "$CLIENTS" --seconds "$SECONDS" \
     --kills "$KILLS"
 run crash-legion "$legion" --clients "$CLIENTS" \
-    --seconds "$((SECONDS / 2))" --kills "$((KILLS / 2))" \
-   
+    --seconds "$((SECONDS / 2))" --kills "$((KILLS / 2))"
 } | tee "$out"
 n=$(grep -c 'stress: OK' "$out")
 echo "== stress runs OK: $n of 3"
@@ -59,10 +57,17 @@ d=$work/hostile p=$(port)
 setup "$d" "$ms01"
 "$PCIPASSD" -d --listen 127.0.0.1 --port "$p" --sysfs-root "$d/sys" \
     --filter "$d/pci.conf" --db "$d/db" --auth "$d/auth" --rescan 0 \
-    2>"$d/log" &
+    --proc-root /nonexistent 2>"$d/log" &
 pid=$!
 echo "== hostile: pcipassd pid $pid on 127.0.0.1:$p"
-python3 "$src/tests/stress/hostile.py" "$p" "$pid" || status=1
-kill "$pid"
-wait "$pid" || { echo "pcipassd did not exit 0"; status=1; }
+# It listens once its first scan is stored: wait for that, never a guess.
+if python3 "$src/tests/wait_ready.py" 127.0.0.1 "$p" "$pid" 60; then
+	python3 "$src/tests/stress/hostile.py" "$p" "$pid" || status=1
+	kill "$pid"
+	wait "$pid" || { echo "pcipassd did not exit 0"; status=1; }
+else
+	sed 's/^/   /' "$d/log"
+	kill "$pid" 2>/dev/null
+	status=1
+fi
 exit $status
