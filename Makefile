@@ -1,6 +1,9 @@
 # pcipass: make, make check, make install PREFIX=... DESTDIR=...
 # `make deps` installs the Debian packages a build and the tests need.
 
+# The tests' Python helpers import each other: no __pycache__ in the tree.
+export PYTHONDONTWRITEBYTECODE = 1
+
 PREFIX	?= /usr/local
 DESTDIR	?=
 BUILD	?= build

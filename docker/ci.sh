@@ -37,14 +37,22 @@ if ! docker info >/dev/null 2>&1; then
 fi
 # A container must start too (cgroups, overlay, seccomp...): run /bin/true
 # from an image of just it and its libraries, made here without a registry.
+# Each step's own error is the skip reason.
 files=$(ldd /bin/true | grep -o '/[^ ]*' | sed 's:^/::')
+probe_log=${TMPDIR:-/tmp}/pcipass-ci-probe.log
+why=
 if ! tar -C / -ch bin/true $files 2>/dev/null |
-    docker import - pcipass-ci-probe:latest >/dev/null 2>&1 ||
-    ! docker run --rm --network none pcipass-ci-probe:latest /bin/true \
-    >/tmp/pcipass-ci-probe.log 2>&1; then
+    docker import - pcipass-ci-probe:latest >"$probe_log" 2>&1; then
+	why="docker import fails: $(grep -v '^$' "$probe_log" | tail -1)"
+elif ! docker run --rm --network none pcipass-ci-probe:latest /bin/true \
+    >"$probe_log" 2>&1; then
+	why="the Docker engine cannot run a container: $(grep -v '^$' \
+	    "$probe_log" | tail -1)"
+fi
+if [ -n "$why" ]; then
 	docker image rm pcipass-ci-probe:latest >/dev/null 2>&1
 	[ -n "$started" ] && { kill "$started"; wait "$started" 2>/dev/null; }
-	skip "the Docker engine cannot run a container: $(tail -1 /tmp/pcipass-ci-probe.log 2>/dev/null)"
+	skip "${why%: }"
 fi
 docker image rm pcipass-ci-probe:latest >/dev/null 2>&1
 

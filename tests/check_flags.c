@@ -162,6 +162,48 @@ START_TEST(bad_flags)
 }
 END_TEST
 
+/*
+ * docker/ci.sh skips the docker suite when no engine can run a
+ * container, and says why: the failing step's own error (it once printed
+ * an empty reason when `docker import` failed). A stand-in docker on PATH
+ * plays an engine that answers `info` and fails `import`.
+ */
+START_TEST(docker_ci_skip_says_why)
+{
+	const char	*dir = scratch_dir();
+	char		 path[600], cmd[2048], *out;
+	static const char *const bin[] = { "dockerd", "docker-compose" };
+	size_t		 i;
+	int		 rc;
+
+	snprintf(path, sizeof(path), "%s/bin", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/bin/docker", dir);
+	write_file(path, "#!/bin/sh\ncase \"$1\" in\n"
+	    "info|image) exit 0 ;;\n"
+	    "import) cat >/dev/null; echo 'Error response from daemon: "
+	    "no space left on device' >&2; echo >&2; exit 1 ;;\n"
+	    "esac\nexit 3\n");
+	chmod(path, 0755);
+	for (i = 0; i < sizeof(bin) / sizeof(bin[0]); i++) {
+		snprintf(path, sizeof(path), "%s/bin/%s", dir, bin[i]);
+		write_file(path, "#!/bin/sh\nexit 0\n");
+		chmod(path, 0755);
+	}
+	snprintf(cmd, sizeof(cmd), "cd '%s' && PATH='%s/bin':$PATH TMPDIR='%s' "
+	    "bash '%s/docker/ci.sh' > out 2>&1", dir, dir, dir,
+	    getenv("SRCDIR"));
+	rc = system(cmd);
+	ck_assert(WIFEXITED(rc));
+	ck_assert_int_eq(WEXITSTATUS(rc), 0);
+	snprintf(path, sizeof(path), "%s/out", dir);
+	out = read_file(path);
+	ck_assert_str_eq(out, "docker-test: skipped: docker import fails: "
+	    "Error response from daemon: no space left on device\n");
+	free(out);
+}
+END_TEST
+
 Suite *
 flags_suite(void)
 {
@@ -172,6 +214,10 @@ flags_suite(void)
 	tcase_add_test(tc, check_only);
 	tcase_add_test(tc, probe_filters);
 	tcase_add_test(tc, bad_flags);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("scripts");
+	tcase_add_checked_fixture(tc, NULL, cleanup_dirs);
+	tcase_add_test(tc, docker_ci_skip_says_why);
 	suite_add_tcase(s, tc);
 	return s;
 }
