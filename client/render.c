@@ -147,6 +147,24 @@ pcipass_render_table(char **out, const pcipass_device_list *l,
 	return finish(out, fp, &buf);
 }
 
+/*
+ * A value as oned's host data has it, which Sunstone reads: these five
+ * are "-" when unknown (the daemon sends -1 or ""), as the probe writes
+ * them. VMID stays "-1" when free, as in oned.
+ */
+static const char *
+one_value(const char *name, const char *value)
+{
+	static const char *const dashed[] = { "NUMA_NODE", "IOMMU_GROUP",
+	    "IFNAME", "PHYSFN", "DRIVER" };
+	size_t	i;
+
+	for (i = 0; i < sizeof(dashed) / sizeof(dashed[0]); i++)
+		if (strcmp(name, dashed[i]) == 0)
+			return *value == '\0' || *value == '-' ? "-" : value;
+	return value;
+}
+
 int
 pcipass_render_json(char **out, const pcipass_device_list *l)
 {
@@ -174,7 +192,7 @@ pcipass_render_json(char **out, const pcipass_device_list *l)
 		for (k = 0; k < l->dev[i].n; k++) {
 			pcipass_device_field(&l->dev[i], k, &name, &value);
 			json_object_object_add(o, name,
-			    json_object_new_string(value));
+			    json_object_new_string(one_value(name, value)));
 		}
 		json_object_array_add(arr, o);
 	}

@@ -99,14 +99,14 @@ hex_ok(const char *s)
 	return n >= 1 && n <= 4 && xdigits(s, n);
 }
 
-/* BB:SS.F, or (full) DDDD:BB:SS.F / DDDD:BB:SS:F with a domain of 4 to
- * 8 digits (VMD domains are 10000 and up). */
+/* BB:SS.F or DDDD:BB:SS.F, or (full) DDDD:BB:SS.F / DDDD:BB:SS:F; a
+ * domain has 4 to 8 digits (VMD domains are 10000 and up). */
 static int
 addr_ok(const char *s, int full)
 {
 	size_t	dom = strcspn(s, ":");
 
-	if (full) {
+	if (full || strlen(s) > 7) {
 		if (dom < 4 || dom > 8 || !xdigits(s, dom) || s[dom] != ':')
 			return 0;
 		s += dom + 1;
@@ -132,7 +132,8 @@ value_ok(const struct key *k, const char *v)
 		    v);
 	case K_SHORT:
 		return addr_ok(v, 0) ? 0 : err_set(PCIPASS_EINVAL, 0,
-		    "SHORT_ADDRESS \"%s\": expected BB:SS.F", v);
+		    "SHORT_ADDRESS \"%s\": expected BB:SS.F or DDDD:BB:SS.F",
+		    v);
 	case K_ADDR:
 		return addr_ok(v, 1) ? 0 : err_set(PCIPASS_EINVAL, 0,
 		    "ADDRESS \"%s\": expected DDDD:BB:SS.F or DDDD:BB:SS:F",

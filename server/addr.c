@@ -32,7 +32,8 @@ hex_digits(const char **sp, int min, int max, unsigned *out)
  * Parse an address in one form. ADDR_SYSFS is the kernel's directory name
  * ("0000:41:00.7"); ADDR_ONE is what requests carry ("0000:41:00:7" or
  * "0000:41:00.7"); both take domains of 4 to 8 digits (VMD domains are
- * 10000 and up). ADDR_SHORT is "41:00.7".
+ * 10000 and up). ADDR_SHORT is SHORT_ADDRESS as `lspci -mm` names a
+ * slot: "41:00.7" in domain 0000, or "0005:41:00.7" in any domain.
  * A sysfs name is taken only in the kernel's own form (lower case, the
  * domain as "%04x"): "0000000:41:00.0" would name 0000:41:00.0 a second
  * time, so it is refused, and a tree never yields one address twice.
@@ -47,7 +48,7 @@ addr_parse(const char *s, int form, pp_addr *out)
 
 	if (s == NULL)
 		return -1;
-	if (form != ADDR_SHORT) {
+	if (form != ADDR_SHORT || strlen(s) > 7) {
 		if (hex_digits(&s, 4, 8, &dom) < 0 ||
 		    *s++ != ':')
 			return -1;
@@ -81,8 +82,12 @@ addr_fmt(pp_addr a, int form, char *buf, size_t len)
 {
 	switch (form) {
 	case ADDR_SHORT:
-		snprintf(buf, len, "%02x:%02x.%x", PP_BUS(a), PP_SLOT(a),
-		    PP_FUNC(a));
+		if (PP_DOMAIN(a) != 0)
+			snprintf(buf, len, "%04x:%02x:%02x.%x", PP_DOMAIN(a),
+			    PP_BUS(a), PP_SLOT(a), PP_FUNC(a));
+		else
+			snprintf(buf, len, "%02x:%02x.%x", PP_BUS(a),
+			    PP_SLOT(a), PP_FUNC(a));
 		break;
 	case ADDR_ONE:
 		snprintf(buf, len, "%04x:%02x:%02x:%x", PP_DOMAIN(a),

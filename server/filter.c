@@ -29,7 +29,7 @@ struct pattern {
 struct pp_filter {
 	struct pattern	*pat;		/* none: nothing is offered */
 	size_t		 npat;
-	unsigned	*addr;		/* bus << 8 | slot << 3 | fn; none: any */
+	pp_addr		*addr;		/* SHORT_ADDRESS values; none: any */
 	size_t		 naddr;
 	regex_t		*re;		/* none: any name */
 	size_t		 nre;
@@ -201,32 +201,25 @@ filter_item(struct parse *p, const char *s, size_t line)
 	free(copy);
 }
 
-/* "BB:SS.F" as lspci prints it, any case. */
-static int
-short_parse(const char *s, unsigned *out)
-{
-	unsigned	 bus, slot, fn;
-	int		 i;
-
-	for (i = 0; i < 7; i++)
-		if (i == 2 ? s[i] != ':' : i == 5 ? s[i] != '.' :
-		    !isxdigit((unsigned char)s[i]))
-			return -1;
-	if (s[7] != '\0' || sscanf(s, "%2x:%2x.%1x", &bus, &slot, &fn) != 3 ||
-	    slot > 0x1f || fn > 7)
-		return -1;
-	*out = bus << 8 | slot << 3 | fn;
-	return 0;
-}
-
+/*
+ * OpenNebula's probe compares these as strings with the SHORT_ADDRESS
+ * that `lspci -mm` prints: "07:00.0" in domain 0000, "0005:07:00.0" in
+ * any other, lower case. A string of that shape that lspci never prints
+ * ("0A:00.0", "0000:07:00.0") would silently offer nothing: an error.
+ */
 static void
 addr_item(struct parse *p, const char *s, size_t line)
 {
-	unsigned	 a, *new;
+	pp_addr		 a, *new;
+	char		 canon[PP_ADDR_SYSFS_LEN];
 
-	if (short_parse(s, &a) < 0)
-		perr(p, line, "short address '%s' is not BB:SS.F "
-		    "(hex bus, slot 00-1f, function 0-7)", s);
+	if (addr_parse(s, ADDR_SHORT, &a) < 0)
+		perr(p, line, "short address '%s' is not BB:SS.F or "
+		    "DDDD:BB:SS.F (hex bus, slot 00-1f, function 0-7)", s);
+	else if (strcmp(s, addr_fmt(a, ADDR_SHORT, canon, sizeof(canon))) !=
+	    0)
+		perr(p, line, "short address '%s' never matches: lspci -mm "
+		    "writes that slot '%s'", s, canon);
 	else if ((new = grow(p, p->f->addr, &p->f->naddr, sizeof(*new),
 	    line)) != NULL) {
 		p->f->addr = new;
@@ -479,14 +472,14 @@ match_ids(const struct pp_filter *f, const struct pp_device *d)
 	return 0;
 }
 
-/* The domain is not compared: OpenNebula's short addresses have none. */
+/* One address, one SHORT_ADDRESS string: equal addresses, equal strings. */
 static int
 match_addr(const struct pp_filter *f, const struct pp_device *d)
 {
 	size_t	 i;
 
 	for (i = 0; i < f->naddr; i++)
-		if (f->addr[i] == (d->addr & 0xffff))
+		if (f->addr[i] == d->addr)
 			return 1;
 	return f->naddr == 0;
 }

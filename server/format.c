@@ -125,14 +125,24 @@ device_listed(const struct pp_device *d)
 	return d->offered || d->vmid >= 0;
 }
 
+/*
+ * A template value as oned's lexer reads it: it takes \" as a quote
+ * inside a string and undoes nothing else. So '"' is written \", a
+ * backslash as it is, but one that would stand right before a '"' (the
+ * value's own or the closing one) as '?': "a\" would swallow the rest of
+ * the probe into one string and oned would reject every device.
+ */
 static void
 put_quoted(FILE *fp, const char *s)
 {
 	fputc('"', fp);
 	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', fp);
-		fputc(*s, fp);
+		if (*s == '"')
+			fputs("\\\"", fp);
+		else if (*s == '\\' && (s[1] == '"' || s[1] == '\0'))
+			fputc('?', fp);
+		else
+			fputc(*s, fp);
 	}
 	fputc('"', fp);
 }

@@ -97,7 +97,8 @@ set_short(struct pp_request *r, const char *s, int i, char *e, size_t l)
 {
 	(void)i;
 	if (addr_parse(s, ADDR_SHORT, &r->addr) < 0)
-		return bad(e, l, "SHORT_ADDRESS \"%.40s\": expected BB:SS.F",
+		return bad(e, l, "SHORT_ADDRESS \"%.40s\": expected BB:SS.F or "
+		    "DDDD:BB:SS.F",
 		    s);
 	r->has_addr = 1;
 	return 0;

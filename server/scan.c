@@ -209,19 +209,37 @@ header_type(struct pci_dev *d, unsigned class)
 	return 0;
 }
 
+/*
+ * A name as OpenNebula's probe takes it: what `lspci -mmnn` prints
+ * ("Name [id]", libpci's mixed form) less a trailing " [xxxx]" of four
+ * characters. So a device missing from pci.ids is "Device", not "Device
+ * 4c43", and a class known only by its base is "Non-Essential
+ * Instrumentation", not "... [1300]".
+ */
+static void
+name_of(char *out, size_t len, const char *mixed)
+{
+	size_t	n = strlen(mixed);
+
+	if (n >= 7 && mixed[n - 7] == ' ' && mixed[n - 6] == '[' &&
+	    mixed[n - 1] == ']')
+		n -= 7;
+	snprintf(out, len, "%.*s", (int)n, mixed);
+}
+
 static void
 fill_names(struct pci_access *a, struct pp_device *p)
 {
 	char	buf[256];
 
-	snprintf(p->vendor_name, sizeof(p->vendor_name), "%s",
-	    pci_lookup_name(a, buf, sizeof(buf), PCI_LOOKUP_VENDOR,
+	name_of(p->vendor_name, sizeof(p->vendor_name), pci_lookup_name(a,
+	    buf, sizeof(buf), PCI_LOOKUP_VENDOR | PCI_LOOKUP_MIXED,
 	    p->vendor, p->device));
-	snprintf(p->device_name, sizeof(p->device_name), "%s",
-	    pci_lookup_name(a, buf, sizeof(buf), PCI_LOOKUP_DEVICE,
+	name_of(p->device_name, sizeof(p->device_name), pci_lookup_name(a,
+	    buf, sizeof(buf), PCI_LOOKUP_DEVICE | PCI_LOOKUP_MIXED,
 	    p->vendor, p->device));
-	snprintf(p->class_name, sizeof(p->class_name), "%s",
-	    pci_lookup_name(a, buf, sizeof(buf), PCI_LOOKUP_CLASS, p->class));
+	name_of(p->class_name, sizeof(p->class_name), pci_lookup_name(a, buf,
+	    sizeof(buf), PCI_LOOKUP_CLASS | PCI_LOOKUP_MIXED, p->class));
 }
 
 /* What libpci does not read: SR-IOV, network interface, boot VGA. */

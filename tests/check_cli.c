@@ -139,11 +139,22 @@ START_TEST(t_json)
 	ck_assert_str_eq(json_object_get_string(v), "02:00:00:00:00:09");
 	ck_assert(json_object_object_get_ex(dev, "SHORT_ADDRESS", &v));
 	ck_assert_str_eq(json_object_get_string(v), "02:00.0");
+	/* Unknown values as oned's host data has them (Sunstone reads it). */
+	ck_assert(json_object_object_get_ex(dev, "NUMA_NODE", &v));
+	ck_assert_str_eq(json_object_get_string(v), "-");
+	ck_assert(json_object_object_get_ex(dev, "IFNAME", &v));
+	ck_assert_str_eq(json_object_get_string(v), "-");
+	ck_assert(json_object_object_get_ex(dev, "PHYSFN", &v));
+	ck_assert_str_eq(json_object_get_string(v), "-");
+	ck_assert(json_object_object_get_ex(dev, "DRIVER", &v));
+	ck_assert_str_eq(json_object_get_string(v), "-");
 	dev = json_object_array_get_idx(arr, 0);
 	ck_assert(json_object_object_get_ex(dev, "VMID", &v));
 	ck_assert_str_eq(json_object_get_string(v), "-1");
 	ck_assert(json_object_object_get_ex(dev, "NUMA_NODE", &v));
 	ck_assert_str_eq(json_object_get_string(v), "0");
+	ck_assert(json_object_object_get_ex(dev, "IOMMU_GROUP", &v));
+	ck_assert_str_eq(json_object_get_string(v), "2");
 	json_object_put(root);
 }
 END_TEST

@@ -213,12 +213,14 @@ START_TEST(short_address_list)
 	ck_assert_int_eq(offered(f, GRIDK2), 1);	/* 06:00.0 */
 	ck_assert_int_eq(offered(f, TESLA), 0);		/* 01:00.0 */
 	d = E1000E;
-	d.addr = PP_ADDR(1, 0x07, 0, 0);		/* domain ignored */
-	ck_assert_int_eq(offered(f, d), 1);
+	d.addr = PP_ADDR(1, 0x07, 0, 0);		/* '0001:07:00.0' */
+	ck_assert_int_eq(offered(f, d), 0);
 	d.addr = PP_ADDR(0, 0x07, 0, 1);
 	ck_assert_int_eq(offered(f, d), 0);
-	d.addr = PP_ADDR(0, 0x0a, 0x1f, 7);		/* '0A:1F.7' */
+	d.addr = PP_ADDR(5, 0x0a, 0x1f, 7);		/* '0005:0a:1f.7' */
 	ck_assert_int_eq(offered(f, d), 1);
+	d.addr = PP_ADDR(0, 0x0a, 0x1f, 7);
+	ck_assert_int_eq(offered(f, d), 0);
 	filter_free(f);
 }
 END_TEST
@@ -440,8 +442,21 @@ START_TEST(two_errors)
 	ck_assert_str_eq(got.msg[0], at("two_errors.conf", 4,
 	    "filter 'xyz:*': vendor ID 'xyz' is not hexadecimal"));
 	ck_assert_str_eq(got.msg[1], at("two_errors.conf", 7,
-	    "short address '07:00' is not BB:SS.F (hex bus, slot 00-1f, "
-	    "function 0-7)"));
+	    "short address '07:00' is not BB:SS.F or DDDD:BB:SS.F (hex bus, "
+	    "slot 00-1f, function 0-7)"));
+}
+END_TEST
+
+/* Strings OpenNebula's probe could never match are errors, not no-ops. */
+START_TEST(short_address_never_matches)
+{
+	load_bad("short_never.conf", 2);
+	ck_assert_str_eq(got.msg[0], at("short_never.conf", 4,
+	    "short address '0A:1F.7' never matches: lspci -mm writes that "
+	    "slot '0a:1f.7'"));
+	ck_assert_str_eq(got.msg[1], at("short_never.conf", 5,
+	    "short address '0000:07:00.0' never matches: lspci -mm writes "
+	    "that slot '07:00.0'"));
 }
 END_TEST
 
@@ -513,6 +528,7 @@ filter_suite(void)
 	tcase_add_test(bad, prog_if);
 	tcase_add_test(bad, number);
 	tcase_add_test(bad, bad_regex);
+	tcase_add_test(bad, short_address_never_matches);
 	tcase_add_test(bad, mapping_for_list);
 	tcase_add_test(bad, syntax_error);
 	tcase_add_test(bad, unknown_keys);

@@ -476,7 +476,7 @@ START_TEST(bad_inputs_change_nothing)
 	    "expected DDDD:BB:SS.F or DDDD:BB:SS:F" },
 	{ "pci.allocate", P_INT(1) "REQ:SHORT_ADDRESS=01:20.0",
 	    "[pci.allocate] request 0: SHORT_ADDRESS \"01:20.0\": expected "
-	    "BB:SS.F" },
+	    "BB:SS.F or DDDD:BB:SS.F" },
 	{ "pci.allocate", P_INT(1) "REQ:VENDOR=8086,MAC=02:00:00:00:00:01",
 	    "[pci.allocate] request 0: MAC, IP, IP6, VLAN_ID and NETWORK need "
 	    "TYPE = \"NIC\"" },
@@ -854,13 +854,21 @@ START_TEST(xml_special_characters)
 
 	daemon_start(&e, tree_text("01:00.0 Ethernet controller [0200]: "
 	    "Intel Corporation I350 [8086:1521]\n\tIOMMU group: 1\n"
-	    "\tX-pcipass-ifname: a&b<c>]]>d\n"), ":filter: '*:*'\n", NULL);
+	    "\tX-pcipass-ifname: a&b<c>]]>d\n"
+	    "02:00.0 Ethernet controller [0200]: "
+	    "Intel Corporation I350 [8086:1521]\n\tIOMMU group: 2\n"
+	    "\tX-pcipass-ifname: w\\\"x\\y\\\n"), ":filter: '*:*'\n", NULL);
 	ck_assert(rpc_ok(rpc(&e, "pci.list", NULL), &l, &code, NULL));
 	ck_assert_str_eq(field_str(item(l, 0), "IFNAME"), "a&b<c>]]>d");
 	ck_assert(rpc_ok(rpc(&e, "pci.probe", NULL), &v, &code, NULL));
 	xmlrpc_env_init(&env);
 	xmlrpc_read_string(&env, v, &s);
 	ck_assert_ptr_nonnull(strstr(s, " IFNAME = \"a&b<c>]]>d\" ,\n"));
+	/*
+	 * w\"x\y\ as oned's lexer must read it: the quote escaped, the
+	 * backslashes before a quote (its own, the closing one) as '?'.
+	 */
+	ck_assert_ptr_nonnull(strstr(s, " IFNAME = \"w?\\\"x\\y?\" ,\n"));
 	free((char *)s);
 	xmlrpc_DECREF(v);
 	ck_assert(rpc_ok(rpc(&e, "pci.info", NULL), &v, &code, NULL));

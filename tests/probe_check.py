@@ -9,7 +9,8 @@ The probe template (API.md, "Probe template") is a sequence of blocks
      ...
      DEVICE_NAME = "..."
     ]
-Values are double-quoted with \\" and \\\\ escapes; names contain brackets
+Values are double-quoted, with \\" for a quote and nothing else escaped
+(as oned's template lexer reads them); names contain brackets
 and commas, so the text is tokenised, not split on lines or commas.
 
 Checked: the set of ADDRESS values is exactly the dump's functions (so run
@@ -66,10 +67,10 @@ def tokenize(text):
                 if c == '"':
                     i += 1
                     break
-                if c == '\\':
-                    if i + 1 >= n or text[i + 1] not in '"\\':
-                        raise ProbeSyntaxError('line %d: unknown escape %r' % (line, text[i:i + 2]))
-                    out.append(text[i + 1])
+                # As oned's lexer: \" is a quote, any other backslash is
+                # itself.
+                if c == '\\' and i + 1 < n and text[i + 1] == '"':
+                    out.append('"')
                     i += 2
                     continue
                 if c == '\n':
@@ -147,7 +148,8 @@ def expected_fields(fn):
         'CLASS': '%04x' % fn.cls,
         'TYPE': '%04x:%04x:%04x' % (fn.vendor, fn.device, fn.cls),
         'ADDRESS': colon_addr(fn),
-        'SHORT_ADDRESS': '%02x:%02x.%x' % (fn.bus, fn.slot, fn.func),
+        'SHORT_ADDRESS': ('%04x:' % fn.domain if fn.domain else '') +
+        '%02x:%02x.%x' % (fn.bus, fn.slot, fn.func),
         'DOMAIN': '%04x' % fn.domain,
         'BUS': '%02x' % fn.bus,
         'SLOT': '%02x' % fn.slot,

@@ -31,7 +31,17 @@ MINISFORUM = os.path.join(FIXTURES, 'minisforum-ms01-pve-igpu-sriov-5vfs.txt')
 
 
 def quote(v):
-    return '"' + v.replace('\\', '\\\\').replace('"', '\\"') + '"'
+    """As API.md's template texts: \\" for a quote, and a backslash that
+    would stand before a quote written '?'."""
+    out = []
+    for i, c in enumerate(v):
+        if c == '"':
+            out.append('\\"')
+        elif c == '\\' and (i + 1 == len(v) or v[i + 1] == '"'):
+            out.append('?')
+        else:
+            out.append(c)
+    return '"' + ''.join(out) + '"'
 
 
 def make_probe(fns, names=None):
@@ -232,6 +242,9 @@ class ProbeCheckTest(unittest.TestCase):
         text = make_probe(fns, names)
         blocks = probe_check.parse_probe(text)
         self.assertEqual(dict(blocks[0][1])['DEVICE_NAME'], 'odd "name" ] , [ with \\ back\nslash')
+        # As oned reads it: only \" is an escape.
+        self.assertEqual(dict(probe_check.parse_probe('PCI = [ A = "a\\\\b\\"c?" ]')[0][1])['A'],
+                         'a\\\\b"c?')
         self.assertEqual(probe_check.compare(fns, blocks), [])
 
     def test_each_deliberate_error_is_reported(self):
@@ -260,7 +273,7 @@ class ProbeCheckTest(unittest.TestCase):
                 self.assertTrue(any(needle in e for e in errs), errs)
 
     def test_syntax_errors(self):
-        for bad in ['PCI = [ A = "x" , ]', 'PCI = [ A = "x\\q" ]', 'PCI = [ A = "x ]',
+        for bad in ['PCI = [ A = "x" , ]', 'PCI = [ A = "x\\" ]', 'PCI = [ A = "x ]',
                     'PCI = [ A = x ]', 'PCI [ A = "x" ]', 'FOO = "x"']:
             with self.subTest(text=bad):
                 with self.assertRaises(probe_check.ProbeSyntaxError):
