@@ -169,14 +169,28 @@ probe_device(FILE *fp, const struct pp_device *d)
 	fputs("]\n", fp);
 }
 
+/*
+ * The probe is what oned's scheduler chooses from, so it lists only what
+ * a VM could be given: offered devices whose STATE is not blocked
+ * (match_states() must have run), and every held one, missing or not.
+ * Each offered device left out is logged with its reason.
+ */
 int
 format_probe(FILE *fp, const struct pp_inventory *inv)
 {
-	size_t	i;
+	const struct pp_device	*d;
+	char			 a[PP_ADDR_SYSFS_LEN];
+	size_t			 i;
 
-	for (i = 0; i < inv->ndev; i++)
-		if (device_listed(&inv->dev[i]))
-			probe_device(fp, &inv->dev[i]);
+	for (i = 0; i < inv->ndev; i++) {
+		d = &inv->dev[i];
+		if (d->vmid >= 0 || (d->offered &&
+		    strcmp(d->state, "blocked") != 0))
+			probe_device(fp, d);
+		else if (d->offered)
+			log_info("probe: %s left out: %s", addr_fmt(d->addr,
+			    ADDR_ONE, a, sizeof(a)), d->reason);
+	}
 	return ferror(fp) ? -1 : 0;
 }
 

@@ -116,6 +116,7 @@ probe(const struct pp_config *c, const struct pp_filter *f)
 
 	if (inventory_scan(c, f, &inv) < 0)
 		return 1;
+	match_states(&inv, c->bind_vfio ? MATCH_BIND : 0);
 	rc = format_probe(stdout, &inv);
 	inventory_free(&inv);
 	if (fflush(stdout) != 0 || rc < 0) {
@@ -145,7 +146,10 @@ main(int argc, char **argv)
 	 * large listing answers; two are plenty for a daemon this size. */
 	mallopt(M_ARENA_MAX, 2);
 	parse_flags(argc, argv, &c);
-	log_init(c.foreground || c.probe || c.check_only, c.verbose);
+	/* --probe's stdout is the template; what it left out, and why, goes
+	 * to stderr only with -v (oned runs it every cycle). */
+	log_init(c.foreground || c.probe || c.check_only, c.probe ?
+	    c.verbose - 1 : c.verbose);
 	/* -n reports the errors of both files before giving up. */
 	f = filter_load(c.filter, report_stderr, NULL);
 	if (c.check_only) {

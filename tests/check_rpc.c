@@ -272,6 +272,106 @@ START_TEST(info_and_probe_texts)
 }
 END_TEST
 
+/* The ADDRESS values of a probe text, one per line. */
+static char *
+probe_addresses(const char *probe)
+{
+	char		*buf = NULL, *q;
+	size_t		 len = 0;
+	FILE		*fp = open_memstream(&buf, &len);
+	const char	*p = probe;
+
+	while ((p = strstr(p, "\n ADDRESS = \"")) != NULL) {
+		p += strlen("\n ADDRESS = \"");
+		q = strchr(p, '"');
+		ck_assert_ptr_nonnull(q);
+		fprintf(fp, "%.*s\n", (int)(q - p), p);
+	}
+	fclose(fp);
+	return buf;
+}
+
+/*
+ * A property of every fixture: the probe (what oned schedules from)
+ * lists exactly the devices pci.list shows free or held, never one it
+ * shows blocked, and a held device stays listed.
+ */
+START_TEST(probe_lists_only_what_can_be_given)
+{
+	static const char *const fx[] = {
+		"adlink-ampere-altra-devkit-2gpu-domains.txt",
+		"asrockrack-e3c256d4u-2l2t-x710-sriov.txt",
+		"asrockrack-x570d4u-2l2t-bcm-iommu.txt",
+		"asus-b250-mining-expert-8x-gtx1060.txt",
+		"beelink-eq-n100-pve-igpu-sriov-pf.txt",
+		"dell-poweredge-r715-opteron-4numa.txt",
+		"gigabyte-g292-z20-epyc-cx4lx-i350.txt",
+		"lenovo-legion5-15ach6-rtx3050ti-iommu.txt",
+		"minisforum-ms01-pve-igpu-sriov-5vfs.txt",
+	};
+	struct daemon	 e;
+	xmlrpc_value	*l, *v;
+	xmlrpc_env	 env;
+	const char	*s, *held, *st;
+	char		*want, *got, p[256];
+	size_t		 i, len;
+	int		 k, code, nblocked, nheld = 0;
+	FILE		*fp;
+
+	xmlrpc_env_init(&env);
+	for (i = 0; i < sizeof(fx) / sizeof(fx[0]); i++) {
+		daemon_start(&e, tree_fixture(fx[i]), ":filter: '*:*'\n", NULL);
+		/* Hold the first free device that needs no sibling along. */
+		ck_assert(rpc_ok(rpc(&e, "pci.list", NULL), &l, &code, NULL));
+		for (k = 0, held = NULL; k < array_len(l) && held == NULL; k++) {
+			if (strcmp(field_str(item(l, k), "STATE"), "free") != 0)
+				continue;
+			snprintf(p, sizeof(p), P_INT(7) "<param><value><array>"
+			    "<data><value><struct><member><name>ADDRESS</name>"
+			    "<value>%s</value></member></struct></value></data>"
+			    "</array></value></param>",
+			    field_str(item(l, k), "ADDRESS"));
+			if (rpc_ok(rpc(&e, "pci.allocate", p), &v, &code, NULL)) {
+				held = strdup(field_str(item(l, k), "ADDRESS"));
+				xmlrpc_DECREF(v);
+			}
+		}
+		xmlrpc_DECREF(l);
+		ck_assert(rpc_ok(rpc(&e, "pci.list", NULL), &l, &code, NULL));
+		fp = open_memstream(&want, &len);
+		for (k = 0, nblocked = 0; k < array_len(l); k++) {
+			st = field_str(item(l, k), "STATE");
+			if (strcmp(st, "blocked") == 0)
+				nblocked++;
+			else
+				fprintf(fp, "%s\n", field_str(item(l, k),
+				    "ADDRESS"));
+		}
+		fclose(fp);
+		ck_assert_msg(nblocked > 0, "%s: nothing blocked", fx[i]);
+		ck_assert(rpc_ok(rpc(&e, "pci.probe", NULL), &v, &code, NULL));
+		xmlrpc_read_string(&env, v, &s);
+		got = probe_addresses(s);
+		ck_assert_msg(strcmp(got, want) == 0, "%s: probe lists\n%s"
+		    "pci.list has free or held\n%s", fx[i], got, want);
+		/* (The asrockrack x710 dump has no IOMMU groups: nothing can
+		 * be held, and its probe is empty.) */
+		ck_assert_msg(held == NULL || strstr(got, held) != NULL, "%s: "
+		    "held %s not in the probe", fx[i], held);
+		nheld += held != NULL;
+		free((char *)held);
+		free(got);
+		free(want);
+		free((char *)s);
+		xmlrpc_DECREF(v);
+		xmlrpc_DECREF(l);
+		daemon_stop(&e);
+	}
+	/* Four dumps have no device a VM can take alone. */
+	ck_assert_int_eq(nheld, 5);
+}
+END_TEST
+
 START_TEST(allocate_vm_release)
 {
 	xmlrpc_value	*v, *dev;
@@ -1026,6 +1126,7 @@ rpc_suite(void)
 	tcase_add_test(tc, bad_inputs_change_nothing);
 	tcase_add_test(tc, standard_faults);
 	tcase_add_test(tc, count_faults_name_the_parameters);
+	tcase_add_test(tc, probe_lists_only_what_can_be_given);
 	tcase_add_test(tc, http_errors);
 	tcase_add_test(tc, hostile_bodies_refused_before_parsing);
 	tcase_add_test(tc, race_for_the_last_device);

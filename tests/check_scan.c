@@ -270,12 +270,12 @@ START_TEST(probe_matches_every_fixture)
 	snprintf(conf, sizeof(conf), "%s/all.conf", dir);
 	write_file(conf, ":filter: '*:*'\n");
 	for (i = 0; i < sizeof(fx) / sizeof(fx[0]); i++) {
-		snprintf(cmd, sizeof(cmd), "%s --probe --sysfs-root '%s' "
-		    "--proc-root /nonexistent "
-		    "--filter '%s' > '%s/probe.txt' && python3 "
-		    "%s/tests/probe_check.py '%s/%s' '%s/probe.txt' >/dev/null",
-		    getenv("PCIPASSD"), tree_fixture(fx[i]), conf, dir,
-		    getenv("SRCDIR"), fxdir, fx[i], dir);
+		snprintf(cmd, sizeof(cmd), "%s --probe -v --sysfs-root '%s' "
+		    "--proc-root /nonexistent --filter '%s' > '%s/probe.txt' "
+		    "2> '%s/probe.log' && python3 %s/tests/probe_check.py "
+		    "'%s/%s' '%s/probe.txt' '%s/probe.log' >/dev/null",
+		    getenv("PCIPASSD"), tree_fixture(fx[i]), conf, dir, dir,
+		    getenv("SRCDIR"), fxdir, fx[i], dir, dir);
 		ck_assert_msg(system(cmd) == 0, "probe of %s differs from "
 		    "the dump", fx[i]);
 	}

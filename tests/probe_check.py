@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Check a `pcipassd --probe` output against the lspci dump its tree came from.
 
-Usage: python3 tests/probe_check.py DUMP PROBE_OUTPUT_FILE
+Usage: python3 tests/probe_check.py DUMP PROBE_OUTPUT_FILE [PROBE_LOG]
+
+PROBE_LOG is `pcipassd --probe -v`'s stderr: its "probe: ADDRESS left
+out: REASON" lines name the devices the probe leaves out (bridges, PFs
+with VFs, no IOMMU group...), which are then expected absent, each with
+a reason, instead of present.
 
 The probe template (API.md, "Probe template") is a sequence of blocks
     PCI = [
@@ -25,6 +30,7 @@ Exit 0 with a one-line summary; else every mismatch on its own line, exit 1.
 """
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -207,8 +213,20 @@ def check_block(fn, pairs):
     return errs
 
 
-def compare(fns, blocks):
+def load_left_out(path):
+    """ADDRESS -> reason, from a probe's -v log."""
+    out = {}
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            m = re.match(r'probe: (\S+) left out: (.*)$', line.rstrip('\n'))
+            if m:
+                out[m.group(1)] = m.group(2)
+    return out
+
+
+def compare(fns, blocks, left_out=None):
     """All mismatches between the dump's functions and the probe's blocks."""
+    left_out = left_out or {}
     errs = []
     by_addr = {}
     for ln, pairs in blocks:
@@ -220,6 +238,14 @@ def compare(fns, blocks):
         else:
             by_addr[addr] = pairs
     want = {colon_addr(fn): fn for fn in fns}
+    for addr, why in sorted(left_out.items()):
+        if addr not in want:
+            errs.append('%s: left out, not in the dump' % addr)
+        elif addr in by_addr:
+            errs.append('%s: left out (%s) and listed' % (addr, why))
+        elif not why:
+            errs.append('%s: left out without a reason' % addr)
+        want.pop(addr, None)
     for addr in sorted(set(want) - set(by_addr)):
         errs.append('%s: in the dump, missing from the probe' % addr)
     for addr in sorted(set(by_addr) - set(want)):
@@ -230,17 +256,18 @@ def compare(fns, blocks):
 
 
 def main(argv):
-    if len(argv) != 3:
-        print('usage: %s DUMP PROBE_OUTPUT_FILE' % argv[0], file=sys.stderr)
+    if len(argv) not in (3, 4):
+        print('usage: %s DUMP PROBE_OUTPUT_FILE [PROBE_LOG]' % argv[0], file=sys.stderr)
         return 2
     try:
         fns = load_dump(argv[1])
         with open(argv[2], encoding='utf-8') as f:
             blocks = parse_probe(f.read())
+        left_out = load_left_out(argv[3]) if len(argv) == 4 else {}
     except (OSError, ValueError, ProbeSyntaxError) as e:
         print('probe_check: %s' % e)
         return 1
-    errs = compare(fns, blocks)
+    errs = compare(fns, blocks, left_out)
     for e in errs:
         print(e)
     if errs:
