@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "one_attrs.h"
 
 enum kind { K_HEX, K_SHORT, K_ADDR, K_NUMA, K_TYPE, K_NIC };
 
@@ -172,10 +173,15 @@ pcipass_request_set(pcipass_request_list *l, const char *key,
 	for (k = 0; k < NKEYS; k++)
 		if (strcmp(keys[k].name, key) == 0)
 			break;
+	/* OpenNebula's own attributes: taken, not sent (the daemon would
+	 * ignore them too). */
+	if (k == NKEYS && one_attr_ignored(key))
+		return 0;
 	if (k == NKEYS)
 		return err_set(PCIPASS_EINVAL, 0, "unknown field \"%s\"; known: "
 		    "VENDOR, DEVICE, CLASS, SHORT_ADDRESS, ADDRESS, NUMA_NODE, "
-		    "TYPE, MAC, IP, IP6, VLAN_ID, NETWORK", key);
+		    "TYPE, MAC, IP, IP6, VLAN_ID, NETWORK, and the OpenNebula "
+		    "PCI attributes pcipass ignores", key);
 	if (r->value[k] != NULL)
 		return err_set(PCIPASS_EINVAL, 0, "%s given twice", key);
 	if ((rc = value_ok(&keys[k], value)) < 0)

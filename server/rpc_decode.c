@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pcipassd.h"
+#include "one_attrs.h"
 
 #define MAX_TEXT	63
 
@@ -178,10 +179,14 @@ member(xmlrpc_env *env, const char *key, xmlrpc_value *v,
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (strcmp(key, fields[i].name) == 0)
 			break;
-	if (i == sizeof(fields) / sizeof(fields[0]))
+	if (i == sizeof(fields) / sizeof(fields[0])) {
+		if (one_attr_ignored(key))
+			return 0;
 		return bad(err, len, "unknown field \"%.40s\"; known: VENDOR, "
 		    "DEVICE, CLASS, SHORT_ADDRESS, ADDRESS, NUMA_NODE, TYPE, "
-		    "MAC, IP, IP6, VLAN_ID, NETWORK", key);
+		    "MAC, IP, IP6, VLAN_ID, NETWORK, and the OpenNebula PCI "
+		    "attributes pcipass ignores (server/one_attrs.h)", key);
+	}
 	*seen |= 1u << i;
 	if (fields[i].is_int) {
 		if (xmlrpc_value_type(v) != XMLRPC_TYPE_INT)

@@ -240,6 +240,17 @@ START_TEST(t_template)
 	t = tmpl("open.tmpl", "PCI = [ VENDOR = \"10de\"\n");
 	ck_assert_int_eq(run("test --template '%s'", t), 2);
 	ck_assert_ptr_nonnull(strstr(serr, "open.tmpl:2: "));
+	/* The seed's own PCI NIC template, taken as written. */
+	ck_assert_int_eq(run("release 20"), 0);
+	t = tmpl("nic.tmpl", "PCI = [ NETWORK = \"passthrough\", NETWORK_UNAME "
+	    "= \"oneadmin\", TYPE = \"NIC\", CLASS = \"0200\", DEVICE = "
+	    "\"10d3\", VENDOR = \"8086\" ]\n");
+	ck_assert_int_eq(run("test --template '%s'", t), 0);
+	ck_assert_str_eq(sout, "FITS yes\nFREE 1\n");
+	t = tmpl("typo.tmpl", "PCI = [ VENDRO = \"8086\", TYPE = \"NIC\" ]\n");
+	ck_assert_int_eq(run("test --template '%s'", t), 2);
+	ck_assert_ptr_nonnull(strstr(serr, "typo.tmpl:1: unknown field "
+	    "\"VENDRO\""));
 	ck_assert_int_eq(run("allocate 21 --template %s/none.tmpl", dir), 2);
 	ck_assert_int_eq(run("allocate 21 --template '%s' --pci CLASS=0302",
 	    t), 2);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "one_attrs.h"
 
 static const char tree[] =
     "00:01.0 PCI bridge [0604]: Intel Corporation Device [8086:1901]\n"
@@ -512,6 +513,53 @@ START_TEST(nic_fields_kept)
 }
 END_TEST
 
+/*
+ * OpenNebula's own PCI vectors are taken as written: the seed's PCI NIC
+ * template (NETWORK_UNAME and all), every attribute oned writes or
+ * accepts, ignored for matching and for the retry check alike.
+ */
+START_TEST(opennebula_attributes_accepted)
+{
+	xmlrpc_value	*v;
+	char		*p, *all, *q;
+	size_t		 i, len = 0;
+	FILE		*fp;
+
+	p = params(P_INT(12) "%s", reqs("NETWORK=passthrough,NETWORK_UNAME="
+	    "oneadmin,TYPE=NIC,CLASS=0200,DEVICE=1521,VENDOR=8086"));
+	v = call_ok("pci.allocate", p);
+	ck_assert_int_eq(array_len(v), 1);
+	ck_assert_str_eq(field_str(item(v, 0), "ADDRESS"), "0000:04:00:0");
+	ck_assert_str_eq(field_str(item(v, 0), "NETWORK"), "passthrough");
+	free(p);
+	/* A retry as oned writes it back (ids, security groups): the same
+	 * allocation, nothing changed. */
+	p = params(P_INT(12) "%s", reqs("NETWORK=passthrough,NETWORK_UNAME="
+	    "oneadmin,TYPE=NIC,CLASS=0200,DEVICE=1521,VENDOR=8086,NIC_ID=0,"
+	    "NETWORK_ID=3,SECURITY_GROUPS=0,PCI_ID=0,BRIDGE=br0"));
+	v = call_ok("pci.allocate", p);
+	ck_assert_int_eq(array_len(v), 1);
+	ck_assert_str_eq(field_str(item(v, 0), "ADDRESS"), "0000:04:00:0");
+	free(p);
+	ck_assert_str_eq(list_summary(&d), "0000:00:01:0 -1 blocked\n"
+	    "0000:01:00:0 -1 free\n0000:02:00:0 -1 free\n"
+	    "0000:03:00:0 -1 free\n0000:03:00:1 -1 free\n"
+	    "0000:04:00:0 12 used\n");
+	/* Every one of them at once. */
+	fp = open_memstream(&all, &len);
+	fputs("VENDOR=10de", fp);
+	for (i = 0; i < sizeof(one_ignored_attrs) /
+	    sizeof(one_ignored_attrs[0]); i++)
+		fprintf(fp, ",%s=x", one_ignored_attrs[i]);
+	fclose(fp);
+	q = reqs(all);
+	v = call_ok("pci.test", q);
+	ck_assert(xmlrpc_value_type(v) == XMLRPC_TYPE_STRUCT);
+	free(q);
+	free(all);
+}
+END_TEST
+
 START_TEST(authentication_and_authorization)
 {
 	char		*before = list_summary(&d);
@@ -564,7 +612,13 @@ START_TEST(bad_inputs_change_nothing)
 	{ "pci.allocate", P_INT(1) "REQ:VENDOR=10de,COLOR=red",
 	    "[pci.allocate] request 0: unknown field \"COLOR\"; known: VENDOR, "
 	    "DEVICE, CLASS, SHORT_ADDRESS, ADDRESS, NUMA_NODE, TYPE, MAC, IP, "
-	    "IP6, VLAN_ID, NETWORK" },
+	    "IP6, VLAN_ID, NETWORK, and the OpenNebula PCI attributes pcipass "
+	    "ignores (server/one_attrs.h)" },
+	{ "pci.allocate", P_INT(1) "REQ:VENDRO=8086,TYPE=NIC",
+	    "[pci.allocate] request 0: unknown field \"VENDRO\"; known: VENDOR, "
+	    "DEVICE, CLASS, SHORT_ADDRESS, ADDRESS, NUMA_NODE, TYPE, MAC, IP, "
+	    "IP6, VLAN_ID, NETWORK, and the OpenNebula PCI attributes pcipass "
+	    "ignores (server/one_attrs.h)" },
 	{ "pci.allocate", P_INT(1) "REQ:ADDRESS=0000:01:00.0,VENDOR=10de",
 	    "[pci.allocate] request 0: an address cannot be mixed with VENDOR, "
 	    "DEVICE or CLASS" },
@@ -1122,6 +1176,7 @@ rpc_suite(void)
 	tcase_add_test(tc, attach_detach);
 	tcase_add_test(tc, test_method);
 	tcase_add_test(tc, nic_fields_kept);
+	tcase_add_test(tc, opennebula_attributes_accepted);
 	tcase_add_test(tc, authentication_and_authorization);
 	tcase_add_test(tc, bad_inputs_change_nothing);
 	tcase_add_test(tc, standard_faults);
