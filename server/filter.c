@@ -33,6 +33,8 @@ struct pp_filter {
 	size_t		 naddr;
 	regex_t		*re;		/* none: any name */
 	size_t		 nre;
+	unsigned	*nv;		/* :nvidia_vendors: ids */
+	size_t		 nnv;
 };
 
 struct parse;
@@ -41,6 +43,7 @@ typedef void (*item_fn)(struct parse *, const char *, size_t);
 static void	 filter_item(struct parse *, const char *, size_t);
 static void	 addr_item(struct parse *, const char *, size_t);
 static void	 name_item(struct parse *, const char *, size_t);
+static void	 nvidia_item(struct parse *, const char *, size_t);
 
 static const struct key {
 	const char	*name;		/* the YAML scalar: no trailing ':' */
@@ -49,8 +52,8 @@ static const struct key {
 	{ ":filter",		filter_item },
 	{ ":short_address",	addr_item },
 	{ ":device_name",	name_item },
-	/* In OpenNebula's own pci.conf, for vGPUs: shape checked, unused. */
-	{ ":nvidia_vendors",	NULL },
+	/* Vendors whose devices OpenNebula names as NVIDIA's (10de). */
+	{ ":nvidia_vendors",	nvidia_item },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
@@ -307,6 +310,26 @@ name_item(struct parse *p, const char *s, size_t line)
 	}
 }
 
+/*
+ * OpenNebula's probe compares these with VENDOR as strings: anything but
+ * four lower-case hex digits never matches, so it is an error.
+ */
+static void
+nvidia_item(struct parse *p, const char *s, size_t line)
+{
+	unsigned	 v, *new;
+
+	if (strlen(s) != 4 || strspn(s, "0123456789abcdef") != 4 ||
+	    hex_parse(s, 4, &v) < 0)
+		perr(p, line, "nvidia vendor '%s' is not 4 lower-case hex "
+		    "digits, as VENDOR is written", s);
+	else if ((new = grow(p, p->f->nv, &p->f->nnv, sizeof(*new),
+	    line)) != NULL) {
+		p->f->nv = new;
+		new[p->f->nnv - 1] = v;
+	}
+}
+
 /* A key's value: a string or a list of strings; null or '' is nothing. */
 static void
 parse_strings(struct parse *p, const yaml_node_t *n, const struct key *key)
@@ -436,6 +459,16 @@ open_file(struct parse *p)
 	return 0;
 }
 
+static size_t
+key_index(item_fn item)
+{
+	size_t	i;
+
+	for (i = 0; i < NKEYS && keys[i].item != item; i++)
+		;
+	return i;
+}
+
 struct pp_filter *
 filter_load(const char *path, filter_report_fn report, void *arg)
 {
@@ -448,6 +481,9 @@ filter_load(const char *path, filter_report_fn report, void *arg)
 		parse_stream(&p);
 		fclose(p.fp);
 	}
+	/* Without the key, NVIDIA's own id, as in OpenNebula's probe. */
+	if (p.nerr == 0 && p.seen[key_index(nvidia_item)] == 0)
+		nvidia_item(&p, "10de", 1);
 	if (p.nerr > 0) {
 		filter_free(p.f);
 		return NULL;
@@ -503,6 +539,18 @@ filter_match(const struct pp_filter *f, const struct pp_device *d)
 	    match_name(f, d);
 }
 
+/* Is vendor one of :nvidia_vendors:? */
+int
+filter_nvidia(const struct pp_filter *f, unsigned vendor)
+{
+	size_t	i;
+
+	for (i = 0; f != NULL && i < f->nnv; i++)
+		if (f->nv[i] == vendor)
+			return 1;
+	return 0;
+}
+
 void
 filter_apply(const struct pp_filter *f, struct pp_inventory *inv)
 {
@@ -522,6 +570,7 @@ filter_free(struct pp_filter *f)
 	for (i = 0; i < f->nre; i++)
 		regfree(&f->re[i]);
 	free(f->re);
+	free(f->nv);
 	free(f->addr);
 	free(f->pat);
 	free(f);

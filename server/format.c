@@ -164,7 +164,9 @@ probe_device(FILE *fp, const struct pp_device *d)
 			continue;
 		fprintf(fp, " %s = ", f[i].name);
 		put_quoted(fp, f[i].dash ? "-" : f[i].text);
-		fputs(i == last ? "\n" : " ,\n", fp);
+		/* pci.rb joins " KEY = \"value\" " with ",\n": the last line
+		 * ends in a blank too. */
+		fputs(i == last ? " \n" : " ,\n", fp);
 	}
 	fputs("]\n", fp);
 }

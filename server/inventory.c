@@ -1,9 +1,37 @@
 /*
  * The inventory as the daemon and the host tools see it: what the scan
- * found, with the filter's verdict on each device and the host-critical
- * guard's (server/guard.c).
+ * found, with the filter's verdict on each device, the host-critical
+ * guard's (server/guard.c), and DEVICE_NAME as OpenNebula names it.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "pcipassd.h"
+
+/*
+ * OpenNebula's probe names devices of :nvidia_vendors: "VENDOR_NAME
+ * DEVICE_NAME", and their VFs "NVIDIA vGPU device". After the filter:
+ * :device_name: patterns match the name as lspci prints it.
+ */
+static void
+one_names(const struct pp_filter *f, struct pp_inventory *inv)
+{
+	struct pp_device	*d;
+	char			 buf[sizeof(d->device_name)];
+	size_t			 i;
+
+	for (i = 0; i < inv->ndev; i++) {
+		d = &inv->dev[i];
+		if (!filter_nvidia(f, d->vendor))
+			continue;
+		if (d->sriov == SRIOV_VF)
+			snprintf(buf, sizeof(buf), "NVIDIA vGPU device");
+		else
+			snprintf(buf, sizeof(buf), "%s %s", d->vendor_name,
+			    d->device_name);
+		memcpy(d->device_name, buf, sizeof(buf));
+	}
+}
 
 int
 inventory_scan(const struct pp_config *c, const struct pp_filter *f,
@@ -12,6 +40,7 @@ inventory_scan(const struct pp_config *c, const struct pp_filter *f,
 	if (scan_inventory(c->sysfs_root, inv) < 0)
 		return -1;
 	filter_apply(f, inv);
+	one_names(f, inv);
 	guard_apply(c, inv);
 	return 0;
 }

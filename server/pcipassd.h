@@ -173,6 +173,7 @@ typedef void (*filter_report_fn)(const char *msg, void *arg);
 struct pp_filter *filter_load(const char *path, filter_report_fn, void *);
 int	 filter_match(const struct pp_filter *, const struct pp_device *);
 void	 filter_apply(const struct pp_filter *, struct pp_inventory *);
+int	 filter_nvidia(const struct pp_filter *, unsigned);
 void	 filter_free(struct pp_filter *);
 
 /* auth.c */

@@ -89,20 +89,22 @@ START_TEST(t_table)
 	ck_assert_int_eq(run("list"), 0);
 	ck_assert_str_eq(sout, "PCI DEVICES\n\n"
 	    "   VM ADDR    TYPE           NAME\n"
-	    "      01:00.0 10de:1db4:0302 GV100GL [Tesla V100 PCIe 16GB]\n"
+	    "      01:00.0 10de:1db4:0302 NVIDIA Corporation GV100GL [Tesla "
+	    "V100 PCIe 16GB]\n"
 	    "      02:00.0 8086:10d3:0200 82574L Gigabit Network Connection\n");
 	ck_assert_int_eq(run("allocate 12 --pci CLASS=0302"), 0);
 	ck_assert_int_eq(run("list --columns numa,IOMMU,STATE"), 0);
 	ck_assert_str_eq(sout, "PCI DEVICES\n\n"
 	    "   VM ADDR    TYPE           NUMA IOMMU STATE NAME\n"
 	    "   12 01:00.0 10de:1db4:0302 0    2     used  "
-	    "GV100GL [Tesla V100 PCIe 16GB]\n"
+	    "NVIDIA Corporation GV100GL [Tesla V100 PCIe 16GB]\n"
 	    "      02:00.0 8086:10d3:0200 -1   4     free  "
 	    "82574L Gigabit Network Connection\n");
 	ck_assert_int_eq(run("vm 12"), 0);
 	ck_assert_str_eq(sout, "PCI DEVICES\n\n"
 	    "   VM ADDR    TYPE           NAME\n"
-	    "   12 01:00.0 10de:1db4:0302 GV100GL [Tesla V100 PCIe 16GB]\n");
+	    "   12 01:00.0 10de:1db4:0302 NVIDIA Corporation GV100GL [Tesla "
+	    "V100 PCIe 16GB]\n");
 	ck_assert_int_eq(run("hostdev 12"), 0);
 	ck_assert_str_eq(sout, "<hostdev mode='subsystem' type='pci' "
 	    "managed='yes'>\n  <source>\n    <address domain='0x0000' "

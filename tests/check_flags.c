@@ -138,6 +138,79 @@ START_TEST(probe_filters)
 }
 END_TEST
 
+/*
+ * :nvidia_vendors: as OpenNebula's probe reads it: their devices are
+ * named "VENDOR_NAME DEVICE_NAME", their VFs "NVIDIA vGPU device", and a
+ * PF with VFs enabled is left out. An A10 with two of its VFs enabled,
+ * beside a V100 without SR-IOV and an Intel NIC.
+ */
+#define NVIDIA_TREE \
+"01:00.0 3D controller [0302]: NVIDIA Corporation GA102GL [A10] [10de:2236] " \
+"(rev a1)\n" \
+"\tCapabilities: [bcc v1] Single Root I/O Virtualization (SR-IOV)\n" \
+"\t\tInitial VFs: 16, Total VFs: 16, Number of VFs: 2, Function " \
+"Dependency Link: 00\n" \
+"\t\tVF offset: 4, stride: 1, Device ID: 2236\n" \
+"\tKernel driver in use: nvidia\n\tIOMMU group: 10\n\n" \
+"01:00.4 3D controller [0302]: NVIDIA Corporation GA102GL [A10] [10de:2236] " \
+"(rev a1)\n\tKernel driver in use: nvidia\n\tIOMMU group: 11\n\n" \
+"01:00.5 3D controller [0302]: NVIDIA Corporation GA102GL [A10] [10de:2236] " \
+"(rev a1)\n\tKernel driver in use: nvidia\n\tIOMMU group: 12\n\n" \
+"02:00.0 3D controller [0302]: NVIDIA Corporation GV100GL [Tesla V100 PCIe " \
+"16GB] [10de:1db4] (rev a1)\n\tKernel driver in use: vfio-pci\n" \
+"\tIOMMU group: 13\n\n" \
+"03:00.0 Ethernet controller [0200]: Intel Corporation I350 Gigabit Network " \
+"Connection [8086:1521] (rev 01)\n\tKernel driver in use: igb\n" \
+"\tIOMMU group: 14\n"
+
+START_TEST(probe_names_nvidia_vendors)
+{
+	const char	*tree = tree_text(NVIDIA_TREE);
+	char		 args[2048], *out;
+
+	snprintf(args, sizeof(args), "--probe --sysfs-root '%s' --filter '%s' "
+	    "%s", tree, conf(":filter: '*:*'\n"), sandbox());
+	ck_assert_int_eq(run(args, &out), 0);
+	ck_assert_ptr_null(strstr(out, "ADDRESS = \"0000:01:00:0\""));
+	ck_assert_ptr_nonnull(strstr(out, " ADDRESS = \"0000:01:00:4\" ,\n"));
+	ck_assert_ptr_nonnull(strstr(out, " PHYSFN = \"0000:01:00:0\" ,\n"
+	    " DEVICE_NAME = \"NVIDIA vGPU device\" \n]\n"));
+	ck_assert_ptr_nonnull(strstr(out, " DEVICE_NAME = \"NVIDIA Corporation "
+	    "GV100GL [Tesla V100 PCIe 16GB]\" \n]\n"));
+	ck_assert_ptr_nonnull(strstr(out, " DEVICE_NAME = \"I350 Gigabit "
+	    "Network Connection\" \n]\n"));
+	free(out);
+	/* Another vendor list: Intel's named so, NVIDIA's as lspci has them. */
+	snprintf(args, sizeof(args), "--probe --sysfs-root '%s' --filter '%s' "
+	    "%s", tree, conf(":filter: '*:*'\n:nvidia_vendors: ['8086']\n"),
+	    sandbox());
+	ck_assert_int_eq(run(args, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, " DEVICE_NAME = \"GA102GL [A10]\" "
+	    "\n]\n"));
+	ck_assert_ptr_nonnull(strstr(out, " DEVICE_NAME = \"Intel Corporation "
+	    "I350 Gigabit Network Connection\" \n]\n"));
+	free(out);
+	/* :device_name: matches the name as lspci prints it. */
+	snprintf(args, sizeof(args), "--probe --sysfs-root '%s' --filter '%s' "
+	    "%s", tree, conf(":filter: '*:*'\n:device_name: '^GV100GL'\n"),
+	    sandbox());
+	ck_assert_int_eq(run(args, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, " ADDRESS = \"0000:02:00:0\" ,\n"));
+	ck_assert_ptr_null(strstr(out, " ADDRESS = \"0000:03:00:0\""));
+	free(out);
+	/* A vendor OpenNebula would never match is an error. */
+	snprintf(args, sizeof(args), "-n --filter '%s' %s",
+	    conf(":filter: '*:*'\n:nvidia_vendors: ['10DE', '0x10de']\n"),
+	    sandbox());
+	ck_assert_int_eq(run(args, &out), 1);
+	ck_assert_ptr_nonnull(strstr(out, "/pci.conf:2: nvidia vendor '10DE' "
+	    "is not 4 lower-case hex digits, as VENDOR is written\n"));
+	ck_assert_ptr_nonnull(strstr(out, "/pci.conf:2: nvidia vendor "
+	    "'0x10de' is not 4 lower-case hex digits"));
+	free(out);
+}
+END_TEST
+
 START_TEST(bad_flags)
 {
 	char	*out;
@@ -213,6 +286,7 @@ flags_suite(void)
 	tcase_add_checked_fixture(tc, NULL, cleanup_dirs);
 	tcase_add_test(tc, check_only);
 	tcase_add_test(tc, probe_filters);
+	tcase_add_test(tc, probe_names_nvidia_vendors);
 	tcase_add_test(tc, bad_flags);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("scripts");
