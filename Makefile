@@ -22,8 +22,9 @@ CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
-PKG_CFLAGS	 = $(shell pkg-config --cflags libpci sqlite3 yaml-0.1 json-c)
-SRV_LIBS	 = $(shell pkg-config --libs libpci sqlite3 yaml-0.1) \
+PKG_CFLAGS	 = $(shell pkg-config --cflags libpci sqlite3 yaml-0.1 json-c \
+		   libpcre2-8)
+SRV_LIBS	 = $(shell pkg-config --libs libpci sqlite3 yaml-0.1 libpcre2-8) \
 		   $(shell xmlrpc-c-config abyss-server --libs) -lpthread
 CLI_LIBS	 = $(shell pkg-config --libs json-c) \
 		   $(shell xmlrpc-c-config client --libs) -lpthread

@@ -10,7 +10,8 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH	8
+#include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,8 +32,9 @@ struct pp_filter {
 	size_t		 npat;
 	pp_addr		*addr;		/* SHORT_ADDRESS values; none: any */
 	size_t		 naddr;
-	regex_t		*re;		/* none: any name */
+	pcre2_code	**re;		/* none: any name */
 	size_t		 nre;
+	pcre2_match_context *mctx;	/* the match limits */
 	unsigned	*nv;		/* :nvidia_vendors: ids */
 	size_t		 nnv;
 };
@@ -231,79 +233,30 @@ addr_item(struct parse *p, const char *s, size_t line)
 }
 
 /*
- * glibc's regcomp takes memory and time exponential in stacked
- * repetitions ("N++++...": 24 GB in one test), and a device name needs
- * none of them: refuse those, long patterns and large {m,n} bounds
- * before compiling. Returns NULL or why not.
+ * OpenNebula's probe reads these as Ruby regular expressions,
+ * case-insensitive (`name =~ /#{pattern}/i`). PCRE2 reads the same syntax
+ * (\\d, \\s, \\w, (?:...), anchors), and its match limits, not our own
+ * guesses at what might be costly, bound the time a pattern can take.
  */
-#define RE_MAXLEN	256
-#define RE_MAXCOUNT	100
-
-static const char *
-regex_too_costly(const char *s)
-{
-	const char	*q;
-	char		*end;
-	int		 rep = 0, in_bracket = 0;
-
-	if (strlen(s) > RE_MAXLEN)
-		return "longer than 256 characters";
-	for (; *s != '\0'; s++) {
-		if (in_bracket) {
-			in_bracket = *s != ']';
-			continue;
-		}
-		if (*s == '\\' && s[1] != '\0') {
-			s++;
-			rep = 0;
-		} else if (*s == '[') {
-			in_bracket = 1;
-			if (s[1] == '^')
-				s++;
-			if (s[1] == ']')
-				s++;
-			rep = 0;
-		} else if (*s == '*' || *s == '+' || *s == '?' || *s == '{') {
-			if (rep)
-				return "stacked repetitions (like a++ or a*{2})";
-			rep = 1;
-			if (*s != '{')
-				continue;
-			/* {m}, {m,}, {m,n}: each bound small. */
-			for (q = s + 1; *q != '\0' && *q != '}'; q++)
-				if (*q >= '0' && *q <= '9') {
-					if (strtol(q, &end, 10) > RE_MAXCOUNT)
-						return "a repetition bound over "
-						    "100";
-					q = end - 1;
-				}
-			if (*q == '\0')
-				return NULL;	/* regcomp says what is wrong */
-			s = q;
-		} else
-			rep = 0;
-	}
-	return NULL;
-}
+#define RE_MATCH_LIMIT	100000
+#define RE_DEPTH_LIMIT	1000
 
 static void
 name_item(struct parse *p, const char *s, size_t line)
 {
-	regex_t		 re, *new;
-	char		 err[256];
-	const char	*why;
+	pcre2_code	*re, **new;
+	PCRE2_UCHAR	 err[256];
+	PCRE2_SIZE	 off;
 	int		 rc;
 
-	if ((why = regex_too_costly(s)) != NULL) {
-		perr(p, line, "device name regex '%.60s': %s", s, why);
-		return;
-	}
-	if ((rc = regcomp(&re, s, REG_EXTENDED | REG_ICASE | REG_NOSUB)) != 0) {
-		regerror(rc, &re, err, sizeof(err));
-		perr(p, line, "device name regex '%s': %s", s, err);
+	if ((re = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED,
+	    PCRE2_CASELESS | PCRE2_UTF, &rc, &off, NULL)) == NULL) {
+		pcre2_get_error_message(rc, err, sizeof(err));
+		perr(p, line, "device name regex '%s': %s at offset %zu", s,
+		    (const char *)err, (size_t)off);
 	} else if ((new = grow(p, p->f->re, &p->f->nre, sizeof(*new),
 	    line)) == NULL)
-		regfree(&re);
+		pcre2_code_free(re);
 	else {
 		p->f->re = new;
 		new[p->f->nre - 1] = re;
@@ -475,9 +428,12 @@ filter_load(const char *path, filter_report_fn report, void *arg)
 	struct parse	 p = { .path = path, .report = report, .arg = arg };
 
 	/* No file is no error: the empty filter offers nothing. */
-	if ((p.f = calloc(1, sizeof(*p.f))) == NULL)
+	if ((p.f = calloc(1, sizeof(*p.f))) == NULL ||
+	    (p.f->mctx = pcre2_match_context_create(NULL)) == NULL)
 		perr(&p, 1, "out of memory");
 	else if (open_file(&p) == 0) {
+		pcre2_set_match_limit(p.f->mctx, RE_MATCH_LIMIT);
+		pcre2_set_depth_limit(p.f->mctx, RE_DEPTH_LIMIT);
 		parse_stream(&p);
 		fclose(p.fp);
 	}
@@ -520,15 +476,36 @@ match_addr(const struct pp_filter *f, const struct pp_device *d)
 	return f->naddr == 0;
 }
 
+/* A pattern that runs out of its match limits matches nothing, and the
+ * log says so. */
 static int
 match_name(const struct pp_filter *f, const struct pp_device *d)
 {
-	size_t	 i;
+	pcre2_match_data	*md;
+	size_t			 i;
+	int			 rc, hit = 0;
 
-	for (i = 0; i < f->nre; i++)
-		if (regexec(&f->re[i], d->device_name, 0, NULL, 0) == 0)
-			return 1;
-	return f->nre == 0;
+	if (f->nre == 0)
+		return 1;
+	for (i = 0; i < f->nre && !hit; i++) {
+		if ((md = pcre2_match_data_create_from_pattern(f->re[i],
+		    NULL)) == NULL)
+			return 0;
+		rc = pcre2_match(f->re[i], (PCRE2_SPTR)d->device_name,
+		    PCRE2_ZERO_TERMINATED, 0, 0, md, f->mctx);
+		pcre2_match_data_free(md);
+		if (rc >= 0)
+			hit = 1;
+		else if (rc != PCRE2_ERROR_NOMATCH) {
+			PCRE2_UCHAR	err[128];
+
+			pcre2_get_error_message(rc, err, sizeof(err));
+			log_warnx("filter: device name regex %zu on \"%s\": "
+			    "%s, taken as no match", i + 1, d->device_name,
+			    (const char *)err);
+		}
+	}
+	return hit;
 }
 
 /* Offered: a pattern matches, and each non-empty list has a match. */
@@ -568,8 +545,9 @@ filter_free(struct pp_filter *f)
 	if (f == NULL)
 		return;
 	for (i = 0; i < f->nre; i++)
-		regfree(&f->re[i]);
+		pcre2_code_free(f->re[i]);
 	free(f->re);
+	pcre2_match_context_free(f->mctx);
 	free(f->nv);
 	free(f->addr);
 	free(f->pat);

@@ -2,8 +2,8 @@
  * check_filter.c: pci.conf parsing and matching (server/filter.c).
  */
 #include <check.h>
-#include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pcipassd.h"
@@ -379,17 +379,9 @@ END_TEST
 
 START_TEST(bad_regex)
 {
-	regex_t		 re;
-	char		 why[256], msg[512];
-	int		 rc;
-
-	/* regerror's text is the C library's: ask it rather than guess. */
-	rc = regcomp(&re, "USB (Host", REG_EXTENDED | REG_ICASE | REG_NOSUB);
-	ck_assert_int_ne(rc, 0);
-	regerror(rc, &re, why, sizeof(why));
-	snprintf(msg, sizeof(msg), "device name regex 'USB (Host': %s", why);
 	load_bad("bad_regex.conf", 1);
-	ck_assert_str_eq(got.msg[0], at("bad_regex.conf", 4, msg));
+	ck_assert_str_eq(got.msg[0], at("bad_regex.conf", 4, "device name "
+	    "regex 'USB (Host': missing closing parenthesis at offset 9"));
 }
 END_TEST
 
@@ -474,26 +466,88 @@ START_TEST(unreadable)
 END_TEST
 
 
-/* Patterns that would make regcomp blow up are refused before it runs. */
-START_TEST(costly_regexes_refused)
+/*
+ * Ruby's syntax, as OpenNebula's probe reads :device_name: (`=~ /.../i`):
+ * 'I\d+ Gigabit' offered four devices there and none under POSIX EREs.
+ */
+START_TEST(ruby_regexes)
 {
 	const char		*dir = scratch_dir();
-	char			 path[600], want[900];
+	char			 path[600];
 	struct pp_filter	*f;
+	struct pp_device	 d = E1000E;
+	static const struct { const char *re, *name; int hit; } t[] = {
+	    { "I\\d+ Gigabit", "I350 Gigabit Network Connection", 1 },
+	    { "I\\d+ Gigabit", "82574L Gigabit Network Connection", 0 },
+	    { "^82574L\\sgigabit", "82574L Gigabit Network Connection", 1 },
+	    { "(?:Tesla|Quadro) V\\d{3}", "GV100GL [Tesla V100 PCIe]", 1 },
+	    { "\\bVirtual\\b", "Ethernet Adaptive Virtual Function", 1 },
+	    { "Function$", "Ethernet Adaptive Virtual Function", 1 },
+	    { "^Function", "Ethernet Adaptive Virtual Function", 0 },
+	    { "\\w+\\[GeForce", "GA102 [GeForce RTX 3090]", 0 },
+	};
+	size_t			 i;
 
 	snprintf(path, sizeof(path), "%s/re.conf", dir);
-	write_file(path, ":filter: '*:*'\n:device_name:\n  - 'GV100.*(a|b)'\n"
-	    "  - 'N+++++++++'\n  - 'x{1,1000}'\n  - '[*+]{2}x'\n");
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char	text[300];
+
+		snprintf(text, sizeof(text), ":filter: '*:*'\n:device_name: "
+		    "'%s'\n", t[i].re);
+		write_file(path, text);
+		got.n = 0;
+		ck_assert_ptr_nonnull(f = filter_load(path, collect, &got));
+		snprintf(d.device_name, sizeof(d.device_name), "%s",
+		    t[i].name);
+		ck_assert_msg(filter_match(f, &d) == t[i].hit, "'%s' on '%s'",
+		    t[i].re, t[i].name);
+		filter_free(f);
+	}
+	cleanup_dirs();
+}
+END_TEST
+
+/*
+ * A pattern that backtracks without end meets PCRE2's match limit: no
+ * match, a line in the log, and the scan goes on. ('N+++...', which
+ * once cost glibc's regcomp 24 GB, is a plain error for PCRE2.)
+ */
+START_TEST(costly_regexes_bounded)
+{
+	const char		*dir = scratch_dir();
+	char			 path[600], *log = NULL;
+	size_t			 len = 0;
+	FILE			*fp;
+	struct pp_filter	*f;
+	struct pp_device	 d = E1000E;
+
+	snprintf(path, sizeof(path), "%s/re.conf", dir);
+	write_file(path, ":filter: '*:*'\n:device_name:\n  - '(a|aa)+$'\n"
+	    "  - '^(x+x+)+$'\n");
+	got.n = 0;
+	ck_assert_ptr_nonnull(f = filter_load(path, collect, &got));
+	snprintf(d.device_name, sizeof(d.device_name), "%s",
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxz");
+	fp = open_memstream(&log, &len);
+	log_to(fp);
+	ck_assert_int_eq(filter_match(f, &d), 0);
+	log_to(NULL);
+	fclose(fp);
+	ck_assert_msg(strstr(log, "filter: device name regex 2 on \"xxxx") !=
+	    NULL && strstr(log, "match limit exceeded, taken as no match") != NULL, "%s", log);
+	free(log);
+	snprintf(d.device_name, sizeof(d.device_name), "%s",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	ck_assert_int_eq(filter_match(f, &d), 1);
+	filter_free(f);
+	write_file(path, ":filter: '*:*'\n:device_name:\n  - 'N+++++++++'\n"
+	    "  - 'x{1,1000}'\n");
 	got.n = 0;
 	f = filter_load(path, collect, &got);
 	ck_assert_ptr_null(f);
-	ck_assert_int_eq(got.n, 2);
-	snprintf(want, sizeof(want), "%s:4: device name regex 'N+++++++++': "
-	    "stacked repetitions (like a++ or a*{2})", path);
-	ck_assert_str_eq(got.msg[0], want);
-	snprintf(want, sizeof(want), "%s:5: device name regex 'x{1,1000}': a "
-	    "repetition bound over 100", path);
-	ck_assert_str_eq(got.msg[1], want);
+	ck_assert_int_eq(got.n, 1);
+	ck_assert_ptr_nonnull(strstr(got.msg[0], "re.conf:3: device name "
+	    "regex 'N+++++++++': "));
 	cleanup_dirs();
 }
 END_TEST
@@ -506,7 +560,8 @@ filter_suite(void)
 	TCase	*bad = tcase_create("errors");
 
 	tcase_add_test(good, guide_list);
-	tcase_add_test(good, costly_regexes_refused);
+	tcase_add_test(good, ruby_regexes);
+	tcase_add_test(good, costly_regexes_bounded);
 	tcase_add_test(good, everything_and_nothing);
 	tcase_add_test(good, opennebula_default);
 	tcase_add_test(good, comma_list);
