@@ -242,6 +242,27 @@ fill_names(struct pci_access *a, struct pp_device *p)
 	    sizeof(buf), PCI_LOOKUP_CLASS | PCI_LOOKUP_MIXED, p->class));
 }
 
+/*
+ * Of several interfaces (a PF in switchdev mode and its representors),
+ * OpenNebula's probe names the one whose phys_port_name is "p<N>", and
+ * none if no such one exists.
+ */
+static int
+port_iface(const char *net, const char *name)
+{
+	char	dir[PATH_MAX], buf[32];
+	size_t	i;
+
+	snprintf(dir, sizeof(dir), "%s/%s", net, name);
+	if (name[0] == '\0' || sysfs_read_attr(dir, "phys_port_name", buf,
+	    sizeof(buf)) < 0 || buf[0] != 'p' || buf[1] == '\0')
+		return 0;
+	for (i = 1; buf[i] != '\0'; i++)
+		if (buf[i] < '0' || buf[i] > '9')
+			return 0;
+	return 1;
+}
+
 /* What libpci does not read: SR-IOV, network interface, boot VGA. */
 static void
 fill_extras(const char *dir, struct pp_device *p)
@@ -249,7 +270,8 @@ fill_extras(const char *dir, struct pp_device *p)
 	char		 buf[64];
 	DIR		*d;
 	struct dirent	*e;
-	char		 net[PATH_MAX];
+	char		 net[PATH_MAX], port[sizeof(p->ifname)] = "";
+	int		 n = 0;
 
 	if (read_int_attr(dir, "sriov_totalvfs", &p->sriov_total) == 0) {
 		p->sriov = SRIOV_PF;
@@ -267,11 +289,15 @@ fill_extras(const char *dir, struct pp_device *p)
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (p->ifname[0] == '\0' || strcmp(e->d_name, p->ifname) < 0)
+		if (n++ == 0)
 			snprintf(p->ifname, sizeof(p->ifname), "%s",
 			    e->d_name);
+		if (port[0] == '\0' && port_iface(net, e->d_name))
+			snprintf(port, sizeof(port), "%s", e->d_name);
 	}
 	closedir(d);
+	if (n > 1)
+		snprintf(p->ifname, sizeof(p->ifname), "%s", port);
 }
 
 /*

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "harness.h"
+#include "trees.h"
 
 #define TREE \
 "01:00.0 3D controller [0302]: NVIDIA Corporation GV100GL [10de:1db4] (rev a1)\n" \
@@ -164,26 +165,17 @@ END_TEST
 /*
  * Intel VMD puts the NVMe behind it in PCI domain 10000, in the VMD's
  * IOMMU group. DOMAIN keeps all five digits in every output, and the
- * hostdev names that device, not 0000:e1:00.0. (Here the VMD endpoint is
- * bound to vfio-pci so that the group can be given to a VM.)
+ * hostdev names that device, not 0000:e1:00.0. (In tests/trees.h's
+ * ODD_TREE the VMD endpoint is bound to vfio-pci so that the group can
+ * be given to a VM.)
  */
-#define VMD_TREE \
-"0000:00:0e.0 RAID bus controller [0104]: Intel Corporation Volume " \
-"Management Device NVMe RAID Controller [8086:467f]\n" \
-"\tKernel driver in use: vfio-pci\n\tIOMMU group: 7\n\n" \
-"10000:e0:06.0 PCI bridge [0604]: Intel Corporation Device [8086:464d]\n" \
-"\tKernel driver in use: pcieport\n\tIOMMU group: 7\n\n" \
-"10000:e1:00.0 Non-Volatile memory controller [0108]: Samsung Electronics " \
-"Co Ltd NVMe SSD Controller PM9A1/PM9A3/980PRO [144d:a80a]\n" \
-"\tKernel driver in use: vfio-pci\n\tIOMMU group: 7\n"
-
 START_TEST(t_vmd_domain)
 {
 	json_object	*root, *o, *dev, *v;
 	char		 cmd[2048];
 
 	daemon_stop(&d);
-	daemon_start(&d, tree_text(VMD_TREE), ":filter: '144d:*'\n", NULL);
+	daemon_start(&d, tree_text(ODD_TREE), ":filter: '144d:*'\n", NULL);
 	ck_assert_int_eq(run("allocate 5 --pci ADDRESS=10000:e1:00:0"), 0);
 	ck_assert_int_eq(run("hostdev 5"), 0);
 	ck_assert_str_eq(sout, "<hostdev mode='subsystem' type='pci' "

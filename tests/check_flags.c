@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "trees.h"
 
 /*
  * Run pcipassd with args; returns its exit status, output in *out. It
@@ -144,25 +145,6 @@ END_TEST
  * PF with VFs enabled is left out. An A10 with two of its VFs enabled,
  * beside a V100 without SR-IOV and an Intel NIC.
  */
-#define NVIDIA_TREE \
-"01:00.0 3D controller [0302]: NVIDIA Corporation GA102GL [A10] [10de:2236] " \
-"(rev a1)\n" \
-"\tCapabilities: [bcc v1] Single Root I/O Virtualization (SR-IOV)\n" \
-"\t\tInitial VFs: 16, Total VFs: 16, Number of VFs: 2, Function " \
-"Dependency Link: 00\n" \
-"\t\tVF offset: 4, stride: 1, Device ID: 2236\n" \
-"\tKernel driver in use: nvidia\n\tIOMMU group: 10\n\n" \
-"01:00.4 3D controller [0302]: NVIDIA Corporation GA102GL [A10] [10de:2236] " \
-"(rev a1)\n\tKernel driver in use: nvidia\n\tIOMMU group: 11\n\n" \
-"01:00.5 3D controller [0302]: NVIDIA Corporation GA102GL [A10] [10de:2236] " \
-"(rev a1)\n\tKernel driver in use: nvidia\n\tIOMMU group: 12\n\n" \
-"02:00.0 3D controller [0302]: NVIDIA Corporation GV100GL [Tesla V100 PCIe " \
-"16GB] [10de:1db4] (rev a1)\n\tKernel driver in use: vfio-pci\n" \
-"\tIOMMU group: 13\n\n" \
-"03:00.0 Ethernet controller [0200]: Intel Corporation I350 Gigabit Network " \
-"Connection [8086:1521] (rev 01)\n\tKernel driver in use: igb\n" \
-"\tIOMMU group: 14\n"
-
 START_TEST(probe_names_nvidia_vendors)
 {
 	const char	*tree = tree_text(NVIDIA_TREE);

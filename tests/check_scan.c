@@ -7,6 +7,7 @@
 
 #include "pcipassd.h"
 #include "harness.h"
+#include "trees.h"
 
 static struct pp_device *
 find(const struct pp_inventory *inv, const char *addr)
@@ -176,7 +177,8 @@ START_TEST(broken_entries_reported_scan_goes_on)
 	ck_assert_int_eq(find(&inv, "0000:00:02.0")->header, 0);
 	ck_assert_int_eq(find(&inv, "0000:00:02.0")->numa, -1);
 	ck_assert_int_eq(find(&inv, "0000:00:02.0")->boot_vga, 1);
-	ck_assert_str_eq(find(&inv, "0000:03:00.0")->ifname, "eno1");
+	/* Two interfaces, neither a "p<N>" port: none, as OpenNebula. */
+	ck_assert_str_eq(find(&inv, "0000:03:00.0")->ifname, "");
 	ck_assert_str_eq(find(&inv, "0000:03:00.0")->driver, "ig??b\xc3\xa9");
 	ck_assert_int_eq(find(&inv, "0000:03:00.0")->numa, 1);
 	ck_assert_ptr_nonnull(strstr(log, "devices/junk: not a PCI address "
@@ -216,7 +218,7 @@ START_TEST(noncanonical_names_skipped)
 	log = scan_logged(root, &inv, &rc);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_uint_eq(inv.ndev, 3);
-	ck_assert_str_eq(find(&inv, "0000:03:00.0")->ifname, "eno1");
+	ck_assert_int_eq(find(&inv, "0000:03:00.0")->numa, 1);
 	ck_assert_uint_eq(group_size(&inv, 4), 1);
 	for (i = 0; i < sizeof(alias) / sizeof(alias[0]); i++) {
 		ck_assert(asprintf(&want, "devices/%s: not a PCI address in "
@@ -235,6 +237,39 @@ START_TEST(noncanonical_names_skipped)
 }
 END_TEST
 
+/*
+ * IFNAME as OpenNebula's probe picks it: the one interface; of several
+ * (a switchdev PF and its representors), the one whose phys_port_name is
+ * "p<N>"; else none.
+ */
+START_TEST(ifname_as_opennebula)
+{
+	struct pp_inventory	 inv;
+	const char		*root = tree_text(broken);
+	char			 path[700];
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:03:00.0/net/"
+	    "eno1/phys_port_name", root);
+	write_file(path, "pf0vf0\n");
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:03:00.0/net/"
+	    "eno2/phys_port_name", root);
+	write_file(path, "p1\n");
+	ck_assert_int_eq(scan_inventory(root, &inv), 0);
+	ck_assert_str_eq(find(&inv, "0000:03:00.0")->ifname, "eno2");
+	inventory_free(&inv);
+	write_file(path, "p1x\n");
+	ck_assert_int_eq(scan_inventory(root, &inv), 0);
+	ck_assert_str_eq(find(&inv, "0000:03:00.0")->ifname, "");
+	inventory_free(&inv);
+	snprintf(path, sizeof(path), "rm -r '%s/bus/pci/devices/0000:03:00.0/"
+	    "net/eno1'", root);
+	ck_assert_int_eq(system(path), 0);
+	ck_assert_int_eq(scan_inventory(root, &inv), 0);
+	ck_assert_str_eq(find(&inv, "0000:03:00.0")->ifname, "eno2");
+	inventory_free(&inv);
+}
+END_TEST
+
 START_TEST(missing_root_fails_cleanly)
 {
 	struct pp_inventory	 inv;
@@ -246,6 +281,79 @@ START_TEST(missing_root_fails_cleanly)
 	ck_assert_ptr_nonnull(strstr(log, "/nonexistent/pcipass/bus/pci/"
 	    "devices: No such file or directory"));
 	free(log);
+}
+END_TEST
+
+/*
+ * pcipassd --probe next to OpenNebula's probe (tests/one_probe.py, a model
+ * of pci.rb over the same tree with the real lspci), byte for byte but
+ * for pcipass's own keys and the devices it leaves out
+ * (tests/one_compare.py): every fixture, the synthetic trees, and the
+ * filter's keys.
+ */
+START_TEST(probe_is_opennebulas)
+{
+	static const char *const fx[] = {
+		"adlink-ampere-altra-devkit-2gpu-domains.txt",
+		"asrockrack-e3c256d4u-2l2t-x710-sriov.txt",
+		"asrockrack-x570d4u-2l2t-bcm-iommu.txt",
+		"asus-b250-mining-expert-8x-gtx1060.txt",
+		"beelink-eq-n100-pve-igpu-sriov-pf.txt",
+		"dell-poweredge-r715-opteron-4numa.txt",
+		"gigabyte-g292-z20-epyc-cx4lx-i350.txt",
+		"lenovo-legion5-15ach6-rtx3050ti-iommu.txt",
+		"minisforum-ms01-pve-igpu-sriov-5vfs.txt",
+	};
+	static const struct { const char *tree, *opts; } t[] = {
+	    { "nvidia", "--filter '*:*'" },
+	    { "nvidia", "--filter '*:*' --nvidia-vendor 8086" },
+	    { "odd", "--filter '*:*'" },
+	    { "odd", "--filter '*:*' --short-address 10000:e1:00.0 "
+		"--short-address 03:00.0" },
+	    { "odd", "--filter '*:*' --device-name '^device$'" },
+	    { "lenovo", "--filter '*:*' --device-name 'RTX\\s\\d+' "
+		"--device-name '(?:USB|SATA)'" },
+	    { "lenovo", "--filter '10de:*,1022:*:0c03'" },
+	};
+	const char	*dir = scratch_dir(), *tree;
+	char		 cmd[4096], path[700], *out;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < sizeof(fx) / sizeof(fx[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "python3 '%s/tests/one_compare.py' "
+		    "'%s' '%s' '%s' --filter '*:*' > '%s/cmp' 2>&1",
+		    getenv("SRCDIR"), getenv("PCIPASSD"), tree_fixture(fx[i]),
+		    dir, dir);
+		rc = system(cmd);
+		snprintf(path, sizeof(path), "%s/cmp", dir);
+		out = read_file(path);
+		ck_assert_msg(rc == 0, "%s:\n%s", fx[i], out);
+		free(out);
+	}
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (strcmp(t[i].tree, "nvidia") == 0)
+			tree = tree_text(NVIDIA_TREE);
+		else if (strcmp(t[i].tree, "lenovo") == 0)
+			tree = tree_fixture("lenovo-legion5-15ach6-rtx3050ti-"
+			    "iommu.txt");
+		else {
+			tree = tree_text(ODD_TREE);
+			snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:"
+			    "03:00.0/net/enp3s0f0np0/phys_port_name", tree);
+			write_file(path, "p0\n");
+		}
+		snprintf(cmd, sizeof(cmd), "python3 '%s/tests/one_compare.py' "
+		    "'%s' '%s' '%s' %s > '%s/cmp' 2>&1", getenv("SRCDIR"),
+		    getenv("PCIPASSD"), tree, dir, t[i].opts, dir);
+		rc = system(cmd);
+		snprintf(path, sizeof(path), "%s/cmp", dir);
+		out = read_file(path);
+		ck_assert_msg(rc == 0, "%s %s:\n%s", t[i].tree, t[i].opts, out);
+		ck_assert_msg(strstr(out, ": 0 devices") == NULL, "%s %s: %s",
+		    t[i].tree, t[i].opts, out);
+		free(out);
+	}
 }
 END_TEST
 
@@ -321,8 +429,10 @@ scan_suite(void)
 	tcase_add_test(tc, pci_domains);
 	tcase_add_test(tc, broken_entries_reported_scan_goes_on);
 	tcase_add_test(tc, noncanonical_names_skipped);
+	tcase_add_test(tc, ifname_as_opennebula);
 	tcase_add_test(tc, missing_root_fails_cleanly);
 	tcase_add_test(tc, probe_matches_every_fixture);
+	tcase_add_test(tc, probe_is_opennebulas);
 	tcase_add_test(tc, converter_agrees_with_lspci);
 	suite_add_tcase(s, tc);
 	return s;

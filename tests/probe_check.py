@@ -163,8 +163,9 @@ def expected_fields(fn):
         'DRIVER': fn.driver or '-',
         'IOMMU_GROUP': fn.iommu if fn.iommu is not None else '-',
         'NUMA_NODE': str(fn.numa) if fn.numa >= 0 else '-',
-        # A device with several interfaces: any of them will do.
-        'IFNAME': set(fn.ifnames) if fn.ifnames else '-',
+        # Of several interfaces OpenNebula names the "p<N>" port, which a
+        # dump does not show: none.
+        'IFNAME': fn.ifnames[0] if len(fn.ifnames) == 1 else '-',
         'SRIOV': sriov_role(fn),
         'PHYSFN': colon_addr(fn.physfn) if fn.physfn else '-',
     }

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""pcipassd --probe next to OpenNebula's probe (tests/one_probe.py), byte
+for byte.
+
+usage: one_compare.py PCIPASSD TREE WORKDIR [one_probe.py options]
+
+Writes the pci.conf the options describe, runs `PCIPASSD --probe -v` and
+one_probe.py on TREE, and compares the texts as API.md says they agree:
+after taking pcipass's own keys (IOMMU_GROUP, DRIVER, PHYSFN) out of its
+text, and the blocks of the devices pcipass leaves out (its -v log says
+which, and why) out of OpenNebula's, the two must be equal. Exit 0 with a
+summary line, else 1 with a unified diff.
+"""
+import difflib
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OURS = ('IOMMU_GROUP', 'DRIVER', 'PHYSFN')
+
+
+def conf_text(opts):
+    """pci.conf for one_probe.py's options."""
+    keys = {'--filter': ':filter:', '--short-address': ':short_address:',
+            '--device-name': ':device_name:',
+            '--nvidia-vendor': ':nvidia_vendors:'}
+    lists = {}
+    for flag, value in zip(opts[::2], opts[1::2]):
+        lists.setdefault(keys[flag], []).append(value)
+    return ''.join('%s\n%s' % (k, ''.join("  - '%s'\n" % v.replace("'", "''")
+                                          for v in vs))
+                   for k, vs in lists.items())
+
+
+def blocks(text):
+    return re.findall(r'PCI = \[\n.*?\n\]\n', text, re.S)
+
+
+def main(argv):
+    if len(argv) < 4:
+        sys.stderr.write(__doc__.split('\n\n')[1] + '\n')
+        return 2
+    pcipassd, tree, work, opts = argv[1], argv[2], argv[3], argv[4:]
+    conf = os.path.join(work, 'one-compare.conf')
+    with open(conf, 'w') as f:
+        f.write(conf_text(opts))
+    ours = subprocess.run([pcipassd, '--probe', '-v', '--sysfs-root', tree,
+                           '--proc-root', '/nonexistent', '--filter', conf],
+                          capture_output=True, text=True, check=True)
+    one = subprocess.run([sys.executable, os.path.join(HERE, 'one_probe.py'),
+                          tree] + opts, capture_output=True, text=True,
+                         check=True).stdout
+    left = set(re.findall(r'^probe: (\S+) left out: ', ours.stderr, re.M))
+    mine = re.sub(r'^ (%s) = "[^"]*" ,\n' % '|'.join(OURS), '', ours.stdout,
+                  flags=re.M)
+    theirs = ''.join(b for b in blocks(one)
+                     if re.search(r' ADDRESS = "([^"]*)"', b).group(1)
+                     not in left)
+    if mine != theirs:
+        sys.stdout.writelines(difflib.unified_diff(
+            theirs.splitlines(True), mine.splitlines(True),
+            'OpenNebula pci.rb (less what pcipass leaves out)',
+            'pcipassd --probe (less IOMMU_GROUP, DRIVER, PHYSFN)'))
+        return 1
+    print('one_compare: %s: %d devices byte for byte, %d of OpenNebula\'s '
+          'left out' % (os.path.basename(tree), len(blocks(mine)),
+                        len(blocks(one)) - len(blocks(theirs))))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
