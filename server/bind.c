@@ -188,27 +188,28 @@ allowed(const struct pp_inventory *inv, pp_addr a, const struct pp_device
 	if (d == NULL)
 		return snprintf(msg, len, "%s: no such PCI device on this host",
 		    pre), -1;
-	if (!d->offered)
+	/* The rule is server/rules.c's; the words add what to do. */
+	switch (rule_device(d, -1)) {
+	case RULE_OK:
+		return 0;
+	case RULE_NOT_OFFERED:
 		return snprintf(msg, len, "%s: not offered by the filter%s",
 		    pre, of ? "; offer it too, or it cannot share the group "
 		    "with a VM" : ""), -1;
-	if (d->critical[0] != '\0')
+	case RULE_CRITICAL:
 		return snprintf(msg, len, "%s: host-critical: %s", pre,
 		    d->critical), -1;
-	if (device_is_bridge(d))
+	case RULE_BRIDGE:
 		return snprintf(msg, len, "%s: a bridge", pre), -1;
-	if (d->iommu < 0)
+	case RULE_NO_GROUP:
 		return snprintf(msg, len, "%s: no IOMMU group (is the IOMMU "
 		    "on? see pcipass-host host check)", pre), -1;
-	return 0;
-}
-
-/* A sibling on no driver, vfio-pci or pci-stub does not hinder vfio. */
-static int
-harmless(const char *drv)
-{
-	return drv[0] == '\0' || strcmp(drv, VFIO_DRIVER) == 0 ||
-	    strcmp(drv, "pci-stub") == 0;
+	case RULE_VFS_ENABLED:
+	default:
+		return snprintf(msg, len, "%s: an SR-IOV PF with %d VFs "
+		    "enabled (unbinding it destroys them; give a VF instead)",
+		    pre, d->sriov_num), -1;
+	}
 }
 
 static int
@@ -220,16 +221,18 @@ addr_cmp(const void *a, const void *b)
 }
 
 /*
- * The devices asked for plus the endpoints of their IOMMU groups,
- * ascending, each checked. Free *out.
+ * The devices asked for plus the endpoints of their IOMMU groups that
+ * must be bound with them, ascending, each checked against the rules
+ * (server/rules.c): what a bind would write, without writing. Free *out.
  */
-static int
-expand(const struct pp_inventory *inv, const pp_addr *addr, size_t n,
+int
+bind_plan(const struct pp_inventory *inv, const pp_addr *addr, size_t n,
     pp_addr **out, size_t *nout, char *msg, size_t len)
 {
 	const struct pp_device	*d, *e;
 	pp_addr			*v;
 	size_t			 i, m, k = 0;
+	char			 s1[PP_ADDR_SYSFS_LEN], s2[PP_ADDR_SYSFS_LEN];
 
 	if ((v = calloc(n + inv->nmember + 1, sizeof(*v))) == NULL)
 		return snprintf(msg, len, "out of memory"), -1;
@@ -238,16 +241,26 @@ expand(const struct pp_inventory *inv, const pp_addr *addr, size_t n,
 			goto fail;
 		d = inventory_find(inv, addr[i]);
 		v[k++] = d->addr;
-		for (m = 0; m < inv->nmember; m++) {
-			if (inv->member[m].group != d->iommu ||
-			    inv->member[m].addr == d->addr)
+		for (m = rule_group_first(inv, d->iommu); m < inv->nmember &&
+		    inv->member[m].group == d->iommu; m++) {
+			if (inv->member[m].addr == d->addr)
 				continue;
-			/* As the matcher's rule: a sibling on vfio-pci,
-			 * pci-stub or no driver needs no bind. */
+			/* The matcher's rule: what is harmless needs no
+			 * bind, what must go along is bound too. */
 			e = inventory_find(inv, inv->member[m].addr);
-			if (e != NULL && (device_is_bridge(e) ||
-			    harmless(e->driver)))
+			switch (rule_sibling(e, d->vmid)) {
+			case SIB_FREE:
 				continue;
+			case SIB_HELD:
+				snprintf(msg, len, "%s (IOMMU group %d of %s): "
+				    "held by VM %d", addr_fmt(e->addr,
+				    ADDR_SYSFS, s1, sizeof(s1)), d->iommu,
+				    addr_fmt(d->addr, ADDR_SYSFS, s2,
+				    sizeof(s2)), e->vmid);
+				goto fail;
+			default:
+				break;
+			}
 			if (allowed(inv, inv->member[m].addr, d, msg, len) < 0)
 				goto fail;
 			v[k++] = inv->member[m].addr;
@@ -329,7 +342,7 @@ bind_devices(const char *root, sqlite3 *db, const struct pp_inventory *inv,
 	char		 cur[64];
 	int		 rc = -1;
 
-	if (expand(inv, addr, n, &all, &nall, msg, len) < 0 ||
+	if (bind_plan(inv, addr, n, &all, &nall, msg, len) < 0 ||
 	    vfio_loaded(root, msg, len) < 0)
 		goto done;
 	for (i = 0; i < nall; i++) {
@@ -516,10 +529,10 @@ with_groups(const struct pp_inventory *inv, const pp_addr *addr, size_t n,
 		v[k++] = addr[i];
 		if ((d = inventory_find(inv, addr[i])) == NULL || d->iommu < 0)
 			continue;
-		for (m = 0; m < inv->nmember; m++) {
+		for (m = rule_group_first(inv, d->iommu); m < inv->nmember &&
+		    inv->member[m].group == d->iommu; m++) {
 			e = inventory_find(inv, inv->member[m].addr);
-			if (inv->member[m].group == d->iommu && e != NULL &&
-			    !device_is_bridge(e))
+			if (e != NULL && !device_is_bridge(e))
 				v[k++] = e->addr;
 		}
 	}

@@ -56,12 +56,6 @@ host_cpu_vendor(const char *proc)
 	return v;
 }
 
-/* An offered device the host does not need and a VM could get. */
-int
-host_passable(const struct pp_device *d)
-{
-	return d->offered && d->critical[0] == '\0' && !device_is_bridge(d);
-}
 
 static void
 check_iommu(const struct host_ctx *h, struct check *c)
@@ -165,31 +159,42 @@ siblings(const struct pp_inventory *inv, const struct pp_device *d,
     char *buf, size_t len)
 {
 	const struct pp_device	*e;
-	char			 a[PP_ADDR_SYSFS_LEN];
+	char			 a[PP_ADDR_SYSFS_LEN], why[160];
+	const char		*what;
+	enum sibling		 s;
 	size_t			 m, n = 0;
-	int			 bad = 0, harmless;
+	int			 bad = 0;
 
 	buf[0] = '\0';
-	for (m = 0; m < inv->nmember; m++) {
-		if (inv->member[m].group != d->iommu ||
-		    inv->member[m].addr == d->addr)
+	for (m = rule_group_first(inv, d->iommu); m < inv->nmember &&
+	    inv->member[m].group == d->iommu; m++) {
+		if (inv->member[m].addr == d->addr)
 			continue;
 		e = inventory_find(inv, inv->member[m].addr);
 		if (e != NULL && device_is_bridge(e))
 			continue;
 		addr_fmt(inv->member[m].addr, ADDR_SYSFS, a, sizeof(a));
-		harmless = e == NULL || e->driver[0] == '\0' ||
-		    strcmp(e->driver, "vfio-pci") == 0 ||
-		    strcmp(e->driver, "pci-stub") == 0;
-		if (e != NULL && !host_passable(e) && !harmless)
-			bad++;
+		/* The matcher's rule (server/rules.c), for no VM. */
+		s = rule_sibling(e, -1);
+		bad += s == SIB_BLOCKS || s == SIB_HELD;
+		if (e == NULL)
+			what = "not scanned";
+		else if (e->vmid >= 0)
+			what = (snprintf(why, sizeof(why), "held by VM %d",
+			    e->vmid), why);
+		else if (rule_host_passable(e))
+			what = "offered, bound along";
+		else if (e->critical[0] != '\0')
+			what = "host-critical";
+		else if (!e->offered)
+			what = "not offered";
+		else
+			what = rule_why(e, rule_device(e, -1), why,
+			    sizeof(why));
 		if (n < len)
 			n += (size_t)snprintf(buf + n, len - n, "%s%s (%s, %s)",
 			    n ? ", " : "", a, e && e->driver[0] ? e->driver :
-			    "no driver", e == NULL ? "not scanned" :
-			    host_passable(e) ? "offered, bound along" :
-			    e->critical[0] ? "host-critical" :
-			    !e->offered ? "not offered" : "bridge");
+			    "no driver", what);
 	}
 	return bad;
 }
@@ -209,6 +214,11 @@ check_device(const struct host_ctx *h, const struct pp_device *d,
 	if (d->iommu < 0) {
 		line(c, 0, "%s has no IOMMU group; fix: activate the IOMMU "
 		    "(see above)", a);
+		return;
+	}
+	if (rule_device(d, -1) == RULE_VFS_ENABLED) {
+		line(c, 1, "%s is an SR-IOV PF with %d VFs enabled: its VFs "
+		    "go to VMs, never it", a, d->sriov_num);
 		return;
 	}
 	if (siblings(&h->inv, d, others, sizeof(others)) > 0)

@@ -94,7 +94,10 @@ request_desc(const struct pp_request *r, char *buf, size_t len)
 #undef APPEND
 }
 
-/* Why a device cannot go to vmid on its own account; NULL if it can. */
+/*
+ * Why a device cannot go to vmid on its own account (server/rules.c, plus
+ * its presence and holder); NULL if it can.
+ */
 static const char *
 own_block(const struct pp_device *d, int vmid, char *buf, size_t len)
 {
@@ -102,42 +105,7 @@ own_block(const struct pp_device *d, int vmid, char *buf, size_t len)
 		return snprintf(buf, len, "missing: %s", d->reason), buf;
 	if (d->vmid >= 0 && d->vmid != vmid)
 		return snprintf(buf, len, "used by VM %d", d->vmid), buf;
-	if (!d->offered && d->vmid != vmid)
-		return "not offered by the filter";
-	if (d->critical[0] != '\0')
-		return snprintf(buf, len, "host-critical: %s", d->critical),
-		    buf;
-	if (device_is_bridge(d))
-		return "bridge";
-	if (d->iommu < 0)
-		return "no IOMMU group";
-	if (d->sriov == SRIOV_PF && d->sriov_num > 0)
-		return snprintf(buf, len, "VFs enabled (%d)", d->sriov_num),
-		    buf;
-	return NULL;
-}
-
-static int
-harmless_driver(const char *drv)
-{
-	return drv[0] == '\0' || strcmp(drv, "vfio-pci") == 0 ||
-	    strcmp(drv, "pci-stub") == 0;
-}
-
-/* First member of group g in the sorted member list. */
-static size_t
-group_first(const struct pp_inventory *inv, int g)
-{
-	size_t	lo = 0, hi = inv->nmember, mid;
-
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		if (inv->member[mid].group < g)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return rule_why(d, rule_device(d, vmid), buf, len);
 }
 
 /* Does the kernel's listing of d's group name d? */
@@ -146,7 +114,7 @@ group_lists(const struct pp_inventory *inv, const struct pp_device *d)
 {
 	size_t	m;
 
-	for (m = group_first(inv, d->iommu); m < inv->nmember &&
+	for (m = rule_group_first(inv, d->iommu); m < inv->nmember &&
 	    inv->member[m].group == d->iommu; m++)
 		if (inv->member[m].addr == d->addr)
 			return 1;
@@ -162,22 +130,24 @@ sibling(const struct pp_inventory *inv, pp_addr ea, int vmid, int flags,
     char *why, size_t len)
 {
 	const struct pp_device	*e = inventory_find(inv, ea);
-	char			 a[PP_ADDR_SYSFS_LEN], buf[160];
+	char			 a[PP_ADDR_SYSFS_LEN];
 
-	if (e == NULL)
-		return snprintf(why, len, "sibling %s not in the inventory",
-		    addr_fmt(ea, ADDR_ONE, a, sizeof(a))), -1;
-	if (device_is_bridge(e) || (vmid >= 0 && e->vmid == vmid))
+	addr_fmt(ea, ADDR_ONE, a, sizeof(a));
+	switch (rule_sibling(e, vmid)) {
+	case SIB_FREE:
 		return 0;
-	if (e->vmid >= 0)
-		return snprintf(why, len, "sibling %s held by VM %d",
-		    addr_fmt(ea, ADDR_ONE, a, sizeof(a)), e->vmid), -1;
-	if (harmless_driver(e->driver))
-		return 0;
-	if (e->offered && own_block(e, vmid, buf, sizeof(buf)) == NULL)
+	case SIB_ALONG:
 		return (flags & MATCH_BIND) ? 0 : 1;
-	return snprintf(why, len, "sibling %s on driver %s",
-	    addr_fmt(ea, ADDR_ONE, a, sizeof(a)), e->driver), -1;
+	case SIB_UNKNOWN:
+		return snprintf(why, len, "sibling %s not in the inventory",
+		    a), -1;
+	case SIB_HELD:
+		return snprintf(why, len, "sibling %s held by VM %d", a,
+		    e->vmid), -1;
+	default:
+		return snprintf(why, len, "sibling %s on driver %s", a,
+		    e->driver), -1;
+	}
 }
 
 /*
@@ -211,7 +181,7 @@ assess(const struct pp_inventory *inv, size_t i, int vmid, int flags,
 		n->blocked = 1;
 		return 0;
 	}
-	for (m = group_first(inv, d->iommu); m < inv->nmember &&
+	for (m = rule_group_first(inv, d->iommu); m < inv->nmember &&
 	    inv->member[m].group == d->iommu; m++) {
 		if (inv->member[m].addr == d->addr)
 			continue;
@@ -663,9 +633,9 @@ match_detach_splits(const struct pp_inventory *inv, const struct pp_device *d,
 	char			 a[PP_ADDR_SYSFS_LEN], b[PP_ADDR_SYSFS_LEN];
 	size_t			 m;
 
-	if (d->iommu < 0 || harmless_driver(d->driver))
+	if (d->iommu < 0 || rule_harmless_driver(d->driver))
 		return 0;
-	for (m = group_first(inv, d->iommu); m < inv->nmember &&
+	for (m = rule_group_first(inv, d->iommu); m < inv->nmember &&
 	    inv->member[m].group == d->iommu; m++) {
 		if (inv->member[m].addr == d->addr ||
 		    (e = inventory_find(inv, inv->member[m].addr)) == NULL ||

@@ -113,6 +113,8 @@ struct bind_set {		/* what a bind changed, for bind_undo() */
 		char		 driver[64];	/* original; "" none */
 	}			*item;
 };
+int	 bind_plan(const struct pp_inventory *, const pp_addr *, size_t,
+	    pp_addr **, size_t *, char *, size_t);
 int	 bind_devices(const char *, sqlite3 *, const struct pp_inventory *,
 	    const pp_addr *, size_t, int, struct bind_set *, char *, size_t);
 void	 bind_undo(const char *, struct bind_set *);
@@ -138,7 +140,6 @@ struct host_ctx {
 };
 enum { CPU_OTHER, CPU_INTEL, CPU_AMD };
 int	 host_cpu_vendor(const char *proc_root);
-int	 host_passable(const struct pp_device *);
 int	 host_check(const struct host_ctx *, FILE *);
 int	 host_config(const struct host_ctx *, FILE *);
 
@@ -200,6 +201,17 @@ struct sync_counts {
 };
 int	 store_sync(sqlite3 *, const struct pp_inventory *,
 	    struct sync_counts *);
+
+/* rules.c */
+enum rule { RULE_OK, RULE_NOT_OFFERED, RULE_CRITICAL, RULE_BRIDGE,
+	RULE_NO_GROUP, RULE_VFS_ENABLED };
+enum sibling { SIB_FREE, SIB_ALONG, SIB_HELD, SIB_BLOCKS, SIB_UNKNOWN };
+enum rule	 rule_device(const struct pp_device *, int);
+const char	*rule_why(const struct pp_device *, enum rule, char *, size_t);
+int		 rule_host_passable(const struct pp_device *);
+int		 rule_harmless_driver(const char *);
+enum sibling	 rule_sibling(const struct pp_device *, int);
+size_t		 rule_group_first(const struct pp_inventory *, int);
 
 /* match.c */
 #define PP_MAXREQ	32

@@ -22,6 +22,7 @@ static Suite *(*const suites[])(void) = {
 	guard_suite,
 	bind_suite,
 	host_suite,
+	rules_suite,
 };
 
 int
