@@ -145,14 +145,24 @@ END_TEST
  * PF with VFs enabled is left out. An A10 with two of its VFs enabled,
  * beside a V100 without SR-IOV and an Intel NIC.
  */
+/* --probe of tree with a pci.conf of text: its output, exit 0 asserted. */
+static char *
+probe_of(const char *tree, const char *text)
+{
+	char	args[2048], *out;
+
+	snprintf(args, sizeof(args), "--probe --sysfs-root '%s' --filter '%s' "
+	    "%s", tree, conf(text), sandbox());
+	ck_assert_int_eq(run(args, &out), 0);
+	return out;
+}
+
 START_TEST(probe_names_nvidia_vendors)
 {
 	const char	*tree = tree_text(NVIDIA_TREE);
 	char		 args[2048], *out;
 
-	snprintf(args, sizeof(args), "--probe --sysfs-root '%s' --filter '%s' "
-	    "%s", tree, conf(":filter: '*:*'\n"), sandbox());
-	ck_assert_int_eq(run(args, &out), 0);
+	out = probe_of(tree, ":filter: '*:*'\n");
 	ck_assert_ptr_null(strstr(out, "ADDRESS = \"0000:01:00:0\""));
 	ck_assert_ptr_nonnull(strstr(out, " ADDRESS = \"0000:01:00:4\" ,\n"));
 	ck_assert_ptr_nonnull(strstr(out, " PHYSFN = \"0000:01:00:0\" ,\n"
@@ -163,20 +173,14 @@ START_TEST(probe_names_nvidia_vendors)
 	    "Network Connection\" \n]\n"));
 	free(out);
 	/* Another vendor list: Intel's named so, NVIDIA's as lspci has them. */
-	snprintf(args, sizeof(args), "--probe --sysfs-root '%s' --filter '%s' "
-	    "%s", tree, conf(":filter: '*:*'\n:nvidia_vendors: ['8086']\n"),
-	    sandbox());
-	ck_assert_int_eq(run(args, &out), 0);
+	out = probe_of(tree, ":filter: '*:*'\n:nvidia_vendors: ['8086']\n");
 	ck_assert_ptr_nonnull(strstr(out, " DEVICE_NAME = \"GA102GL [A10]\" "
 	    "\n]\n"));
 	ck_assert_ptr_nonnull(strstr(out, " DEVICE_NAME = \"Intel Corporation "
 	    "I350 Gigabit Network Connection\" \n]\n"));
 	free(out);
 	/* :device_name: matches the name as lspci prints it. */
-	snprintf(args, sizeof(args), "--probe --sysfs-root '%s' --filter '%s' "
-	    "%s", tree, conf(":filter: '*:*'\n:device_name: '^GV100GL'\n"),
-	    sandbox());
-	ck_assert_int_eq(run(args, &out), 0);
+	out = probe_of(tree, ":filter: '*:*'\n:device_name: '^GV100GL'\n");
 	ck_assert_ptr_nonnull(strstr(out, " ADDRESS = \"0000:02:00:0\" ,\n"));
 	ck_assert_ptr_null(strstr(out, " ADDRESS = \"0000:03:00:0\""));
 	free(out);

@@ -299,29 +299,19 @@ probe_addresses(const char *probe)
  */
 START_TEST(probe_lists_only_what_can_be_given)
 {
-	static const char *const fx[] = {
-		"adlink-ampere-altra-devkit-2gpu-domains.txt",
-		"asrockrack-e3c256d4u-2l2t-x710-sriov.txt",
-		"asrockrack-x570d4u-2l2t-bcm-iommu.txt",
-		"asus-b250-mining-expert-8x-gtx1060.txt",
-		"beelink-eq-n100-pve-igpu-sriov-pf.txt",
-		"dell-poweredge-r715-opteron-4numa.txt",
-		"gigabyte-g292-z20-epyc-cx4lx-i350.txt",
-		"lenovo-legion5-15ach6-rtx3050ti-iommu.txt",
-		"minisforum-ms01-pve-igpu-sriov-5vfs.txt",
-	};
 	struct daemon	 e;
 	xmlrpc_value	*l, *v;
 	xmlrpc_env	 env;
-	const char	*s, *held, *st;
+	const char	*s, *held, *st, *fx;
 	char		*want, *got, p[256];
 	size_t		 i, len;
 	int		 k, code, nblocked, nheld = 0;
 	FILE		*fp;
 
 	xmlrpc_env_init(&env);
-	for (i = 0; i < sizeof(fx) / sizeof(fx[0]); i++) {
-		daemon_start(&e, tree_fixture(fx[i]), ":filter: '*:*'\n", NULL);
+	for (i = 0; i < nfixtures; i++) {
+		fx = fixture_names[i];
+		daemon_start(&e, tree_fixture(fx), ":filter: '*:*'\n", NULL);
 		/* Hold the first free device that needs no sibling along. */
 		ck_assert(rpc_ok(rpc(&e, "pci.list", NULL), &l, &code, NULL));
 		for (k = 0, held = NULL; k < array_len(l) && held == NULL; k++) {
@@ -349,16 +339,16 @@ START_TEST(probe_lists_only_what_can_be_given)
 				    "ADDRESS"));
 		}
 		fclose(fp);
-		ck_assert_msg(nblocked > 0, "%s: nothing blocked", fx[i]);
+		ck_assert_msg(nblocked > 0, "%s: nothing blocked", fx);
 		ck_assert(rpc_ok(rpc(&e, "pci.probe", NULL), &v, &code, NULL));
 		xmlrpc_read_string(&env, v, &s);
 		got = probe_addresses(s);
 		ck_assert_msg(strcmp(got, want) == 0, "%s: probe lists\n%s"
-		    "pci.list has free or held\n%s", fx[i], got, want);
+		    "pci.list has free or held\n%s", fx, got, want);
 		/* (The asrockrack x710 dump has no IOMMU groups: nothing can
 		 * be held, and its probe is empty.) */
 		ck_assert_msg(held == NULL || strstr(got, held) != NULL, "%s: "
-		    "held %s not in the probe", fx[i], held);
+		    "held %s not in the probe", fx, held);
 		nheld += held != NULL;
 		free((char *)held);
 		free(got);

@@ -293,17 +293,6 @@ END_TEST
  */
 START_TEST(probe_is_opennebulas)
 {
-	static const char *const fx[] = {
-		"adlink-ampere-altra-devkit-2gpu-domains.txt",
-		"asrockrack-e3c256d4u-2l2t-x710-sriov.txt",
-		"asrockrack-x570d4u-2l2t-bcm-iommu.txt",
-		"asus-b250-mining-expert-8x-gtx1060.txt",
-		"beelink-eq-n100-pve-igpu-sriov-pf.txt",
-		"dell-poweredge-r715-opteron-4numa.txt",
-		"gigabyte-g292-z20-epyc-cx4lx-i350.txt",
-		"lenovo-legion5-15ach6-rtx3050ti-iommu.txt",
-		"minisforum-ms01-pve-igpu-sriov-5vfs.txt",
-	};
 	static const struct { const char *tree, *opts; } t[] = {
 	    { "nvidia", "--filter '*:*'" },
 	    { "nvidia", "--filter '*:*' --nvidia-vendor 8086" },
@@ -320,15 +309,15 @@ START_TEST(probe_is_opennebulas)
 	size_t		 i;
 	int		 rc;
 
-	for (i = 0; i < sizeof(fx) / sizeof(fx[0]); i++) {
+	for (i = 0; i < nfixtures; i++) {
 		snprintf(cmd, sizeof(cmd), "python3 '%s/tests/one_compare.py' "
 		    "'%s' '%s' '%s' --filter '*:*' > '%s/cmp' 2>&1",
-		    getenv("SRCDIR"), getenv("PCIPASSD"), tree_fixture(fx[i]),
+		    getenv("SRCDIR"), getenv("PCIPASSD"), tree_fixture(fixture_names[i]),
 		    dir, dir);
 		rc = system(cmd);
 		snprintf(path, sizeof(path), "%s/cmp", dir);
 		out = read_file(path);
-		ck_assert_msg(rc == 0, "%s:\n%s", fx[i], out);
+		ck_assert_msg(rc == 0, "%s:\n%s", fixture_names[i], out);
 		free(out);
 	}
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -360,32 +349,22 @@ END_TEST
 /* Every fixture: --probe agrees with the dump (tests/probe_check.py). */
 START_TEST(probe_matches_every_fixture)
 {
-	static const char	*fx[] = {
-		"adlink-ampere-altra-devkit-2gpu-domains.txt",
-		"asrockrack-e3c256d4u-2l2t-x710-sriov.txt",
-		"asrockrack-x570d4u-2l2t-bcm-iommu.txt",
-		"asus-b250-mining-expert-8x-gtx1060.txt",
-		"beelink-eq-n100-pve-igpu-sriov-pf.txt",
-		"dell-poweredge-r715-opteron-4numa.txt",
-		"gigabyte-g292-z20-epyc-cx4lx-i350.txt",
-		"lenovo-legion5-15ach6-rtx3050ti-iommu.txt",
-		"minisforum-ms01-pve-igpu-sriov-5vfs.txt",
-	};
 	const char	*dir = scratch_dir(), *fxdir = getenv("FIXTURES");
 	char		 conf[600], cmd[4096];
 	size_t		 i;
 
 	snprintf(conf, sizeof(conf), "%s/all.conf", dir);
 	write_file(conf, ":filter: '*:*'\n");
-	for (i = 0; i < sizeof(fx) / sizeof(fx[0]); i++) {
+	for (i = 0; i < nfixtures; i++) {
 		snprintf(cmd, sizeof(cmd), "%s --probe -v --sysfs-root '%s' "
 		    "--proc-root /nonexistent --filter '%s' > '%s/probe.txt' "
 		    "2> '%s/probe.log' && python3 %s/tests/probe_check.py "
 		    "'%s/%s' '%s/probe.txt' '%s/probe.log' >/dev/null",
-		    getenv("PCIPASSD"), tree_fixture(fx[i]), conf, dir, dir,
-		    getenv("SRCDIR"), fxdir, fx[i], dir, dir);
+		    getenv("PCIPASSD"), tree_fixture(fixture_names[i]), conf,
+		    dir, dir, getenv("SRCDIR"), fxdir, fixture_names[i], dir,
+		    dir);
 		ck_assert_msg(system(cmd) == 0, "probe of %s differs from "
-		    "the dump", fx[i]);
+		    "the dump", fixture_names[i]);
 	}
 }
 END_TEST

@@ -104,6 +104,19 @@ tree_fixture(const char *name)
 	return convert(dump, scratch_dir());
 }
 
+const char *const fixture_names[] = {
+	"adlink-ampere-altra-devkit-2gpu-domains.txt",
+	"asrockrack-e3c256d4u-2l2t-x710-sriov.txt",
+	"asrockrack-x570d4u-2l2t-bcm-iommu.txt",
+	"asus-b250-mining-expert-8x-gtx1060.txt",
+	"beelink-eq-n100-pve-igpu-sriov-pf.txt",
+	"dell-poweredge-r715-opteron-4numa.txt",
+	"gigabyte-g292-z20-epyc-cx4lx-i350.txt",
+	"lenovo-legion5-15ach6-rtx3050ti-iommu.txt",
+	"minisforum-ms01-pve-igpu-sriov-5vfs.txt",
+};
+const size_t nfixtures = sizeof(fixture_names) / sizeof(fixture_names[0]);
+
 const char *
 tree_text(const char *text)
 {

@@ -41,6 +41,10 @@ Suite	*rules_suite(void);
 const char *scratch_dir(void);
 void	 cleanup_dirs(void);
 
+/* The lspci dumps of real machines in $FIXTURES, by file name. */
+extern const char *const fixture_names[];
+extern const size_t nfixtures;
+
 /* Trees: a fixture by file name, or a small dump written inline. */
 const char *tree_fixture(const char *name);
 const char *tree_text(const char *dump);
