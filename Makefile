@@ -24,8 +24,9 @@ endif
 
 PKG_CFLAGS	 = $(shell pkg-config --cflags libpci sqlite3 yaml-0.1 json-c \
 		   libpcre2-8)
-SRV_LIBS	 = $(shell pkg-config --libs libpci sqlite3 yaml-0.1 libpcre2-8) \
-		   $(shell xmlrpc-c-config abyss-server --libs) -lpthread
+CORE_LIBS	 = $(shell pkg-config --libs libpci sqlite3 yaml-0.1 libpcre2-8) \
+		   -lpthread
+SRV_LIBS	 = $(CORE_LIBS) $(shell xmlrpc-c-config abyss-server --libs)
 CLI_LIBS	 = $(shell pkg-config --libs json-c) \
 		   $(shell xmlrpc-c-config client --libs) -lpthread
 CHECK_LIBS	 = $(shell pkg-config --libs check)
@@ -35,6 +36,14 @@ ALL_CFLAGS	 = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Iinclude -Iserver \
 SRV_MAINS	:= server/pcipassd.c server/hostcmd.c
 SRV_SRCS	:= $(filter-out $(SRV_MAINS),$(wildcard server/*.c))
 SRV_OBJS	:= $(SRV_SRCS:%.c=$(BUILD)/%.o)
+# The core (scan, filter, inventory, rules, store, match, bind, host
+# tools) knows no XML-RPC: pcipass-host links it alone, without xmlrpc-c,
+# so a core file that reached into the RPC front would not link.
+CORE_SRCS	:= $(addprefix server/,addr.c bind.c filter.c format.c guard.c \
+		   hostcheck.c hostconf.c inventory.c log.c match.c rules.c \
+		   scan.c store.c store_sync.c)
+CORE_OBJS	:= $(CORE_SRCS:%.c=$(BUILD)/%.o)
+CORE_LIB	 = $(BUILD)/libpcipass-core.a
 LIB_SRCS	:= $(filter-out client/pcipass.c,$(wildcard client/*.c))
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS	:= $(wildcard tests/*.c)
@@ -83,8 +92,11 @@ $(BUILD)/%.o: %.c $(wildcard server/*.h include/*.h client/*.h tests/*.h) \
 $(PCIPASSD): $(BUILD)/server/pcipassd.o $(SRV_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SRV_LIBS)
 
-$(PCIPASS_HOST): $(BUILD)/server/hostcmd.o $(SRV_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(SRV_LIBS)
+$(CORE_LIB): $(CORE_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(PCIPASS_HOST): $(BUILD)/server/hostcmd.o $(CORE_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 $(LIBA): $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^

@@ -253,18 +253,6 @@ void	 service_free(void);
 /* rpc.c */
 int	 server_main(struct pp_config *, struct pp_filter *);
 
-/* rpc_methods.c */
-#include <xmlrpc-c/base.h>
-#include <xmlrpc-c/server.h>
-int	 methods_register(xmlrpc_env *, xmlrpc_registry *);
-struct answer *methods_cached(const char *, size_t, void *);
-
-/* rpc_decode.c */
-int	 decode_request(xmlrpc_env *, xmlrpc_value *, struct pp_request *,
-	    char *, size_t);
-int	 decode_requests(xmlrpc_env *, xmlrpc_value *, struct pp_request *,
-	    size_t *, char *, size_t);
-
 /* ops.c */
 enum pp_err {
 	PP_OK = 0,

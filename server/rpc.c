@@ -27,7 +27,7 @@
 #include <xmlrpc-c/abyss.h>
 #include <xmlrpc-c/server_abyss.h>
 
-#include "pcipassd.h"
+#include "rpc.h"
 
 #define MAX_CONN		256
 #define MAX_BACKLOG		512

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcipassd.h"
+#include "rpc.h"
 #include "one_attrs.h"
 
 #define MAX_TEXT	63

@@ -12,7 +12,7 @@
 
 #include <xmlrpc-c/abyss.h>
 
-#include "pcipassd.h"
+#include "rpc.h"
 
 struct call {
 	const char	*method;
