@@ -23,9 +23,9 @@ LDFLAGS	+= -fsanitize=address,undefined
 endif
 
 PKG_CFLAGS	 = $(shell pkg-config --cflags libpci sqlite3 yaml-0.1 json-c \
-		   libpcre2-8)
-CORE_LIBS	 = $(shell pkg-config --libs libpci sqlite3 yaml-0.1 libpcre2-8) \
-		   -lpthread
+		   libpcre2-8 uuid)
+CORE_LIBS	 = $(shell pkg-config --libs libpci sqlite3 yaml-0.1 libpcre2-8 \
+		   uuid) -lpthread
 SRV_LIBS	 = $(CORE_LIBS) $(shell xmlrpc-c-config abyss-server --libs)
 CLI_LIBS	 = $(shell pkg-config --libs json-c) \
 		   $(shell xmlrpc-c-config client --libs) -lpthread

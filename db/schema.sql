@@ -1,6 +1,6 @@
--- pcipass database, version 1. The daemon applies this file to a new
--- database and raises PRAGMA user_version; later versions add migration
--- steps keyed by user_version (server/store.c).
+-- pcipass database, version 2. The daemon applies this file to a new
+-- database and sets PRAGMA user_version; an older database is brought
+-- up by the migration steps keyed by user_version (server/store.c).
 
 -- Every function the last scan saw, offered by the filter or not (the
 -- IOMMU rules need the siblings the filter hides), plus held functions
@@ -27,6 +27,8 @@ CREATE TABLE device (
 	class_name	TEXT NOT NULL,
 	offered		INTEGER NOT NULL,
 	critical	TEXT NOT NULL DEFAULT '',	-- host-critical: why
+	mdev_mode	TEXT NOT NULL DEFAULT '',	-- vGPU VF: legacy, nvidia
+	profiles	TEXT NOT NULL DEFAULT '',	-- vGPU VF: its PROFILES
 	present		INTEGER NOT NULL DEFAULT 1,
 	reason		TEXT NOT NULL DEFAULT '',	-- why missing
 	vmid		INTEGER NOT NULL DEFAULT -1,	-- -1 free

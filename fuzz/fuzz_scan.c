@@ -5,7 +5,9 @@
  * devices: directory name, vendor, device, class, revision,
  * subsystem_vendor, subsystem_device, numa_node, sriov_totalvfs,
  * sriov_numvfs, boot_vga, config, IOMMU group (link and group
- * directory), driver link, physfn link, net/ interface. A chunk of one
+ * directory), driver link, physfn link, net/ interface (config is also
+ * written as nvidia/creatable_vgpu_types, and every device is read as a
+ * vGPU after the scan). A chunk of one
  * byte 0x01 means "no such file". A scan that succeeds must give devices
  * in strictly ascending address order and sorted group members.
  */
@@ -142,6 +144,14 @@ build(const uint8_t *data, size_t size)
 		for (i = 0; i < NFIELDS; i++)
 			if (files[i] != NULL && !(l[i] == 1 && f[i][0] == 1))
 				put(dev, files[i], f[i], l[i]);
+		/* The config chunk doubles as NVIDIA's vGPU type list. */
+		if (!(l[F_CONFIG] == 1 && f[F_CONFIG][0] == 1)) {
+			snprintf(tmp, sizeof(tmp), "%s/nvidia", dev);
+			mkdir(tmp, 0755);
+			put(tmp, "creatable_vgpu_types", f[F_CONFIG],
+			    l[F_CONFIG]);
+			snprintf(tmp, sizeof(tmp), "%s/bus/pci/devices", root);
+		}
 		if (!(l[F_GROUP] == 1 && f[F_GROUP][0] == 1)) {
 			char	gdir[PATH_MAX], target[PATH_MAX];
 
@@ -206,6 +216,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (inventory_find(&inv, inv.dev[i].addr) !=
 			    &inv.dev[i])
 				__builtin_trap();
+		/* Every device read as a vGPU too: PROFILES stays a string. */
+		for (i = 0; i < inv.ndev; i++) {
+			scan_vgpu(root, &inv.dev[i]);
+			if (strnlen(inv.dev[i].profiles,
+			    sizeof(inv.dev[i].profiles)) ==
+			    sizeof(inv.dev[i].profiles))
+				__builtin_trap();
+		}
 		for (i = 1; i < inv.nmember; i++)
 			if (inv.member[i - 1].group > inv.member[i].group ||
 			    (inv.member[i - 1].group == inv.member[i].group &&

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uuid/uuid.h>
+
 #include "pcipassd.h"
 
 static struct pp_field *
@@ -72,10 +74,28 @@ add_hex(struct pp_field *f, size_t *n, const char *name, unsigned v,
  * Every field of a device, in the probe template's order first, then the
  * fields that are ours. Returns how many were written to f.
  */
+/*
+ * A vGPU's UUID as OpenNebula makes it, the same for an address on every
+ * run: the SHA-1 name-based UUID of ADDRESS in the X.500 namespace
+ * (`uuidgen --sha1 --namespace @x500 --name ADDRESS`).
+ */
+static const char *
+vgpu_uuid(pp_addr a, char *buf, size_t len)
+{
+	char	name[PP_ADDR_SYSFS_LEN];
+	uuid_t	u;
+
+	addr_fmt(a, ADDR_ONE, name, sizeof(name));
+	uuid_generate_sha1(u, *uuid_get_template("x500"), name, strlen(name));
+	if (len >= UUID_STR_LEN)
+		uuid_unparse_lower(u, buf);
+	return buf;
+}
+
 size_t
 device_fields(const struct pp_device *d, struct pp_field *f)
 {
-	char	buf[64];
+	char	buf[64], buf2[UUID_STR_LEN];
 	size_t	n = 0;
 
 	snprintf(buf, sizeof(buf), "%04x:%04x:%04x", d->vendor, d->device,
@@ -104,6 +124,12 @@ device_fields(const struct pp_device *d, struct pp_field *f)
 	add_str(f, &n, "PHYSFN", d->sriov == SRIOV_VF ? addr_fmt(d->physfn,
 	    ADDR_ONE, buf, sizeof(buf)) : "", 1);
 	add_str(f, &n, "DEVICE_NAME", d->device_name, 0);
+	if (d->mdev_mode[0] != '\0') {
+		add_str(f, &n, "UUID", vgpu_uuid(d->addr, buf2, sizeof(buf2)),
+		    0);
+		add_str(f, &n, "PROFILES", d->profiles, 0);
+		add_str(f, &n, "MDEV_MODE", d->mdev_mode, 0);
+	}
 	add_int(f, &n, "VMID", d->vmid, 0);
 	add_str(f, &n, "STATE", d->state, 0);
 	add_str(f, &n, "REASON", d->reason, 0);
@@ -153,9 +179,12 @@ probe_device(FILE *fp, const struct pp_device *d)
 	struct pp_field	 f[PP_MAXFIELDS];
 	size_t		 n, i, last;
 
+	/* OpenNebula's keys end with DEVICE_NAME, or with MDEV_MODE on a
+	 * vGPU; ours follow in device_fields() and stay out. */
 	n = device_fields(d, f);
 	for (last = 0; last < n; last++)
-		if (strcmp(f[last].name, "DEVICE_NAME") == 0)
+		if (strcmp(f[last].name, d->mdev_mode[0] ? "MDEV_MODE" :
+		    "DEVICE_NAME") == 0)
 			break;
 	fputs("PCI = [\n", fp);
 	for (i = 0; i <= last && i < n; i++) {

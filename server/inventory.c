@@ -10,11 +10,13 @@
 
 /*
  * OpenNebula's probe names devices of :nvidia_vendors: "VENDOR_NAME
- * DEVICE_NAME", and their VFs "NVIDIA vGPU device". After the filter:
- * :device_name: patterns match the name as lspci prints it.
+ * DEVICE_NAME", and their VFs "NVIDIA vGPU device", which are vGPUs with
+ * profiles and an mdev mode. After the filter: :device_name: patterns
+ * match the name as lspci prints it.
  */
 static void
-one_names(const struct pp_filter *f, struct pp_inventory *inv)
+one_names(const char *sysfs_root, const struct pp_filter *f,
+    struct pp_inventory *inv)
 {
 	struct pp_device	*d;
 	char			 buf[sizeof(d->device_name)];
@@ -24,9 +26,10 @@ one_names(const struct pp_filter *f, struct pp_inventory *inv)
 		d = &inv->dev[i];
 		if (!filter_nvidia(f, d->vendor))
 			continue;
-		if (d->sriov == SRIOV_VF)
+		if (d->sriov == SRIOV_VF) {
 			snprintf(buf, sizeof(buf), "NVIDIA vGPU device");
-		else
+			scan_vgpu(sysfs_root, d);
+		} else
 			snprintf(buf, sizeof(buf), "%s %s", d->vendor_name,
 			    d->device_name);
 		memcpy(d->device_name, buf, sizeof(buf));
@@ -40,7 +43,7 @@ inventory_scan(const struct pp_config *c, const struct pp_filter *f,
 	if (scan_inventory(c->sysfs_root, inv) < 0)
 		return -1;
 	filter_apply(f, inv);
-	one_names(f, inv);
+	one_names(c->sysfs_root, f, inv);
 	guard_apply(c, inv);
 	return 0;
 }

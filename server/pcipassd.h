@@ -51,6 +51,9 @@ struct pp_device {
 	char		 vendor_name[128];
 	char		 device_name[256];
 	char		 class_name[128];
+	/* A VF of an :nvidia_vendors: device (a vGPU), else "". */
+	char		 mdev_mode[8];		/* legacy, nvidia */
+	char		 profiles[1024];	/* as OpenNebula's PROFILES */
 
 	/* Set by the filter and the store, not by the scan. */
 	int		 offered;
@@ -163,6 +166,7 @@ int	 hex_parse(const char *, unsigned, unsigned *);
 const char *sriov_name(enum pp_sriov);
 
 /* scan.c */
+void	 scan_vgpu(const char *, struct pp_device *);
 int	 scan_inventory(const char *sysfs_root, struct pp_inventory *);
 void	 inventory_free(struct pp_inventory *);
 struct pp_device *inventory_find(const struct pp_inventory *, pp_addr);
@@ -310,7 +314,7 @@ struct pp_field {
 	int		 dash;		/* text formats write "-" */
 	char		 text[256];
 };
-#define PP_MAXFIELDS	32
+#define PP_MAXFIELDS	40
 size_t	 device_fields(const struct pp_device *, struct pp_field *);
 int	 format_probe(FILE *, const struct pp_inventory *);
 char	*format_info(const struct pp_inventory *);

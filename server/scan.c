@@ -21,9 +21,12 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "pcipassd.h"
+
+static void	text_clean(char *);
 
 static __thread jmp_buf	*scan_jmp;
 static __thread char	 scan_errmsg[256];
@@ -261,6 +264,128 @@ port_iface(const char *net, const char *name)
 		if (buf[i] < '0' || buf[i] > '9')
 			return 0;
 	return 1;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Append s to the comma list out (len bytes); -1 when it does not fit. */
+static int
+list_add(char *out, size_t len, const char *s)
+{
+	size_t	n = strlen(out), m = strlen(s);
+
+	if (n + (n > 0) + m + 1 > len)
+		return -1;
+	if (n > 0)
+		out[n++] = ',';
+	memcpy(out + n, s, m + 1);
+	return 0;
+}
+
+/* Legacy mdev: the type names under mdev_supported_types/, sorted as ls
+ * sorts them. */
+static void
+legacy_profiles(const char *dir, struct pp_device *p)
+{
+	char		 path[PATH_MAX], *names[256];
+	DIR		*d;
+	struct dirent	*e;
+	size_t		 n = 0, i;
+
+	snprintf(path, sizeof(path), "%s/mdev_supported_types", dir);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL && n < 256)
+		if (e->d_name[0] != '.' && (names[n] = strdup(e->d_name)))
+			n++;
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), str_cmp);
+	for (i = 0; i < n; i++) {
+		if (list_add(p->profiles, sizeof(p->profiles), names[i]) < 0)
+			log_warnx("scan: %s: profiles beyond %zu bytes left "
+			    "out", path, sizeof(p->profiles));
+		free(names[i]);
+	}
+}
+
+/* Trim blanks at both ends, in place. */
+static char *
+trim(char *s)
+{
+	char	*end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
+	    end[-1] == '\n'))
+		*--end = '\0';
+	return s;
+}
+
+/* NVIDIA's own sysfs: "ID (NAME)" of each line "ID : NAME" of
+ * nvidia/creatable_vgpu_types, less its header. */
+static void
+nvidia_profiles(const char *dir, struct pp_device *p)
+{
+	char	 path[PATH_MAX], line[512], item[600], *id, *name, *colon;
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/nvidia/creatable_vgpu_types", dir);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		/* OpenNebula's probe fails on such a line, and offers no
+		 * profile at all. */
+		if ((colon = strchr(line, ':')) == NULL) {
+			p->profiles[0] = '\0';
+			break;
+		}
+		*colon = '\0';
+		/* Ruby's split(':') would cut the name at a second colon. */
+		if ((name = strchr(colon + 1, ':')) != NULL)
+			*name = '\0';
+		id = trim(line);
+		name = trim(colon + 1);
+		if (*id == '\0' || *name == '\0' || strcasecmp(id, "ID") == 0)
+			continue;
+		snprintf(item, sizeof(item), "%s (%s)", id, name);
+		if (list_add(p->profiles, sizeof(p->profiles), item) < 0)
+			log_warnx("scan: %s: profiles beyond %zu bytes left "
+			    "out", path, sizeof(p->profiles));
+	}
+	fclose(f);
+}
+
+/*
+ * A vGPU-capable VF, as OpenNebula's probe reads it: MDEV_MODE "legacy"
+ * when the kernel's mdev bus knows it (class/mdev_bus/ADDR), else
+ * "nvidia"; PROFILES from the matching place. The caller decides which
+ * devices are vGPUs (:nvidia_vendors:).
+ */
+void
+scan_vgpu(const char *sysfs_root, struct pp_device *p)
+{
+	char		 dir[PATH_MAX], a[PP_ADDR_SYSFS_LEN];
+	struct stat	 st;
+
+	addr_fmt(p->addr, ADDR_SYSFS, a, sizeof(a));
+	p->profiles[0] = '\0';
+	snprintf(dir, sizeof(dir), "%s/class/mdev_bus/%s", sysfs_root, a);
+	if (stat(dir, &st) == 0) {
+		snprintf(p->mdev_mode, sizeof(p->mdev_mode), "legacy");
+		legacy_profiles(dir, p);
+	} else {
+		snprintf(p->mdev_mode, sizeof(p->mdev_mode), "nvidia");
+		snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", sysfs_root,
+		    a);
+		nvidia_profiles(dir, p);
+	}
+	text_clean(p->profiles);
 }
 
 /* What libpci does not read: SR-IOV, network interface, boot VGA. */

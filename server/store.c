@@ -16,7 +16,7 @@ static const char schema_sql[] =
 #include "schema.inc"
 ;
 
-#define SCHEMA_VERSION	1
+#define SCHEMA_VERSION	2
 
 static int
 exec(sqlite3 *db, const char *sql)
@@ -63,12 +63,21 @@ migrate(sqlite3 *db, const char *path)
 		goto fail;
 	}
 	if (v == 0 && (exec(db, schema_sql) < 0 ||
-	    exec(db, "PRAGMA user_version = 1") < 0))
+	    exec(db, "PRAGMA user_version = 2") < 0))
+		goto fail;
+	/* 1 -> 2: the vGPU facts of a VF; the next scan fills them in. */
+	if (v == 1 && (exec(db, "ALTER TABLE device ADD COLUMN mdev_mode "
+	    "TEXT NOT NULL DEFAULT ''") < 0 || exec(db, "ALTER TABLE device "
+	    "ADD COLUMN profiles TEXT NOT NULL DEFAULT ''") < 0 ||
+	    exec(db, "PRAGMA user_version = 2") < 0))
 		goto fail;
 	if (exec(db, "COMMIT") < 0)
 		goto fail;
 	if (v == 0)
 		log_info("store: %s: created schema version %d", path,
+		    SCHEMA_VERSION);
+	else if (v < SCHEMA_VERSION)
+		log_info("store: %s: schema version %d migrated to %d", path, v,
 		    SCHEMA_VERSION);
 	return 0;
 fail:
@@ -342,7 +351,7 @@ col_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 	"iommu, sriov, sriov_num, sriov_total, physfn, boot_vga, driver, " \
 	"ifname, vendor_name, device_name, class_name, offered, critical, " \
 	"present, reason, vmid, nic, mac, ip, ip6, vlan_id, network, " \
-	"req_index"
+	"req_index, mdev_mode, profiles"
 
 static void
 row_device(sqlite3_stmt *st, struct pp_device *d)
@@ -379,6 +388,8 @@ row_device(sqlite3_stmt *st, struct pp_device *d)
 	col_text(st, 28, d->nic.vlan_id, sizeof(d->nic.vlan_id));
 	col_text(st, 29, d->nic.network, sizeof(d->nic.network));
 	d->req_index = sqlite3_column_int(st, 30);
+	col_text(st, 31, d->mdev_mode, sizeof(d->mdev_mode));
+	col_text(st, 32, d->profiles, sizeof(d->profiles));
 }
 
 static int

@@ -15,17 +15,20 @@
 #define SCAN_COLS \
 	"addr, vendor, device, class, subvendor, subdevice, header, numa, " \
 	"iommu, sriov, sriov_num, sriov_total, physfn, boot_vga, driver, " \
-	"ifname, vendor_name, device_name, class_name, offered, critical"
+	"ifname, vendor_name, device_name, class_name, offered, critical, " \
+	"mdev_mode, profiles"
 
 static const char upsert_sql[] =
 	"INSERT INTO device (" SCAN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
 	"?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-	"?21) ON CONFLICT (addr) DO UPDATE SET vendor = ?2, device = ?3, "
+	"?21, ?22, ?23) ON CONFLICT (addr) DO UPDATE SET vendor = ?2, "
+	"device = ?3, "
 	"class = ?4, subvendor = ?5, subdevice = ?6, header = ?7, numa = ?8, "
 	"iommu = ?9, sriov = ?10, sriov_num = ?11, sriov_total = ?12, "
 	"physfn = ?13, boot_vga = ?14, driver = ?15, ifname = ?16, "
 	"vendor_name = ?17, device_name = ?18, class_name = ?19, "
-	"offered = ?20, critical = ?21, present = 1, reason = ''";
+	"offered = ?20, critical = ?21, mdev_mode = ?22, profiles = ?23, "
+	"present = 1, reason = ''";
 
 struct sync {
 	sqlite3			*db;
@@ -69,6 +72,8 @@ upsert(struct sync *s, const struct pp_device *d)
 	sqlite3_bind_text(st, 19, d->class_name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 20, d->offered);
 	sqlite3_bind_text(st, 21, d->critical, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 22, d->mdev_mode, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 23, d->profiles, -1, SQLITE_STATIC);
 	return step(st);
 }
 
@@ -93,8 +98,12 @@ same_scan(const struct pp_device *a, const struct pp_device *b)
 	    a->boot_vga == b->boot_vga && a->offered == b->offered &&
 	    strcmp(a->driver, b->driver) == 0 &&
 	    strcmp(a->ifname, b->ifname) == 0 &&
+	    strcmp(a->vendor_name, b->vendor_name) == 0 &&
 	    strcmp(a->device_name, b->device_name) == 0 &&
-	    strcmp(a->critical, b->critical) == 0;
+	    strcmp(a->class_name, b->class_name) == 0 &&
+	    strcmp(a->critical, b->critical) == 0 &&
+	    strcmp(a->mdev_mode, b->mdev_mode) == 0 &&
+	    strcmp(a->profiles, b->profiles) == 0;
 }
 
 static int

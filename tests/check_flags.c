@@ -159,14 +159,27 @@ probe_of(const char *tree, const char *text)
 
 START_TEST(probe_names_nvidia_vendors)
 {
-	const char	*tree = tree_text(NVIDIA_TREE);
+	const char	*tree = tree_nvidia_vgpu();
 	char		 args[2048], *out;
 
 	out = probe_of(tree, ":filter: '*:*'\n");
 	ck_assert_ptr_null(strstr(out, "ADDRESS = \"0000:01:00:0\""));
 	ck_assert_ptr_nonnull(strstr(out, " ADDRESS = \"0000:01:00:4\" ,\n"));
+	/* vGPUs: UUID as uuidgen --sha1 --namespace @x500 --name ADDRESS
+	 * gives it, PROFILES and MDEV_MODE from legacy mdev or NVIDIA's
+	 * sysfs. */
 	ck_assert_ptr_nonnull(strstr(out, " PHYSFN = \"0000:01:00:0\" ,\n"
-	    " DEVICE_NAME = \"NVIDIA vGPU device\" \n]\n"));
+	    " DEVICE_NAME = \"NVIDIA vGPU device\" ,\n"
+	    " UUID = \"256922f2-5d4a-5e52-96d0-eb405f6ae637\" ,\n"
+	    " PROFILES = \"nvidia-558,nvidia-559,nvidia-560\" ,\n"
+	    " MDEV_MODE = \"legacy\" \n]\n"));
+	ck_assert_ptr_nonnull(strstr(out, " DEVICE_NAME = \"NVIDIA vGPU "
+	    "device\" ,\n UUID = \"f1e24af0-cce3-58b1-b022-55d6bc4ff51f\" ,\n"
+	    " PROFILES = \"590 (NVIDIA A10-1B),591 (NVIDIA A10-2B)\" ,\n"
+	    " MDEV_MODE = \"nvidia\" \n]\n"));
+	ck_assert_int_eq(system("test \"$(uuidgen --sha1 --namespace @x500 "
+	    "--name 0000:01:00:4)\" = 256922f2-5d4a-5e52-96d0-eb405f6ae637"),
+	    0);
 	ck_assert_ptr_nonnull(strstr(out, " DEVICE_NAME = \"NVIDIA Corporation "
 	    "GV100GL [Tesla V100 PCIe 16GB]\" \n]\n"));
 	ck_assert_ptr_nonnull(strstr(out, " DEVICE_NAME = \"I350 Gigabit "

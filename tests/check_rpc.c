@@ -363,6 +363,48 @@ START_TEST(probe_lists_only_what_can_be_given)
 }
 END_TEST
 
+/*
+ * vGPU facts travel through the store: pci.probe is --probe, byte for
+ * byte, and pci.list carries UUID, PROFILES and MDEV_MODE on the VFs.
+ */
+START_TEST(vgpu_keys_through_the_store)
+{
+	struct daemon	 e;
+	xmlrpc_value	*v, *l, *vf;
+	xmlrpc_env	 env;
+	const char	*s;
+	char		 cmd[2048], *want;
+	int		 code;
+
+	xmlrpc_env_init(&env);
+	daemon_start(&e, tree_nvidia_vgpu(), ":filter: '*:*'\n", NULL);
+	ck_assert(rpc_ok(rpc(&e, "pci.probe", NULL), &v, &code, NULL));
+	xmlrpc_read_string(&env, v, &s);
+	snprintf(cmd, sizeof(cmd), "%s --probe --sysfs-root '%s' --proc-root "
+	    "'%s/proc' --filter '%s/pci.conf' > '%s/probe.txt'",
+	    getenv("PCIPASSD"), e.sysfs, e.dir, e.dir, e.dir);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/probe.txt", e.dir);
+	want = read_file(cmd);
+	ck_assert_str_eq(s, want);
+	ck_assert_ptr_nonnull(strstr(s, " MDEV_MODE = \"legacy\" \n]\n"));
+	free(want);
+	free((char *)s);
+	xmlrpc_DECREF(v);
+	ck_assert(rpc_ok(rpc(&e, "pci.list", NULL), &l, &code, NULL));
+	vf = find_addr(l, "0000:01:00:5");
+	ck_assert_ptr_nonnull(vf);
+	ck_assert_str_eq(field_str(vf, "UUID"),
+	    "f1e24af0-cce3-58b1-b022-55d6bc4ff51f");
+	ck_assert_str_eq(field_str(vf, "PROFILES"),
+	    "590 (NVIDIA A10-1B),591 (NVIDIA A10-2B)");
+	ck_assert_str_eq(field_str(vf, "MDEV_MODE"), "nvidia");
+	ck_assert_str_eq(field_str(vf, "DEVICE_NAME"), "NVIDIA vGPU device");
+	xmlrpc_DECREF(l);
+	daemon_stop(&e);
+}
+END_TEST
+
 START_TEST(allocate_vm_release)
 {
 	xmlrpc_value	*v, *dev;
@@ -1172,6 +1214,7 @@ rpc_suite(void)
 	tcase_add_test(tc, standard_faults);
 	tcase_add_test(tc, count_faults_name_the_parameters);
 	tcase_add_test(tc, probe_lists_only_what_can_be_given);
+	tcase_add_test(tc, vgpu_keys_through_the_store);
 	tcase_add_test(tc, http_errors);
 	tcase_add_test(tc, hostile_bodies_refused_before_parsing);
 	tcase_add_test(tc, race_for_the_last_device);

@@ -322,7 +322,7 @@ START_TEST(probe_is_opennebulas)
 	}
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		if (strcmp(t[i].tree, "nvidia") == 0)
-			tree = tree_text(NVIDIA_TREE);
+			tree = tree_nvidia_vgpu();
 		else if (strcmp(t[i].tree, "lenovo") == 0)
 			tree = tree_fixture("lenovo-legion5-15ach6-rtx3050ti-"
 			    "iommu.txt");

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "trees.h"
 
 #define MAXDIRS	64
 
@@ -102,6 +103,25 @@ tree_fixture(const char *name)
 	snprintf(dump, sizeof(dump), "%s/%s", fx ? fx :
 	    "../shared/fixtures/lspci", name);
 	return convert(dump, scratch_dir());
+}
+
+const char *
+tree_nvidia_vgpu(void)
+{
+	const char	*t = tree_text(NVIDIA_TREE);
+	char		 cmd[1400], path[700];
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/class/mdev_bus/0000:01:00.4/"
+	    "mdev_supported_types/nvidia-558' '%s/class/mdev_bus/0000:01:00.4/"
+	    "mdev_supported_types/nvidia-560' '%s/class/mdev_bus/0000:01:00.4/"
+	    "mdev_supported_types/nvidia-559' '%s/bus/pci/devices/0000:01:00.5/"
+	    "nvidia'", t, t, t, t);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:01:00.5/nvidia/"
+	    "creatable_vgpu_types", t);
+	write_file(path, "ID    : vGPU Name\n590   : NVIDIA A10-1B\n"
+	    "591   : NVIDIA A10-2B\n");
+	return t;
 }
 
 const char *const fixture_names[] = {

@@ -46,6 +46,11 @@ extern const char *const fixture_names[];
 extern const size_t nfixtures;
 
 /* Trees: a fixture by file name, or a small dump written inline. */
+/* NVIDIA_TREE's VFs as vGPUs (tests/trees.h): 01:00.4 on the legacy
+ * mdev bus with three types, 01:00.5 with NVIDIA's own sysfs; returns
+ * the tree. A test helper playing the kernel's and NVIDIA driver's part:
+ * Debian's kernel has no vGPU parent. */
+const char *tree_nvidia_vgpu(void);
 const char *tree_fixture(const char *name);
 const char *tree_text(const char *dump);
 void	 write_file(const char *path, const char *text);

@@ -12,8 +12,9 @@ strings, the device name patterns as case-insensitive regexps, NVIDIA
 PFs with VFs and PFs with VFs enabled skipped, and the per-device sysfs
 reads it makes (numa_node, net/, physfn, sriov_numvfs, sriov_totalvfs,
 virtfn0). Not modelled, because they are host files outside sysfs: the
-udev rename rules and the interface-name cache; and the vGPU keys (UUID,
-PROFILES, MDEV_MODE) of NVIDIA VFs.
+udev rename rules and the interface-name cache. The vGPU keys of NVIDIA
+VFs are read as pci.rb reads them (its /sys/class/mdev_bus is TREE/class
+/mdev_bus here), and the UUID comes from `uuidgen`, as there.
 
 With no --filter, the filter is OpenNebula's default '0:0'; with no
 --nvidia-vendor, ['10de']. Prints the probe template on stdout.
@@ -81,6 +82,31 @@ def ifname(d):
     return names[0]
 
 
+def legacy_profiles(tree, d):
+    path = '%s/class/mdev_bus/%s/mdev_supported_types' % (
+        tree, os.path.basename(d['sysfs']))
+    return sorted(os.listdir(path)) if os.path.isdir(path) else []
+
+
+def nvidia_profiles(d):
+    out = []
+    try:
+        with open(d['sysfs'] + '/nvidia/creatable_vgpu_types') as f:
+            for line in f:
+                parts = line.split(':')
+                while parts and parts[-1] == '':
+                    parts.pop()     # Ruby's split drops trailing empties
+                if len(parts) < 2:
+                    return []       # name.strip! on nil: rescued, none
+                pid, name = parts[0].strip(), parts[1].strip()
+                if not pid or pid.lower() == 'id' or not name:
+                    continue
+                out.append('%s (%s)' % (pid, name))
+    except OSError:
+        return []
+    return out
+
+
 def exists(d, attr):
     return os.path.lexists('%s/%s' % (d['sysfs'], attr))
 
@@ -126,12 +152,23 @@ def main(argv):
                     ('SRIOV', sriov)]
             if sriov == 'pf':
                 vals.append(('SRIOV_NUM', str(num)))
-            if d['vendor'] in nvidia:
-                name = ('NVIDIA vGPU device' if sriov == 'vf' else
-                        '%s %s' % (d['vendor_name'], d['device_name']))
+            if d['vendor'] in nvidia and sriov == 'vf':
+                vals.append(('DEVICE_NAME', 'NVIDIA vGPU device'))
+                uuid = subprocess.run(
+                    ['uuidgen', '--name', d['address'], '--namespace',
+                     '@x500', '--sha1'], check=True, capture_output=True,
+                    text=True).stdout.strip()
+                vals.append(('UUID', uuid))
+                profiles = legacy_profiles(a.tree, d) or nvidia_profiles(d)
+                vals.append(('PROFILES', ','.join(profiles)))
+                legacy = os.path.exists('%s/class/mdev_bus/%s' % (
+                    a.tree, os.path.basename(d['sysfs'])))
+                vals.append(('MDEV_MODE', 'legacy' if legacy else 'nvidia'))
+            elif d['vendor'] in nvidia:
+                vals.append(('DEVICE_NAME', '%s %s' % (d['vendor_name'],
+                                                      d['device_name'])))
             else:
-                name = d['device_name']
-            vals.append(('DEVICE_NAME', name))
+                vals.append(('DEVICE_NAME', d['device_name']))
             out.append('PCI = [\n' + ',\n'.join(
                 ' %s = "%s" ' % kv for kv in vals) + '\n]\n')
     sys.stdout.write(''.join(out))
