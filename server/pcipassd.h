@@ -189,6 +189,7 @@ int	 auth_check(const char *, char *, size_t);
 /* store.c */
 sqlite3	*store_open(const char *, int);
 void	 store_close(sqlite3 *);
+int	 store_lock(const char *);
 sqlite3_stmt *store_stmt(sqlite3 *, const char *);
 void	 store_stmt_done(sqlite3_stmt *);
 int	 store_begin(sqlite3 *);

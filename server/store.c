@@ -6,9 +6,14 @@
  * in WAL mode with synchronous=FULL, so a commit is on disk before the
  * caller acknowledges anything.
  */
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pcipassd.h"
 
@@ -110,6 +115,34 @@ store_open(const char *path, int create)
 		return NULL;
 	}
 	return db;
+}
+
+/*
+ * One daemon per database: each trusts its own copy of the inventory, so
+ * two would split IOMMU groups between their VMs. An exclusive flock on
+ * the database file (independent of sqlite's own POSIX locks, and
+ * released by the kernel when the process dies); the host tool does not
+ * take it. Returns the descriptor to keep open, or -1, logged.
+ */
+int
+store_lock(const char *path)
+{
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		log_warn("store: %s", path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			log_warnx("store: %s: another pcipassd is running on "
+			    "this database; one daemon per database", path);
+		else
+			log_warn("store: %s: flock", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /*

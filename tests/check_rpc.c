@@ -405,6 +405,32 @@ START_TEST(vgpu_keys_through_the_store)
 }
 END_TEST
 
+/*
+ * One daemon per database: a second pcipassd on the same --db refuses to
+ * start (each would trust its own copy of the inventory and split IOMMU
+ * groups between their VMs), and the first goes on serving.
+ */
+START_TEST(one_daemon_per_database)
+{
+	char	cmd[2048], path[400], *log;
+	int	rc;
+
+	snprintf(path, sizeof(path), "%s/second.log", d.dir);
+	snprintf(cmd, sizeof(cmd), "timeout 20 %s -d --listen 127.0.0.1 "
+	    "--port 1 --sysfs-root '%s' --filter '%s/pci.conf' --db '%s' "
+	    "--auth '%s/auth' --proc-root /nonexistent --rescan 0 > '%s' 2>&1",
+	    getenv("PCIPASSD"), d.sysfs, d.dir, d.db, d.dir, path);
+	rc = system(cmd);
+	log = read_file(path);
+	ck_assert_msg(WIFEXITED(rc) && WEXITSTATUS(rc) == 1, "%d: %s", rc,
+	    log);
+	ck_assert_msg(strstr(log, "/pcipass.db: another pcipassd is running "
+	    "on this database; one daemon per database") != NULL, "%s", log);
+	free(log);
+	ck_assert_int_eq(array_len(call_ok("pci.list", NULL)), 6);
+}
+END_TEST
+
 START_TEST(allocate_vm_release)
 {
 	xmlrpc_value	*v, *dev;
@@ -1215,6 +1241,7 @@ rpc_suite(void)
 	tcase_add_test(tc, count_faults_name_the_parameters);
 	tcase_add_test(tc, probe_lists_only_what_can_be_given);
 	tcase_add_test(tc, vgpu_keys_through_the_store);
+	tcase_add_test(tc, one_daemon_per_database);
 	tcase_add_test(tc, http_errors);
 	tcase_add_test(tc, hostile_bodies_refused_before_parsing);
 	tcase_add_test(tc, race_for_the_last_device);
