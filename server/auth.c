@@ -10,8 +10,11 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pcipassd.h"
@@ -194,4 +197,82 @@ auth_check(const char *session, char *user, size_t len)
 		}
 	}
 	return rc;
+}
+
+/*
+ * Failed authentications, per peer: after AUTH_FAIL_MAX failures within
+ * AUTH_WINDOW seconds a peer is refused, right secret or not, until its
+ * window ends. Guessing then costs a window per AUTH_FAIL_MAX tries, and
+ * the log says it once, not once per guess. A small table: the oldest
+ * window makes room for a new peer.
+ */
+#define AUTH_FAIL_MAX	20
+#define AUTH_WINDOW	60
+#define AUTH_PEERS	64
+
+static struct peer_fails {
+	char		 peer[48];
+	time_t		 start;
+	unsigned	 count;
+}			 fails[AUTH_PEERS];
+static pthread_mutex_t	 fails_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct peer_fails *
+fails_of(const char *peer, time_t now, int add)
+{
+	struct peer_fails	*p, *old = &fails[0];
+	size_t			 i;
+
+	for (i = 0; i < AUTH_PEERS; i++) {
+		p = &fails[i];
+		if (strcmp(p->peer, peer) == 0) {
+			if (now - p->start >= AUTH_WINDOW)
+				p->start = now, p->count = 0;
+			return p;
+		}
+		if (p->start < old->start)
+			old = p;
+	}
+	if (!add)
+		return NULL;
+	snprintf(old->peer, sizeof(old->peer), "%s", peer);
+	old->start = now;
+	old->count = 0;
+	return old;
+}
+
+/* Seconds the peer must still wait, 0 if it may try. */
+int
+auth_throttled(const char *peer)
+{
+	struct peer_fails	*p;
+	time_t			 now = time(NULL);
+	int			 wait = 0;
+
+	pthread_mutex_lock(&fails_lock);
+	if ((p = fails_of(peer, now, 0)) != NULL &&
+	    p->count >= AUTH_FAIL_MAX)
+		wait = (int)(p->start + AUTH_WINDOW - now);
+	pthread_mutex_unlock(&fails_lock);
+	return wait > 0 ? wait : 0;
+}
+
+/* Count a failure from peer; logs the first of a window and the one that
+ * starts the refusal. */
+void
+auth_failed(const char *peer, const char *method)
+{
+	struct peer_fails	*p;
+	unsigned		 n;
+
+	pthread_mutex_lock(&fails_lock);
+	p = fails_of(peer, time(NULL), 1);
+	n = ++p->count;
+	pthread_mutex_unlock(&fails_lock);
+	if (n == 1)
+		log_info("%s: authentication failed from %s", method, peer);
+	else if (n == AUTH_FAIL_MAX)
+		log_warnx("auth: %u failed authentications from %s within "
+		    "%d s: refusing it for the rest of the minute", n, peer,
+		    AUTH_WINDOW);
 }

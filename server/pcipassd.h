@@ -185,6 +185,8 @@ void	 filter_free(struct pp_filter *);
 enum { AUTH_NONE, AUTH_RO, AUTH_RW };
 int	 auth_load(const char *, int);
 int	 auth_check(const char *, char *, size_t);
+int	 auth_throttled(const char *);
+void	 auth_failed(const char *, const char *);
 
 /* store.c */
 sqlite3	*store_open(const char *, int);

@@ -214,6 +214,7 @@ answer_call(TSession *s, const char *body, size_t len)
 		reply(s, 400, why);
 		return;
 	}
+	methods_request_begin();
 	if ((cached = methods_cached(body, len, s)) != NULL) {
 		xml = answer_xml(cached, &clen);
 		write_xml(s, xml, clen);

@@ -15,6 +15,7 @@
 /* rpc_methods.c */
 int	 methods_register(xmlrpc_env *, xmlrpc_registry *);
 struct answer *methods_cached(const char *, size_t, void *);
+void	 methods_request_begin(void);
 
 /* rpc_decode.c */
 int	 decode_request(xmlrpc_env *, xmlrpc_value *, struct pp_request *,

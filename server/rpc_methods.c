@@ -22,6 +22,7 @@ struct call {
 	char		 user[128];
 	char		 peer[64];
 	int		 vmid;
+	int		 auth_failed;	/* this call failed authentication */
 };
 
 /* What a method needs: its parameter types after the session. */
@@ -470,12 +471,19 @@ check_call_answer(struct call *c, const struct method *m,
 	xmlrpc_env	*env = c->env;
 	xmlrpc_value	*v;
 	const char	*sess;
-	int		 auth;
+	int		 auth, wait;
 
 	*answer = NULL;
 	if (check_params(c, m) < 0)
 		return 0;
 	peer_of(c->session, c->peer, sizeof(c->peer));
+	if ((wait = auth_throttled(c->peer)) > 0) {
+		c->auth_failed = 1;
+		*answer = fail(c, PP_ERR_AUTHENTICATION, "too many failed "
+		    "authentications from %s: try again in %d s", c->peer,
+		    wait);
+		return 0;
+	}
 	xmlrpc_array_read_item(env, c->params, 0, &v);
 	xmlrpc_read_string(env, v, &sess);
 	xmlrpc_DECREF(v);
@@ -484,7 +492,8 @@ check_call_answer(struct call *c, const struct method *m,
 	auth = auth_check(sess, c->user, sizeof(c->user));
 	free((char *)sess);
 	if (auth == AUTH_NONE) {
-		log_info("%s: authentication failed from %s", m->name, c->peer);
+		c->auth_failed = 1;
+		auth_failed(c->peer, m->name);
 		*answer = fail(c, PP_ERR_AUTHENTICATION, "authentication "
 		    "failed: wrong user or secret in the session string");
 		return 0;
@@ -522,6 +531,46 @@ check_call(struct call *c, const struct method *m)
 	return ok;
 }
 
+/*
+ * What one HTTP request may cost: system.multicall runs every call it
+ * carries on this thread, so a 1 MB body of 3,900 pci.list calls once
+ * made the daemon allocate 1.7 GB for a read-only user. At most
+ * MAX_CALLS calls per request, of which at most MAX_LISTINGS whole
+ * listings (pci.list, pci.info, pci.probe: each the whole inventory);
+ * after a failed authentication the rest of the request is refused
+ * without another guess. rpc.c starts each request's budget.
+ */
+#define MAX_CALLS	16
+#define MAX_LISTINGS	1
+
+static __thread struct budget {
+	int	calls, listings, auth_failed;
+} budget;
+
+void
+methods_request_begin(void)
+{
+	memset(&budget, 0, sizeof(budget));
+}
+
+static xmlrpc_value *
+over_budget(struct call *c, const struct method *m)
+{
+	int	listing = m->fn == m_list || m->fn == m_info ||
+		    m->fn == m_probe;
+
+	if (budget.auth_failed)
+		return fail(c, PP_ERR_AUTHENTICATION, "authentication failed "
+		    "earlier in this request");
+	if (++budget.calls > MAX_CALLS)
+		return fail(c, PP_ERR_API, "more than %d calls in one "
+		    "request (system.multicall)", MAX_CALLS);
+	if (listing && ++budget.listings > MAX_LISTINGS)
+		return fail(c, PP_ERR_API, "more than %d listing (pci.list, "
+		    "pci.info, pci.probe) in one request", MAX_LISTINGS);
+	return NULL;
+}
+
 /* Every pci.* call comes through here. */
 static xmlrpc_value *
 dispatch(xmlrpc_env *env, xmlrpc_value *params, void *info, void *session)
@@ -531,8 +580,12 @@ dispatch(xmlrpc_env *env, xmlrpc_value *params, void *info, void *session)
 				    .params = params, .session = session };
 	xmlrpc_value		*answer;
 
-	if (!check_call_answer(&c, m, &answer))
+	if ((answer = over_budget(&c, m)) != NULL)
 		return answer;
+	if (!check_call_answer(&c, m, &answer)) {
+		budget.auth_failed = c.auth_failed;
+		return answer;
+	}
 	return m->fn(&c);
 }
 

@@ -1055,6 +1055,127 @@ START_TEST(multicall)
 }
 END_TEST
 
+/* A system.multicall body of the given calls, each "METHOD SESSION". */
+static char *
+multicall_body(const char *const *calls, size_t n)
+{
+	char	*buf = NULL, m[64], s[64];
+	size_t	 len = 0, i;
+	FILE	*fp = open_memstream(&buf, &len);
+
+	fputs("<methodCall><methodName>system.multicall</methodName><params>"
+	    "<param><value><array><data>", fp);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(sscanf(calls[i], "%63s %63s", m, s), 2);
+		fprintf(fp, "<value><struct><member><name>methodName</name>"
+		    "<value>%s</value></member><member><name>params</name>"
+		    "<value><array><data><value>%s</value></data></array>"
+		    "</value></member></struct></value>", m, s);
+	}
+	fputs("</data></array></value></param></params></methodCall>", fp);
+	fclose(fp);
+	return buf;
+}
+
+static int
+count(const char *s, const char *needle)
+{
+	int	n = 0;
+
+	for (; (s = strstr(s, needle)) != NULL; s += strlen(needle))
+		n++;
+	return n;
+}
+
+/*
+ * What one request may cost is bounded (a 1 MB multicall of pci.list
+ * calls once made the daemon allocate 1.7 GB): 16 calls, one listing,
+ * no guess after a failed authentication.
+ */
+START_TEST(multicall_bounded)
+{
+	const char	*calls[40];
+	char		*body, *resp;
+	size_t		 i;
+
+	for (i = 0; i < 20; i++)
+		calls[i] = "pci.version " SESSION;
+	body = multicall_body(calls, 20);
+	ck_assert_int_eq(http_post(&d, "text/xml", body, strlen(body), &resp),
+	    200);
+	ck_assert_int_eq(count(resp, "<string>pcipass 0.1.0</string>"), 16);
+	ck_assert_int_eq(count(resp, "more than 16 calls in one request "
+	    "(system.multicall)"), 4);
+	free(resp);
+	free(body);
+	calls[0] = "pci.list " SESSION;
+	calls[1] = "pci.probe " SESSION;
+	calls[2] = "pci.version " SESSION;
+	body = multicall_body(calls, 3);
+	ck_assert_int_eq(http_post(&d, "text/xml", body, strlen(body), &resp),
+	    200);
+	ck_assert_int_eq(count(resp, "<name>ADDRESS</name>"), 6);
+	ck_assert_int_eq(count(resp, "more than 1 listing (pci.list, "
+	    "pci.info, pci.probe) in one request"), 1);
+	ck_assert_int_eq(count(resp, "<string>pcipass 0.1.0</string>"), 1);
+	free(resp);
+	free(body);
+	/* One wrong guess ends the guessing for the request. */
+	calls[0] = "pci.version oneadmin:guess1";
+	calls[1] = "pci.version " SESSION;
+	calls[2] = "pci.version oneadmin:guess2";
+	body = multicall_body(calls, 3);
+	ck_assert_int_eq(http_post(&d, "text/xml", body, strlen(body), &resp),
+	    200);
+	ck_assert_int_eq(count(resp, "authentication failed: wrong user"), 1);
+	ck_assert_int_eq(count(resp, "authentication failed earlier in this "
+	    "request"), 2);
+	free(resp);
+	free(body);
+}
+END_TEST
+
+/*
+ * Guessing secrets is throttled per peer: after 20 failures in a minute
+ * the peer is refused, right secret or not, and the log says so once
+ * instead of once per guess.
+ */
+START_TEST(failed_authentications_throttled)
+{
+	const char	*calls[16];
+	char		*body, *resp, path[400], *log;
+	size_t		 i, r;
+
+	for (i = 0; i < 16; i++)
+		calls[i] = "pci.version oneadmin:wrong";
+	body = multicall_body(calls, 1);
+	for (r = 0; r < 20; r++) {
+		ck_assert_int_eq(http_post(&d, "text/xml", body, strlen(body),
+		    &resp), 200);
+		ck_assert_ptr_nonnull(strstr(resp, "authentication failed: "
+		    "wrong user"));
+		free(resp);
+	}
+	free(body);
+	calls[0] = "pci.version " SESSION;
+	body = multicall_body(calls, 1);
+	ck_assert_int_eq(http_post(&d, "text/xml", body, strlen(body), &resp),
+	    200);
+	ck_assert_msg(strstr(resp, "too many failed authentications from "
+	    "127.0.0.1: try again in ") != NULL, "%s", resp);
+	free(resp);
+	free(body);
+	snprintf(path, sizeof(path), "%s/daemon.log", d.dir);
+	log = read_file(path);
+	ck_assert_int_eq(count(log, "authentication failed from 127.0.0.1"),
+	    1);
+	ck_assert_int_eq(count(log, "auth: 20 failed authentications from "
+	    "127.0.0.1 within 60 s: refusing it for the rest of the minute"),
+	    1);
+	free(log);
+}
+END_TEST
+
 /* Text that XML must escape survives the shared-answer writer. */
 START_TEST(xml_special_characters)
 {
@@ -1241,6 +1362,8 @@ rpc_suite(void)
 	tcase_add_test(tc, count_faults_name_the_parameters);
 	tcase_add_test(tc, probe_lists_only_what_can_be_given);
 	tcase_add_test(tc, vgpu_keys_through_the_store);
+	tcase_add_test(tc, multicall_bounded);
+	tcase_add_test(tc, failed_authentications_throttled);
 	tcase_add_test(tc, one_daemon_per_database);
 	tcase_add_test(tc, http_errors);
 	tcase_add_test(tc, hostile_bodies_refused_before_parsing);
