@@ -235,22 +235,36 @@ addr_item(struct parse *p, const char *s, size_t line)
 /*
  * OpenNebula's probe reads these as Ruby regular expressions,
  * case-insensitive (`name =~ /#{pattern}/i`). PCRE2 reads the same syntax
- * (\\d, \\s, \\w, (?:...), anchors), and its match limits, not our own
+ * (\d, \s, \w, (?:...), anchors), and its limits, not our own
  * guesses at what might be costly, bound the time a pattern can take.
  */
 #define RE_MATCH_LIMIT	100000
 #define RE_DEPTH_LIMIT	1000
+#define RE_HEAP_LIMIT	4096		/* KiB a match may use */
+#define RE_MAX_LENGTH	1024		/* a pattern's characters */
+#define RE_MAX_PARENS	32		/* nested parentheses */
 
 static void
 name_item(struct parse *p, const char *s, size_t line)
 {
-	pcre2_code	*re, **new;
-	PCRE2_UCHAR	 err[256];
-	PCRE2_SIZE	 off;
-	int		 rc;
+	pcre2_compile_context	*cc;
+	pcre2_code		*re, **new;
+	PCRE2_UCHAR		 err[256];
+	PCRE2_SIZE		 off;
+	int			 rc;
 
-	if ((re = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED,
-	    PCRE2_CASELESS | PCRE2_UTF, &rc, &off, NULL)) == NULL) {
+	/* PCRE2 also caps the compiled size itself (64 KiB): nested bounded
+	 * repeats such as ((N{1,100}){1,100}){1,100} are "too large". */
+	if ((cc = pcre2_compile_context_create(NULL)) == NULL) {
+		perr(p, line, "out of memory");
+		return;
+	}
+	pcre2_set_max_pattern_length(cc, RE_MAX_LENGTH);
+	pcre2_set_parens_nest_limit(cc, RE_MAX_PARENS);
+	re = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED,
+	    PCRE2_CASELESS | PCRE2_UTF, &rc, &off, cc);
+	pcre2_compile_context_free(cc);
+	if (re == NULL) {
 		pcre2_get_error_message(rc, err, sizeof(err));
 		perr(p, line, "device name regex '%s': %s at offset %zu", s,
 		    (const char *)err, (size_t)off);
@@ -434,6 +448,7 @@ filter_load(const char *path, filter_report_fn report, void *arg)
 	else if (open_file(&p) == 0) {
 		pcre2_set_match_limit(p.f->mctx, RE_MATCH_LIMIT);
 		pcre2_set_depth_limit(p.f->mctx, RE_DEPTH_LIMIT);
+		pcre2_set_heap_limit(p.f->mctx, RE_HEAP_LIMIT);
 		parse_stream(&p);
 		fclose(p.fp);
 	}

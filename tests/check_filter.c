@@ -540,14 +540,27 @@ START_TEST(costly_regexes_bounded)
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	ck_assert_int_eq(filter_match(f, &d), 1);
 	filter_free(f);
+	/* The families that cost glibc gigabytes are compile errors, each
+	 * at its FILE:LINE. */
 	write_file(path, ":filter: '*:*'\n:device_name:\n  - 'N+++++++++'\n"
-	    "  - 'x{1,1000}'\n");
+	    "  - 'x{1,1000}'\n  - '((N{1,100}){1,100}){1,100}'\n"
+	    "  - '(((N{1,100}){1,100}){1,100}){1,100}'\n"
+	    "  - '((((((((((((((((((((((((((((((((((x))))))))))))))))))))))))))"
+	    "))))))))'\n");
 	got.n = 0;
 	f = filter_load(path, collect, &got);
 	ck_assert_ptr_null(f);
-	ck_assert_int_eq(got.n, 1);
+	ck_assert_int_eq(got.n, 4);
 	ck_assert_ptr_nonnull(strstr(got.msg[0], "re.conf:3: device name "
 	    "regex 'N+++++++++': "));
+	ck_assert_ptr_nonnull(strstr(got.msg[1], "re.conf:5: device name "
+	    "regex '((N{1,100}){1,100}){1,100}': regular expression is too "
+	    "large"));
+	ck_assert_ptr_nonnull(strstr(got.msg[2], "re.conf:6: "));
+	ck_assert_ptr_nonnull(strstr(got.msg[3], "re.conf:7: device name "
+	    "regex '((((((((((((((((((((((((((((((((((x))))"));
+	ck_assert_ptr_nonnull(strstr(got.msg[3], "parentheses are too deeply "
+	    "nested"));
 	cleanup_dirs();
 }
 END_TEST
