@@ -20,6 +20,9 @@
 
 #include "pcipass.h"
 
+/* This program's version; `pcipass version` asks the daemon for its own. */
+#define PCIPASS_CLI_VERSION	"0.1.0"
+
 #define EX_OK		0
 #define EX_ERR		1
 #define EX_USAGE	2
@@ -378,6 +381,52 @@ static const struct command commands[] = {
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
+/* The options, as getopt takes them and --help explains them. */
+static const struct flag {
+	const char	*name;
+	int		 ch;
+	const char	*arg;		/* NULL: takes none */
+	const char	*help;
+} flags[] = {
+	{ "host", 'H', "HOST[:PORT]", "the daemon (default $PCIPASS_ENDPOINT, "
+	    "else 127.0.0.1:2634); place takes several" },
+	{ "json", 'j', NULL, "list: the JSON Sunstone reads" },
+	{ "xml", 'x', NULL, "list: the <PCI_DEVICES> XML of pci.info" },
+	{ "columns", 'c', "A,B,...", "list, vm: more columns (CLASS, VENDOR, "
+	    "NUMA, IOMMU, STATE, REASON)" },
+	{ "pci", 'p', "K=V,...", "one request (repeatable)" },
+	{ "template", 'T', "FILE", "the PCI = [ ... ] blocks of an OpenNebula "
+	    "VM template" },
+	{ "policy", 'P', "first|most-free", "place: which fitting host "
+	    "(default first)" },
+	{ "deadline", 'd', "MS", "place: give up on silent hosts after MS "
+	    "(default 5000)" },
+	{ "timeout", 't', "MS", "one call's timeout (default 30000)" },
+	{ "help", 'h', NULL, "this text" },
+};
+#define NFLAGS	(sizeof(flags) / sizeof(flags[0]))
+
+static void
+print_flags(FILE *fp)
+{
+	char	left[40];
+	size_t	i;
+
+	fprintf(fp, "options:\n");
+	for (i = 0; i < NFLAGS; i++) {
+		snprintf(left, sizeof(left), "--%s%s%s", flags[i].name,
+		    flags[i].arg ? " " : "", flags[i].arg ? flags[i].arg : "");
+		fprintf(fp, "  %-26s %s\n", left, flags[i].help);
+	}
+}
+
+static void
+print_command_help(const struct command *c)
+{
+	printf("usage: pcipass %s %s\n\n%s\n\n", c->name, c->args, c->help);
+	print_flags(stdout);
+}
+
 static void
 print_help(FILE *fp)
 {
@@ -387,6 +436,8 @@ print_help(FILE *fp)
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(fp, "  %-9s %s\n  %-9s   %s\n", commands[i].name,
 		    commands[i].args, "", commands[i].help);
+	fprintf(fp, "\n");
+	print_flags(fp);
 	fprintf(fp, "\nrequests: --pci 'KEY=VALUE,...' with keys VENDOR, "
 	    "DEVICE, CLASS, SHORT_ADDRESS,\n  ADDRESS, NUMA_NODE, TYPE, MAC, "
 	    "IP, IP6, VLAN_ID, NETWORK\n"
@@ -500,25 +551,23 @@ option(struct opts *o, int ch, const char *arg)
 static int
 parse(struct opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "host", required_argument, NULL, 'H' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "xml", no_argument, NULL, 'x' },
-		{ "columns", required_argument, NULL, 'c' },
-		{ "pci", required_argument, NULL, 'p' },
-		{ "template", required_argument, NULL, 'T' },
-		{ "policy", required_argument, NULL, 'P' },
-		{ "deadline", required_argument, NULL, 'd' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int	ch;
+	struct option	longopts[NFLAGS + 1];
+	size_t		i;
+	int		ch;
 
+	for (i = 0; i < NFLAGS; i++)
+		longopts[i] = (struct option){ flags[i].name, flags[i].arg ?
+		    required_argument : no_argument, NULL, flags[i].ch };
+	longopts[NFLAGS] = (struct option){ NULL, 0, NULL, 0 };
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "H:t:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "H:t:h", longopts, NULL)) != -1) {
 		if (ch == '?')
 			return usage("unknown option or missing value: %s",
 			    argv[optind - 1]);
+		if (ch == 'h') {
+			print_command_help(current);
+			return -1;
+		}
 		if (option(o, ch, optarg))
 			return EX_USAGE;
 	}
@@ -549,6 +598,14 @@ main(int argc, char **argv)
 		print_help(stderr);
 		return EX_USAGE;
 	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		print_help(stdout);
+		return EX_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("pcipass %s\n", PCIPASS_CLI_VERSION);
+		return EX_OK;
+	}
 	for (i = 0; i < NCOMMANDS; i++)
 		if (strcmp(commands[i].name, argv[1]) == 0)
 			current = &commands[i];
@@ -566,6 +623,8 @@ main(int argc, char **argv)
 	rc = parse(&o, argc - 1, argv + 1);
 	if (rc == 0)
 		rc = current->fn(&o);
+	else if (rc < 0)
+		rc = EX_OK;		/* --help */
 	pcipass_request_list_free(o.reqs);
 	return rc;
 }

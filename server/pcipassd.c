@@ -12,35 +12,69 @@
 
 #include "pcipassd.h"
 
+enum { OPT_PROBE = 256, OPT_LISTEN, OPT_PORT, OPT_DB, OPT_FILTER,
+    OPT_SYSFS, OPT_PROC, OPT_AUTH, OPT_RESCAN, OPT_BIND, OPT_HELP,
+    OPT_VERSION };
+
+/* Every flag, its argument and what it does: getopt and --help read it. */
+static const struct flag {
+	const char	*name;		/* long name; NULL: short only */
+	int		 ch;
+	const char	*arg;		/* NULL: takes none */
+	const char	*help;
+} flags[] = {
+	{ NULL, 'd', NULL, "stay in the foreground and log to stderr" },
+	{ NULL, 'n', NULL, "check pci.conf and the auth file, print "
+	    "\"configuration OK\" or every error, exit" },
+	{ NULL, 'v', NULL, "log more (repeat for debug)" },
+	{ "probe", OPT_PROBE, NULL, "scan once, print OpenNebula's probe "
+	    "template, exit (no database, auth or network)" },
+	{ "listen", OPT_LISTEN, "ADDR", "address to bind (default "
+	    "127.0.0.1)" },
+	{ "port", OPT_PORT, "N", "TCP port (default 2634)" },
+	{ "db", OPT_DB, "PATH", "sqlite database (default "
+	    "/var/lib/pcipass/pcipass.db)" },
+	{ "filter", OPT_FILTER, "PATH", "OpenNebula pci.conf (default "
+	    "/etc/pcipass/pci.conf; none offers nothing)" },
+	{ "sysfs-root", OPT_SYSFS, "DIR", "root of sysfs (default /sys)" },
+	{ "proc-root", OPT_PROC, "DIR", "root of procfs (default /proc)" },
+	{ "auth", OPT_AUTH, "PATH", "user:secret[:ro] lines (default "
+	    "/etc/pcipass/auth, made for oneadmin if missing)" },
+	{ "rescan", OPT_RESCAN, "SECONDS", "period of rescans, 0 for none "
+	    "(default 60)" },
+	{ "bind", OPT_BIND, "vfio|none", "vfio: bind to vfio-pci on "
+	    "allocate, restore on release (default none: libvirt binds)" },
+	{ "help", OPT_HELP, NULL, "this text, exit" },
+	{ "version", OPT_VERSION, NULL, "the version, exit" },
+};
+#define NFLAGS	(sizeof(flags) / sizeof(flags[0]))
+
+static void
+print_usage(FILE *fp)
+{
+	char	 left[40];
+	size_t	 i;
+
+	fprintf(fp, "usage: pcipassd [-dnv] [--probe] [--FLAG VALUE ...]\n\n");
+	for (i = 0; i < NFLAGS; i++) {
+		if (flags[i].name == NULL)
+			snprintf(left, sizeof(left), "-%c", flags[i].ch);
+		else
+			snprintf(left, sizeof(left), "--%s%s%s", flags[i].name,
+			    flags[i].arg ? " " : "", flags[i].arg ?
+			    flags[i].arg : "");
+		fprintf(fp, "  %-22s %s\n", left, flags[i].help);
+	}
+}
+
 static void	usage(void) __attribute__((noreturn));
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pcipassd [-dnv] [--probe] [--listen ADDR] "
-	    "[--port N] [--db PATH]\n"
-	    "                [--filter PATH] [--sysfs-root DIR] "
-	    "[--proc-root DIR] [--auth PATH]\n"
-	    "                [--rescan SECONDS] [--bind vfio|none]\n");
+	print_usage(stderr);
 	exit(1);
 }
-
-enum { OPT_PROBE = 256, OPT_LISTEN, OPT_PORT, OPT_DB, OPT_FILTER,
-    OPT_SYSFS, OPT_PROC, OPT_AUTH, OPT_RESCAN, OPT_BIND };
-
-static const struct option longopts[] = {
-	{ "probe",	no_argument,		NULL, OPT_PROBE },
-	{ "listen",	required_argument,	NULL, OPT_LISTEN },
-	{ "port",	required_argument,	NULL, OPT_PORT },
-	{ "db",		required_argument,	NULL, OPT_DB },
-	{ "filter",	required_argument,	NULL, OPT_FILTER },
-	{ "sysfs-root",	required_argument,	NULL, OPT_SYSFS },
-	{ "proc-root",	required_argument,	NULL, OPT_PROC },
-	{ "auth",	required_argument,	NULL, OPT_AUTH },
-	{ "rescan",	required_argument,	NULL, OPT_RESCAN },
-	{ "bind",	required_argument,	NULL, OPT_BIND },
-	{ NULL,		0,			NULL, 0 },
-};
 
 static int
 number(const char *s, const char *what, long min, long max)
@@ -61,14 +95,28 @@ number(const char *s, const char *what, long min, long max)
 static void
 parse_flags(int argc, char **argv, struct pp_config *c)
 {
-	int	ch;
+	struct option	longopts[NFLAGS + 1];
+	size_t		i, n = 0;
+	int		ch;
 
+	for (i = 0; i < NFLAGS; i++)
+		if (flags[i].name != NULL)
+			longopts[n++] = (struct option){ flags[i].name,
+			    flags[i].arg ? required_argument : no_argument,
+			    NULL, flags[i].ch };
+	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
 	while ((ch = getopt_long(argc, argv, "dnv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': c->foreground = 1; break;
 		case 'n': c->check_only = 1; break;
 		case 'v': c->verbose++; break;
 		case OPT_PROBE: c->probe = 1; break;
+		case OPT_HELP:
+			print_usage(stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("pcipassd %s\n", PCIPASS_VERSION);
+			exit(0);
 		case OPT_LISTEN: c->listen = optarg; break;
 		case OPT_PORT:
 			c->port = number(optarg, "--port", 1, 65535);

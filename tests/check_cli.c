@@ -279,6 +279,19 @@ START_TEST(t_exit_codes)
 	ck_assert_int_eq(run("help"), 0);
 	ck_assert_ptr_nonnull(strstr(sout, "  place     VMID -H h1"));
 	ck_assert_ptr_nonnull(strstr(sout, "  hostdev   VMID"));
+	/* --help anywhere: exit 0, to stdout, options explained. */
+	ck_assert_int_eq(run("--help"), 0);
+	ck_assert_ptr_nonnull(strstr(sout, "usage: pcipass COMMAND"));
+	ck_assert_ptr_nonnull(strstr(sout, "\n  --template FILE            the "
+	    "PCI = [ ... ] blocks"));
+	ck_assert_int_eq(run("list --help"), 0);
+	ck_assert_ptr_nonnull(strstr(sout, "usage: pcipass list [-H "
+	    "host:port] [--json|--xml]"));
+	ck_assert_ptr_nonnull(strstr(sout, "\n  --json                     list: "
+	    "the JSON Sunstone reads\n"));
+	ck_assert_str_eq(serr, "");
+	ck_assert_int_eq(run("--version"), 0);
+	ck_assert_str_eq(sout, "pcipass 0.1.0\n");
 }
 END_TEST
 

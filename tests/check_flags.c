@@ -227,6 +227,17 @@ START_TEST(bad_flags)
 	ck_assert_int_eq(run("--no-such-flag", &out), 1);
 	ck_assert_ptr_nonnull(strstr(out, "usage: pcipassd"));
 	free(out);
+	/* --help: every flag, a line each, with its default; exit 0. */
+	ck_assert_int_eq(run("--help", &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "usage: pcipassd"));
+	ck_assert_ptr_nonnull(strstr(out, "\n  --port N               TCP port "
+	    "(default 2634)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n  --bind vfio|none       vfio: "));
+	ck_assert_ptr_nonnull(strstr(out, "\n  -n                     check "));
+	free(out);
+	ck_assert_int_eq(run("--version", &out), 0);
+	ck_assert_str_eq(out, "pcipassd 0.1.0\n");
+	free(out);
 	ck_assert_int_eq(run("--probe --sysfs-root /nonexistent --filter "
 	    "/nonexistent --proc-root /nonexistent", &out), 1);
 	ck_assert_ptr_nonnull(strstr(out, "/nonexistent/bus/pci/devices"));
