@@ -42,48 +42,87 @@ static const struct command commands[] = {
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
+enum { OPT_SYSFS = 256, OPT_PROC, OPT_FILTER, OPT_DB, OPT_ETC, OPT_WRITE,
+    OPT_FROM, OPT_MODPROBE, OPT_BLACKLIST, OPT_DRACUT, OPT_CMDLINE,
+    OPT_QEMU_ACL, OPT_VERSION };
+
+/* Every flag and what it does: getopt and --help read it. */
+static const struct flag {
+	const char	*name;
+	int		 ch;
+	const char	*arg;		/* NULL: takes none */
+	const char	*help;
+} flags[] = {
+	{ "sysfs-root", OPT_SYSFS, "DIR", "root of sysfs (default /sys)" },
+	{ "proc-root", OPT_PROC, "DIR", "root of procfs (default /proc)" },
+	{ "filter", OPT_FILTER, "PATH", "OpenNebula pci.conf (default "
+	    "/etc/pcipass/pci.conf)" },
+	{ "db", OPT_DB, "PATH", "the daemon's database, for original drivers "
+	    "(default /var/lib/pcipass/pcipass.db)" },
+	{ "etc-root", OPT_ETC, "DIR", "config: where --write writes (default "
+	    "/etc)" },
+	{ "write", OPT_WRITE, NULL, "config: write the files (atomically, with "
+	    "a backup) instead of printing them" },
+	{ "from", OPT_FROM, "FILE", "bind, unbind: the DEVICES=\"...\" of a "
+	    "bind.conf" },
+	{ "modprobe", OPT_MODPROBE, NULL, "config: softdep and vfio-pci ids" },
+	{ "blacklist", OPT_BLACKLIST, NULL, "config: drivers that drive only "
+	    "offered devices" },
+	{ "dracut", OPT_DRACUT, NULL, "config: vfio modules in the initrd" },
+	{ "cmdline", OPT_CMDLINE, NULL, "config: IOMMU kernel parameters" },
+	{ "qemu-acl", OPT_QEMU_ACL, NULL, "config: qemu.conf's "
+	    "cgroup_device_acl" },
+	{ "help", 'h', NULL, "this text, exit" },
+	{ "version", OPT_VERSION, NULL, "the version, exit" },
+};
+#define NFLAGS	(sizeof(flags) / sizeof(flags[0]))
+
 static void
-usage(void)
+print_usage(FILE *fp)
 {
+	char	left[40];
 	size_t	i;
 
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(stderr, "%s pcipass-host %s%s%s %s\n", i ? "      " :
+		fprintf(fp, "%s pcipass-host %s%s%s %s\n", i ? "      " :
 		    "usage:", commands[i].word1, commands[i].word2 ? " " : "",
 		    commands[i].word2 ? commands[i].word2 : "",
 		    commands[i].args);
-	fprintf(stderr, "       common: [-v] [--sysfs-root DIR] "
-	    "[--proc-root DIR] [--filter PATH] [--db PATH]\n");
+	fprintf(fp, "       common: [-v] [--sysfs-root DIR] "
+	    "[--proc-root DIR] [--filter PATH] [--db PATH]\n\n  -v"
+	    "                         log more\n");
+	for (i = 0; i < NFLAGS; i++) {
+		snprintf(left, sizeof(left), "--%s%s%s", flags[i].name,
+		    flags[i].arg ? " " : "", flags[i].arg ? flags[i].arg : "");
+		fprintf(fp, "  %-26s %s\n", left, flags[i].help);
+	}
 }
 
-enum { OPT_SYSFS = 256, OPT_PROC, OPT_FILTER, OPT_DB, OPT_ETC, OPT_WRITE,
-    OPT_FROM, OPT_MODPROBE, OPT_BLACKLIST, OPT_DRACUT, OPT_CMDLINE,
-    OPT_QEMU_ACL };
-
-static const struct option longopts[] = {
-	{ "sysfs-root",	required_argument,	NULL, OPT_SYSFS },
-	{ "proc-root",	required_argument,	NULL, OPT_PROC },
-	{ "filter",	required_argument,	NULL, OPT_FILTER },
-	{ "db",		required_argument,	NULL, OPT_DB },
-	{ "etc-root",	required_argument,	NULL, OPT_ETC },
-	{ "write",	no_argument,		NULL, OPT_WRITE },
-	{ "from",	required_argument,	NULL, OPT_FROM },
-	{ "modprobe",	no_argument,		NULL, OPT_MODPROBE },
-	{ "blacklist",	no_argument,		NULL, OPT_BLACKLIST },
-	{ "dracut",	no_argument,		NULL, OPT_DRACUT },
-	{ "cmdline",	no_argument,		NULL, OPT_CMDLINE },
-	{ "qemu-acl",	no_argument,		NULL, OPT_QEMU_ACL },
-	{ "help",	no_argument,		NULL, 'h' },
-	{ NULL,		0,			NULL, 0 },
-};
+static void
+usage(void)
+{
+	print_usage(stderr);
+}
 
 static int
 parse_flags(int argc, char **argv, struct host_ctx *h)
 {
-	int	ch;
+	struct option	longopts[NFLAGS + 1];
+	size_t		i;
+	int		ch;
 
+	for (i = 0; i < NFLAGS; i++)
+		longopts[i] = (struct option){ flags[i].name, flags[i].arg ?
+		    required_argument : no_argument, NULL, flags[i].ch };
+	longopts[NFLAGS] = (struct option){ NULL, 0, NULL, 0 };
 	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			print_usage(stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("pcipass-host %s\n", PCIPASS_VERSION);
+			exit(0);
 		case 'v': h->conf.verbose++; break;
 		case OPT_SYSFS: h->conf.sysfs_root = optarg; break;
 		case OPT_PROC: h->conf.proc_root = optarg; break;

@@ -68,6 +68,25 @@ START_TEST(check_passes)
 }
 END_TEST
 
+/* --help and --version: to stdout, exit 0, every flag explained. */
+START_TEST(help_and_version)
+{
+	char	*out, *err;
+
+	x570();
+	ck_assert_int_eq(host_run(&env, "--help", &out, &err), 0);
+	ck_assert_ptr_nonnull(strstr(out, "usage: pcipass-host host check"));
+	ck_assert_ptr_nonnull(strstr(out, "\n  --qemu-acl                 "
+	    "config: qemu.conf's cgroup_device_acl\n"));
+	ck_assert_str_eq(err, "");
+	free(out);
+	free(err);
+	ck_assert_int_eq(host_run(&env, "--version", &out, NULL), 0);
+	ck_assert_str_eq(out, "pcipass-host 0.1.0\n");
+	free(out);
+}
+END_TEST
+
 START_TEST(check_group_shared)
 {
 	char	*out;
@@ -330,6 +349,7 @@ host_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, check_passes);
 	tcase_add_test(tc, check_group_shared);
+	tcase_add_test(tc, help_and_version);
 	tcase_add_test(tc, check_no_iommu_intel);
 	tcase_add_test(tc, check_no_iommu_amd);
 	tcase_add_test(tc, check_kernel);
