@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "pcipass.h"
+#include "flags.h"
 
 /* This program's version; `pcipass version` asks the daemon for its own. */
 #define PCIPASS_CLI_VERSION	"0.1.0"
@@ -382,12 +383,7 @@ static const struct command commands[] = {
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
 /* The options, as getopt takes them and --help explains them. */
-static const struct flag {
-	const char	*name;
-	int		 ch;
-	const char	*arg;		/* NULL: takes none */
-	const char	*help;
-} flags[] = {
+static const struct flag flags[] = {
 	{ "host", 'H', "HOST[:PORT]", "the daemon (default $PCIPASS_ENDPOINT, "
 	    "else 127.0.0.1:2634); place takes several" },
 	{ "json", 'j', NULL, "list: the JSON Sunstone reads" },
@@ -409,15 +405,8 @@ static const struct flag {
 static void
 print_flags(FILE *fp)
 {
-	char	left[40];
-	size_t	i;
-
 	fprintf(fp, "options:\n");
-	for (i = 0; i < NFLAGS; i++) {
-		snprintf(left, sizeof(left), "--%s%s%s", flags[i].name,
-		    flags[i].arg ? " " : "", flags[i].arg ? flags[i].arg : "");
-		fprintf(fp, "  %-26s %s\n", left, flags[i].help);
-	}
+	flags_print(fp, flags, NFLAGS);
 }
 
 static void
@@ -552,13 +541,9 @@ static int
 parse(struct opts *o, int argc, char **argv)
 {
 	struct option	longopts[NFLAGS + 1];
-	size_t		i;
 	int		ch;
 
-	for (i = 0; i < NFLAGS; i++)
-		longopts[i] = (struct option){ flags[i].name, flags[i].arg ?
-		    required_argument : no_argument, NULL, flags[i].ch };
-	longopts[NFLAGS] = (struct option){ NULL, 0, NULL, 0 };
+	flags_options(flags, NFLAGS, longopts);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "H:t:h", longopts, NULL)) != -1) {
 		if (ch == '?')

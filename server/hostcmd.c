@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "pcipassd.h"
+#include "flags.h"
 
 #define MAXADDR		256
 
@@ -46,13 +47,8 @@ enum { OPT_SYSFS = 256, OPT_PROC, OPT_FILTER, OPT_DB, OPT_ETC, OPT_WRITE,
     OPT_FROM, OPT_MODPROBE, OPT_BLACKLIST, OPT_DRACUT, OPT_CMDLINE,
     OPT_QEMU_ACL, OPT_VERSION };
 
-/* Every flag and what it does: getopt and --help read it. */
-static const struct flag {
-	const char	*name;
-	int		 ch;
-	const char	*arg;		/* NULL: takes none */
-	const char	*help;
-} flags[] = {
+static const struct flag flags[] = {
+	{ NULL, 'v', NULL, "log more" },
 	{ "sysfs-root", OPT_SYSFS, "DIR", "root of sysfs (default /sys)" },
 	{ "proc-root", OPT_PROC, "DIR", "root of procfs (default /proc)" },
 	{ "filter", OPT_FILTER, "PATH", "OpenNebula pci.conf (default "
@@ -80,7 +76,6 @@ static const struct flag {
 static void
 print_usage(FILE *fp)
 {
-	char	left[40];
 	size_t	i;
 
 	for (i = 0; i < NCOMMANDS; i++)
@@ -89,13 +84,8 @@ print_usage(FILE *fp)
 		    commands[i].word2 ? commands[i].word2 : "",
 		    commands[i].args);
 	fprintf(fp, "       common: [-v] [--sysfs-root DIR] "
-	    "[--proc-root DIR] [--filter PATH] [--db PATH]\n\n  -v"
-	    "                         log more\n");
-	for (i = 0; i < NFLAGS; i++) {
-		snprintf(left, sizeof(left), "--%s%s%s", flags[i].name,
-		    flags[i].arg ? " " : "", flags[i].arg ? flags[i].arg : "");
-		fprintf(fp, "  %-26s %s\n", left, flags[i].help);
-	}
+	    "[--proc-root DIR] [--filter PATH] [--db PATH]\n\n");
+	flags_print(fp, flags, NFLAGS);
 }
 
 static void
@@ -108,13 +98,9 @@ static int
 parse_flags(int argc, char **argv, struct host_ctx *h)
 {
 	struct option	longopts[NFLAGS + 1];
-	size_t		i;
 	int		ch;
 
-	for (i = 0; i < NFLAGS; i++)
-		longopts[i] = (struct option){ flags[i].name, flags[i].arg ?
-		    required_argument : no_argument, NULL, flags[i].ch };
-	longopts[NFLAGS] = (struct option){ NULL, 0, NULL, 0 };
+	flags_options(flags, NFLAGS, longopts);
 	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':

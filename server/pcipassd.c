@@ -11,18 +11,13 @@
 #include <unistd.h>
 
 #include "pcipassd.h"
+#include "flags.h"
 
 enum { OPT_PROBE = 256, OPT_LISTEN, OPT_PORT, OPT_DB, OPT_FILTER,
     OPT_SYSFS, OPT_PROC, OPT_AUTH, OPT_RESCAN, OPT_BIND, OPT_HELP,
     OPT_VERSION };
 
-/* Every flag, its argument and what it does: getopt and --help read it. */
-static const struct flag {
-	const char	*name;		/* long name; NULL: short only */
-	int		 ch;
-	const char	*arg;		/* NULL: takes none */
-	const char	*help;
-} flags[] = {
+static const struct flag flags[] = {
 	{ NULL, 'd', NULL, "stay in the foreground and log to stderr" },
 	{ NULL, 'n', NULL, "check pci.conf and the auth file, print "
 	    "\"configuration OK\" or every error, exit" },
@@ -52,19 +47,8 @@ static const struct flag {
 static void
 print_usage(FILE *fp)
 {
-	char	 left[40];
-	size_t	 i;
-
 	fprintf(fp, "usage: pcipassd [-dnv] [--probe] [--FLAG VALUE ...]\n\n");
-	for (i = 0; i < NFLAGS; i++) {
-		if (flags[i].name == NULL)
-			snprintf(left, sizeof(left), "-%c", flags[i].ch);
-		else
-			snprintf(left, sizeof(left), "--%s%s%s", flags[i].name,
-			    flags[i].arg ? " " : "", flags[i].arg ?
-			    flags[i].arg : "");
-		fprintf(fp, "  %-22s %s\n", left, flags[i].help);
-	}
+	flags_print(fp, flags, NFLAGS);
 }
 
 static void	usage(void) __attribute__((noreturn));
@@ -96,15 +80,9 @@ static void
 parse_flags(int argc, char **argv, struct pp_config *c)
 {
 	struct option	longopts[NFLAGS + 1];
-	size_t		i, n = 0;
 	int		ch;
 
-	for (i = 0; i < NFLAGS; i++)
-		if (flags[i].name != NULL)
-			longopts[n++] = (struct option){ flags[i].name,
-			    flags[i].arg ? required_argument : no_argument,
-			    NULL, flags[i].ch };
-	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+	flags_options(flags, NFLAGS, longopts);
 	while ((ch = getopt_long(argc, argv, "dnv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': c->foreground = 1; break;

@@ -230,10 +230,10 @@ START_TEST(bad_flags)
 	/* --help: every flag, a line each, with its default; exit 0. */
 	ck_assert_int_eq(run("--help", &out), 0);
 	ck_assert_ptr_nonnull(strstr(out, "usage: pcipassd"));
-	ck_assert_ptr_nonnull(strstr(out, "\n  --port N               TCP port "
-	    "(default 2634)\n"));
-	ck_assert_ptr_nonnull(strstr(out, "\n  --bind vfio|none       vfio: "));
-	ck_assert_ptr_nonnull(strstr(out, "\n  -n                     check "));
+	ck_assert_ptr_nonnull(strstr(out, "\n  --port N                   TCP "
+	    "port (default 2634)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n  --bind vfio|none           vfio: "));
+	ck_assert_ptr_nonnull(strstr(out, "\n  -n                         check "));
 	free(out);
 	ck_assert_int_eq(run("--version", &out), 0);
 	ck_assert_str_eq(out, "pcipassd 0.1.0\n");
