@@ -241,6 +241,14 @@ fails_of(const char *peer, time_t now, int add)
 	return old;
 }
 
+/* The whole of 127/8 is one local peer: it has 16 million addresses to
+ * rotate through, more than the table's slots. */
+static const char *
+peer_key(const char *peer)
+{
+	return strncmp(peer, "127.", 4) == 0 ? "127.0.0.0/8" : peer;
+}
+
 /* Seconds the peer must still wait, 0 if it may try. */
 int
 auth_throttled(const char *peer)
@@ -249,6 +257,7 @@ auth_throttled(const char *peer)
 	time_t			 now = time(NULL);
 	int			 wait = 0;
 
+	peer = peer_key(peer);
 	pthread_mutex_lock(&fails_lock);
 	if ((p = fails_of(peer, now, 0)) != NULL &&
 	    p->count >= AUTH_FAIL_MAX)
@@ -265,6 +274,7 @@ auth_failed(const char *peer, const char *method)
 	struct peer_fails	*p;
 	unsigned		 n;
 
+	peer = peer_key(peer);
 	pthread_mutex_lock(&fails_lock);
 	p = fails_of(peer, time(NULL), 1);
 	n = ++p->count;

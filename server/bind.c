@@ -222,12 +222,13 @@ addr_cmp(const void *a, const void *b)
 
 /*
  * The devices asked for plus the endpoints of their IOMMU groups that
- * must be bound with them, ascending, each checked against the rules
+ * must be bound with them for vmid (-1: no VM; what vmid already holds
+ * needs nothing), ascending, each checked against the rules
  * (server/rules.c): what a bind would write, without writing. Free *out.
  */
 int
 bind_plan(const struct pp_inventory *inv, const pp_addr *addr, size_t n,
-    pp_addr **out, size_t *nout, char *msg, size_t len)
+    int vmid, pp_addr **out, size_t *nout, char *msg, size_t len)
 {
 	const struct pp_device	*d, *e;
 	pp_addr			*v;
@@ -248,7 +249,7 @@ bind_plan(const struct pp_inventory *inv, const pp_addr *addr, size_t n,
 			/* The matcher's rule: what is harmless needs no
 			 * bind, what must go along is bound too. */
 			e = inventory_find(inv, inv->member[m].addr);
-			switch (rule_sibling(e, d->vmid)) {
+			switch (rule_sibling(e, vmid)) {
 			case SIB_FREE:
 				continue;
 			case SIB_HELD:
@@ -342,7 +343,7 @@ bind_devices(const char *root, sqlite3 *db, const struct pp_inventory *inv,
 	char		 cur[64];
 	int		 rc = -1;
 
-	if (bind_plan(inv, addr, n, &all, &nall, msg, len) < 0 ||
+	if (bind_plan(inv, addr, n, vmid, &all, &nall, msg, len) < 0 ||
 	    vfio_loaded(root, msg, len) < 0)
 		goto done;
 	for (i = 0; i < nall; i++) {

@@ -8,6 +8,22 @@
 
 #include "pcipassd.h"
 
+/* A string snprintf cut short: drop a UTF-8 sequence it split. */
+static void
+utf8_cut(char *s)
+{
+	size_t	n = strlen(s), i = n, want;
+
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0 || ((unsigned char)s[i - 1] & 0xc0) != 0xc0)
+		return;
+	want = ((unsigned char)s[i - 1] & 0xe0) == 0xc0 ? 2 :
+	    ((unsigned char)s[i - 1] & 0xf0) == 0xe0 ? 3 : 4;
+	if (n - (i - 1) < want)
+		s[i - 1] = '\0';
+}
+
 /*
  * OpenNebula's probe names devices of :nvidia_vendors: "VENDOR_NAME
  * DEVICE_NAME", and their VFs "NVIDIA vGPU device", which are vGPUs with
@@ -29,9 +45,9 @@ one_names(const char *sysfs_root, const struct pp_filter *f,
 		if (d->sriov == SRIOV_VF) {
 			snprintf(buf, sizeof(buf), "NVIDIA vGPU device");
 			scan_vgpu(sysfs_root, d);
-		} else
-			snprintf(buf, sizeof(buf), "%s %s", d->vendor_name,
-			    d->device_name);
+		} else if ((size_t)snprintf(buf, sizeof(buf), "%s %s",
+		    d->vendor_name, d->device_name) >= sizeof(buf))
+			utf8_cut(buf);
 		memcpy(d->device_name, buf, sizeof(buf));
 	}
 }

@@ -117,7 +117,7 @@ struct bind_set {		/* what a bind changed, for bind_undo() */
 	}			*item;
 };
 int	 bind_plan(const struct pp_inventory *, const pp_addr *, size_t,
-	    pp_addr **, size_t *, char *, size_t);
+	    int, pp_addr **, size_t *, char *, size_t);
 int	 bind_devices(const char *, sqlite3 *, const struct pp_inventory *,
 	    const pp_addr *, size_t, int, struct bind_set *, char *, size_t);
 void	 bind_undo(const char *, struct bind_set *);
@@ -315,7 +315,7 @@ struct pp_field {
 	int		 kind;
 	int		 ival;
 	int		 dash;		/* text formats write "-" */
-	char		 text[256];
+	char		 text[1024];	/* PROFILES is the longest */
 };
 #define PP_MAXFIELDS	40
 size_t	 device_fields(const struct pp_device *, struct pp_field *);

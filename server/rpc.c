@@ -359,6 +359,7 @@ server_main(struct pp_config *c, struct pp_filter *f)
 	const char		*err;
 	pthread_t		 th;
 	struct sync_counts	 counts;
+	int			 lock;
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGHUP);
@@ -368,6 +369,12 @@ server_main(struct pp_config *c, struct pp_filter *f)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (auth_load(c->auth, 1) < 0) {
+		filter_free(f);
+		return 1;
+	}
+	/* One daemon per database, said on stderr before detaching; the
+	 * flock is on the open file, so the daemon child keeps it. */
+	if ((lock = store_lock(c->db)) < 0) {
 		filter_free(f);
 		return 1;
 	}
@@ -416,11 +423,13 @@ server_main(struct pp_config *c, struct pp_filter *f)
 	AbyssTerm();
 	service_free();
 	xmlrpc_env_clean(&env);
+	close(lock);
 	log_info("stopped");
 	return 0;
 fail:
 	if (registry != NULL)
 		xmlrpc_registry_free(registry);
 	service_free();
+	close(lock);
 	return 1;
 }

@@ -23,6 +23,7 @@ struct call {
 	char		 peer[64];
 	int		 vmid;
 	int		 auth_failed;	/* this call failed authentication */
+	int		 uncounted;	/* a failure is counted elsewhere */
 };
 
 /* What a method needs: its parameter types after the session. */
@@ -493,7 +494,8 @@ check_call_answer(struct call *c, const struct method *m,
 	free((char *)sess);
 	if (auth == AUTH_NONE) {
 		c->auth_failed = 1;
-		auth_failed(c->peer, m->name);
+		if (!c->uncounted)
+			auth_failed(c->peer, m->name);
 		*answer = fail(c, PP_ERR_AUTHENTICATION, "authentication "
 		    "failed: wrong user or secret in the session string");
 		return 0;
@@ -637,6 +639,8 @@ methods_cached(const char *body, size_t len, void *session)
 		c.env = &env;
 		c.params = params;
 		c.session = session;
+		/* A failure here goes on to dispatch(), which counts it. */
+		c.uncounted = 1;
 		if (check_call(&c, m) == 1 && (db = service_db()) != NULL)
 			a = answer_get(db, (int)i, service_flags());
 	}

@@ -379,8 +379,11 @@ scan_vgpu(const char *sysfs_root, struct pp_device *p)
 	if (stat(dir, &st) == 0) {
 		snprintf(p->mdev_mode, sizeof(p->mdev_mode), "legacy");
 		legacy_profiles(dir, p);
-	} else {
+	} else
 		snprintf(p->mdev_mode, sizeof(p->mdev_mode), "nvidia");
+	/* As OpenNebula: no legacy types, then NVIDIA's list, whatever the
+	 * mode. */
+	if (p->profiles[0] == '\0') {
 		snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", sysfs_root,
 		    a);
 		nvidia_profiles(dir, p);

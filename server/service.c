@@ -15,7 +15,6 @@ static struct pp_filter		*filter;
 static pthread_mutex_t		 scan_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t		 db_key;
 static sqlite3			*writers;
-static int			 lock_fd = -1;	/* flock: one daemon per db */
 
 static void
 db_destroy(void *db)
@@ -43,8 +42,6 @@ service_init(const struct pp_config *c, struct pp_filter *f)
 	if ((db = store_open(c->db, 1)) == NULL)
 		return -1;
 	pthread_setspecific(db_key, db);
-	if ((lock_fd = store_lock(c->db)) < 0)
-		return -1;
 	/* Writers share one connection, used under the batch lock. */
 	if ((writers = store_open(c->db, 0)) == NULL)
 		return -1;
@@ -136,7 +133,4 @@ service_free(void)
 	batch_set_db(NULL);
 	store_close(writers);
 	writers = NULL;
-	if (lock_fd >= 0)
-		close(lock_fd);
-	lock_fd = -1;
 }

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,17 +121,22 @@ store_open(const char *path, int create)
 /*
  * One daemon per database: each trusts its own copy of the inventory, so
  * two would split IOMMU groups between their VMs. An exclusive flock on
- * the database file (independent of sqlite's own POSIX locks, and
- * released by the kernel when the process dies); the host tool does not
- * take it. Returns the descriptor to keep open, or -1, logged.
+ * DB.lock beside the database, taken before anything opens the database
+ * (a second daemon must not migrate it under the first) and released by
+ * the kernel when the process dies; not on the database file itself,
+ * whose descriptors sqlite's POSIX locks must not see closed. The host
+ * tool does not take it. Returns the descriptor to keep open, or -1,
+ * logged.
  */
 int
 store_lock(const char *path)
 {
+	char	lock[PATH_MAX];
 	int	fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		log_warn("store: %s", path);
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		log_warn("store: %s", lock);
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -138,7 +144,7 @@ store_lock(const char *path)
 			log_warnx("store: %s: another pcipassd is running on "
 			    "this database; one daemon per database", path);
 		else
-			log_warn("store: %s: flock", path);
+			log_warn("store: %s: flock", lock);
 		close(fd);
 		return -1;
 	}

@@ -171,7 +171,9 @@ START_TEST(probe_names_nvidia_vendors)
 	ck_assert_ptr_nonnull(strstr(out, " PHYSFN = \"0000:01:00:0\" ,\n"
 	    " DEVICE_NAME = \"NVIDIA vGPU device\" ,\n"
 	    " UUID = \"256922f2-5d4a-5e52-96d0-eb405f6ae637\" ,\n"
-	    " PROFILES = \"nvidia-558,nvidia-559,nvidia-560\" ,\n"
+	    " PROFILES = \"nvidia-558,nvidia-559,nvidia-560,nvidia-561,"));
+	/* All 43 types, 472 bytes: not cut at a field's old 255. */
+	ck_assert_ptr_nonnull(strstr(out, ",nvidia-599,nvidia-600\" ,\n"
 	    " MDEV_MODE = \"legacy\" \n]\n"));
 	ck_assert_ptr_nonnull(strstr(out, " DEVICE_NAME = \"NVIDIA vGPU "
 	    "device\" ,\n UUID = \"f1e24af0-cce3-58b1-b022-55d6bc4ff51f\" ,\n"
@@ -180,6 +182,17 @@ START_TEST(probe_names_nvidia_vendors)
 	ck_assert_int_eq(system("test \"$(uuidgen --sha1 --namespace @x500 "
 	    "--name 0000:01:00:4)\" = 256922f2-5d4a-5e52-96d0-eb405f6ae637"),
 	    0);
+	free(out);
+	/* On the mdev bus with no types: NVIDIA's list, as OpenNebula. */
+	snprintf(args, sizeof(args), "rm -r '%s/class/mdev_bus/0000:01:00.4/"
+	    "mdev_supported_types'/* && mkdir '%s/bus/pci/devices/0000:01:00.4/"
+	    "nvidia' && echo '600 : NVIDIA A10-24Q' > '%s/bus/pci/devices/"
+	    "0000:01:00.4/nvidia/creatable_vgpu_types'", tree, tree, tree);
+	ck_assert_int_eq(system(args), 0);
+	out = probe_of(tree, ":filter: '*:*'\n");
+	ck_assert_ptr_nonnull(strstr(out, " UUID = \"256922f2-5d4a-5e52-96d0-"
+	    "eb405f6ae637\" ,\n PROFILES = \"600 (NVIDIA A10-24Q)\" ,\n"
+	    " MDEV_MODE = \"legacy\" \n]\n"));
 	ck_assert_ptr_nonnull(strstr(out, " DEVICE_NAME = \"NVIDIA Corporation "
 	    "GV100GL [Tesla V100 PCIe 16GB]\" \n]\n"));
 	ck_assert_ptr_nonnull(strstr(out, " DEVICE_NAME = \"I350 Gigabit "

@@ -53,7 +53,7 @@ agree(const char *tree, const char *name, int *yes, int *no)
 		r.addr = d->addr;
 		m = match_assign(&h.inv, &r, 1, 1, MATCH_BIND, got, why,
 		    sizeof(why)) == MATCH_OK;
-		b = bind_plan(&h.inv, &d->addr, 1, &all, &nall, why,
+		b = bind_plan(&h.inv, &d->addr, 1, 1, &all, &nall, why,
 		    sizeof(why)) == 0;
 		if (b)
 			free(all);
@@ -103,12 +103,61 @@ START_TEST(pf_with_vfs_never_bound)
 	write_file(conf, ":filter: '*:*'\n");
 	ck_assert_ptr_nonnull(f = filter_load(conf, NULL, NULL));
 	ck_assert_int_eq(inventory_scan(&c, f, &inv), 0);
-	ck_assert_int_eq(bind_plan(&inv, &pf, 1, &all, &nall, why,
+	ck_assert_int_eq(bind_plan(&inv, &pf, 1, -1, &all, &nall, why,
 	    sizeof(why)), -1);
 	ck_assert_str_eq(why, "0000:01:00.0: an SR-IOV PF with 2 VFs enabled "
 	    "(unbinding it destroys them; give a VF instead)");
 	ck_assert_int_eq(rule_device(inventory_find(&inv, pf), -1),
 	    RULE_VFS_ENABLED);
+	inventory_free(&inv);
+	filter_free(f);
+}
+END_TEST
+
+/*
+ * A sibling the same VM already holds needs nothing (attach of the audio
+ * function of a GPU the VM has); held by another VM it forbids the bind.
+ * The matcher and the binder say the same.
+ */
+START_TEST(held_sibling)
+{
+	struct pp_config	 c = { .proc_root = "/nonexistent" };
+	struct pp_filter	*f;
+	struct pp_inventory	 inv;
+	struct pp_request	 r;
+	struct pp_device	*gpu;
+	char			 conf[600], why[4096];
+	pp_addr			 audio = PP_ADDR(0, 1, 0, 1), *all;
+	size_t			 nall, got[PP_MAXREQ];
+
+	c.sysfs_root = tree_text("01:00.0 VGA compatible controller [0300]: "
+	    "NVIDIA Corporation GP106 [10de:1c03]\n\tKernel driver in use: "
+	    "vfio-pci\n\tIOMMU group: 1\n01:00.1 Audio device [0403]: NVIDIA "
+	    "Corporation GP106 Audio [10de:10f1]\n\tKernel driver in use: "
+	    "snd_hda_intel\n\tIOMMU group: 1\n");
+	snprintf(conf, sizeof(conf), "%s/all.conf", scratch_dir());
+	write_file(conf, ":filter: '*:*'\n");
+	ck_assert_ptr_nonnull(f = filter_load(conf, NULL, NULL));
+	ck_assert_int_eq(inventory_scan(&c, f, &inv), 0);
+	gpu = inventory_find(&inv, PP_ADDR(0, 1, 0, 0));
+	gpu->vmid = 7;
+	memset(&r, 0, sizeof(r));
+	r.vendor = r.device = r.class = r.numa = -1;
+	r.has_addr = 1;
+	r.addr = audio;
+	ck_assert_int_eq(bind_plan(&inv, &audio, 1, 7, &all, &nall, why,
+	    sizeof(why)), 0);
+	ck_assert_uint_eq(nall, 1);
+	ck_assert(all[0] == audio);
+	free(all);
+	ck_assert_int_eq(match_assign(&inv, &r, 1, 7, MATCH_BIND, got, why,
+	    sizeof(why)), MATCH_OK);
+	ck_assert_int_eq(bind_plan(&inv, &audio, 1, 8, &all, &nall, why,
+	    sizeof(why)), -1);
+	ck_assert_str_eq(why, "0000:01:00.0 (IOMMU group 1 of 0000:01:00.1): "
+	    "held by VM 7");
+	ck_assert_int_ne(match_assign(&inv, &r, 1, 8, MATCH_BIND, got, why,
+	    sizeof(why)), MATCH_OK);
 	inventory_free(&inv);
 	filter_free(f);
 }
@@ -124,6 +173,7 @@ rules_suite(void)
 	tcase_add_checked_fixture(tc, NULL, cleanup_dirs);
 	tcase_add_test(tc, callers_agree_on_every_tree);
 	tcase_add_test(tc, pf_with_vfs_never_bound);
+	tcase_add_test(tc, held_sibling);
 	suite_add_tcase(s, tc);
 	return s;
 }
