@@ -293,16 +293,16 @@ END_TEST
  */
 START_TEST(probe_is_opennebulas)
 {
-	static const struct { const char *tree, *opts; } t[] = {
-	    { "nvidia", "--filter '*:*'" },
-	    { "nvidia", "--filter '*:*' --nvidia-vendor 8086" },
-	    { "odd", "--filter '*:*'" },
-	    { "odd", "--filter '*:*' --short-address 10000:e1:00.0 "
-		"--short-address 03:00.0" },
-	    { "odd", "--filter '*:*' --device-name '^device$'" },
-	    { "lenovo", "--filter '*:*' --device-name 'RTX\\s\\d+' "
-		"--device-name '(?:USB|SATA)'" },
-	    { "lenovo", "--filter '10de:*,1022:*:0c03'" },
+	static const struct { const char *tree, *golden, *opts; } t[] = {
+	    { "nvidia", "nvidia", "--filter '*:*'" },
+	    { "nvidia", "nvidia-8086", "--filter '*:*' --nvidia-vendor 8086" },
+	    { "odd", "odd", "--filter '*:*'" },
+	    { "odd", "odd-short", "--filter '*:*' --short-address "
+		"10000:e1:00.0 --short-address 03:00.0" },
+	    { "odd", "odd-name", "--filter '*:*' --device-name '^device$'" },
+	    { "lenovo", "lenovo-names", "--filter '*:*' --device-name "
+		"'RTX\\s\\d+' --device-name '(?:USB|SATA)'" },
+	    { "lenovo", "lenovo-ids", "--filter '10de:*,1022:*:0c03'" },
 	};
 	const char	*dir = scratch_dir(), *tree;
 	char		 cmd[4096], path[700], *out;
@@ -311,9 +311,11 @@ START_TEST(probe_is_opennebulas)
 
 	for (i = 0; i < nfixtures; i++) {
 		snprintf(cmd, sizeof(cmd), "python3 '%s/tests/one_compare.py' "
-		    "'%s' '%s' '%s' --filter '*:*' > '%s/cmp' 2>&1",
-		    getenv("SRCDIR"), getenv("PCIPASSD"), tree_fixture(fixture_names[i]),
-		    dir, dir);
+		    "'%s' '%s' '%s' --golden '%s/tests/golden/%.*s.probe' "
+		    "--filter '*:*' > '%s/cmp' 2>&1", getenv("SRCDIR"),
+		    getenv("PCIPASSD"), tree_fixture(fixture_names[i]), dir,
+		    getenv("SRCDIR"), (int)(strlen(fixture_names[i]) - 4),
+		    fixture_names[i], dir);
 		rc = system(cmd);
 		snprintf(path, sizeof(path), "%s/cmp", dir);
 		out = read_file(path);
@@ -333,8 +335,9 @@ START_TEST(probe_is_opennebulas)
 			write_file(path, "p0\n");
 		}
 		snprintf(cmd, sizeof(cmd), "python3 '%s/tests/one_compare.py' "
-		    "'%s' '%s' '%s' %s > '%s/cmp' 2>&1", getenv("SRCDIR"),
-		    getenv("PCIPASSD"), tree, dir, t[i].opts, dir);
+		    "'%s' '%s' '%s' --golden '%s/tests/golden/%s.probe' %s > "
+		    "'%s/cmp' 2>&1", getenv("SRCDIR"), getenv("PCIPASSD"), tree,
+		    dir, getenv("SRCDIR"), t[i].golden, t[i].opts, dir);
 		rc = system(cmd);
 		snprintf(path, sizeof(path), "%s/cmp", dir);
 		out = read_file(path);

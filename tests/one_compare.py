@@ -2,14 +2,18 @@
 """pcipassd --probe next to OpenNebula's probe (tests/one_probe.py), byte
 for byte.
 
-usage: one_compare.py PCIPASSD TREE WORKDIR [one_probe.py options]
+usage: one_compare.py PCIPASSD TREE WORKDIR [--golden FILE]
+                      [one_probe.py options]
 
 Writes the pci.conf the options describe, runs `PCIPASSD --probe -v` and
 one_probe.py on TREE, and compares the texts as API.md says they agree:
 after taking pcipass's own keys (IOMMU_GROUP, DRIVER, PHYSFN) out of its
 text, and the blocks of the devices pcipass leaves out (its -v log says
-which, and why) out of OpenNebula's, the two must be equal. Exit 0 with a
-summary line, else 1 with a unified diff.
+which, and why) out of OpenNebula's, the two must be equal. With
+--golden, pcipassd's whole text must also equal FILE less its leading
+'#' lines (PCIPASS_WRITE_GOLDEN=1 writes FILE instead, with a header
+saying how it was derived). Exit 0 with a summary line, else 1 with a
+unified diff.
 """
 import difflib
 import os
@@ -43,6 +47,9 @@ def main(argv):
         sys.stderr.write(__doc__.split('\n\n')[1] + '\n')
         return 2
     pcipassd, tree, work, opts = argv[1], argv[2], argv[3], argv[4:]
+    golden = None
+    if opts[:1] == ['--golden']:
+        golden, opts = opts[1], opts[2:]
     conf = os.path.join(work, 'one-compare.conf')
     with open(conf, 'w') as f:
         f.write(conf_text(opts))
@@ -64,10 +71,33 @@ def main(argv):
             'OpenNebula pci.rb (less what pcipass leaves out)',
             'pcipassd --probe (less IOMMU_GROUP, DRIVER, PHYSFN)'))
         return 1
+    if golden is not None:
+        if os.environ.get('PCIPASS_WRITE_GOLDEN') == '1':
+            with open(golden, 'w') as f:
+                f.write(HEADER % ' '.join(opts) + ours.stdout)
+        else:
+            with open(golden) as f:
+                want = ''.join(l for l in f if not l.startswith('#'))
+            if want != ours.stdout:
+                sys.stdout.writelines(difflib.unified_diff(
+                    want.splitlines(True), ours.stdout.splitlines(True),
+                    golden, 'pcipassd --probe'))
+                return 1
     print('one_compare: %s: %d devices byte for byte, %d of OpenNebula\'s '
           'left out' % (os.path.basename(tree), len(blocks(mine)),
                         len(blocks(one)) - len(blocks(theirs))))
     return 0
+
+
+HEADER = """\
+# pcipassd --probe with the pci.conf of one_probe.py's options: %s
+# Derived: written by tests/one_compare.py from pcipassd's output after it
+# checked it byte for byte against OpenNebula's probe, tests/one_probe.py
+# (a model of pci.rb written from its code, run with the real lspci on the
+# same tree), less pcipass's keys IOMMU_GROUP, DRIVER, PHYSFN and the
+# devices pcipass leaves out (bridges, PFs with VFs, no IOMMU group,
+# host-critical). Names come from Debian 12's pci.ids.
+"""
 
 
 if __name__ == '__main__':
