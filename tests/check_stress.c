@@ -132,8 +132,8 @@ sql(const char *db, const char *q)
 	char	cmd[1200], path[700], *s;
 
 	snprintf(path, sizeof(path), "%s.sqlout", db);
-	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\" > '%s' 2>&1", db, q,
-	    path);
+	snprintf(cmd, sizeof(cmd), "sqlite3 -cmd '.timeout 10000' '%s' \"%s\" "
+	    "> '%s' 2>&1", db, q, path);
 	ck_assert_int_eq(system(cmd), 0);
 	s = read_file(path);
 	return s;
