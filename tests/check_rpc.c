@@ -1098,6 +1098,18 @@ multicall_body(const char *const *calls, size_t n)
 	return buf;
 }
 
+/* POST a multicall of the calls to the daemon; its answer (HTTP 200). */
+static char *
+post_multicall(const char *const *calls, size_t n)
+{
+	char	*body = multicall_body(calls, n), *resp;
+
+	ck_assert_int_eq(http_post(&d, "text/xml", body, strlen(body), &resp),
+	    200);
+	free(body);
+	return resp;
+}
+
 static int
 count(const char *s, const char *needle)
 {
@@ -1116,43 +1128,34 @@ count(const char *s, const char *needle)
 START_TEST(multicall_bounded)
 {
 	const char	*calls[40];
-	char		*body, *resp;
+	char		*resp;
 	size_t		 i;
 
 	for (i = 0; i < 20; i++)
 		calls[i] = "pci.version " SESSION;
-	body = multicall_body(calls, 20);
-	ck_assert_int_eq(http_post(&d, "text/xml", body, strlen(body), &resp),
-	    200);
+	resp = post_multicall(calls, 20);
 	ck_assert_int_eq(count(resp, "<string>pcipass 0.1.0</string>"), 16);
 	ck_assert_int_eq(count(resp, "more than 16 calls in one request "
 	    "(system.multicall)"), 4);
 	free(resp);
-	free(body);
 	calls[0] = "pci.list " SESSION;
 	calls[1] = "pci.probe " SESSION;
 	calls[2] = "pci.version " SESSION;
-	body = multicall_body(calls, 3);
-	ck_assert_int_eq(http_post(&d, "text/xml", body, strlen(body), &resp),
-	    200);
+	resp = post_multicall(calls, 3);
 	ck_assert_int_eq(count(resp, "<name>ADDRESS</name>"), 6);
 	ck_assert_int_eq(count(resp, "more than 1 listing (pci.list, "
 	    "pci.info, pci.probe) in one request"), 1);
 	ck_assert_int_eq(count(resp, "<string>pcipass 0.1.0</string>"), 1);
 	free(resp);
-	free(body);
 	/* One wrong guess ends the guessing for the request. */
 	calls[0] = "pci.version oneadmin:guess1";
 	calls[1] = "pci.version " SESSION;
 	calls[2] = "pci.version oneadmin:guess2";
-	body = multicall_body(calls, 3);
-	ck_assert_int_eq(http_post(&d, "text/xml", body, strlen(body), &resp),
-	    200);
+	resp = post_multicall(calls, 3);
 	ck_assert_int_eq(count(resp, "authentication failed: wrong user"), 1);
 	ck_assert_int_eq(count(resp, "authentication failed earlier in this "
 	    "request"), 2);
 	free(resp);
-	free(body);
 }
 END_TEST
 
