@@ -1,4 +1,4 @@
--- pcipass database, version 2. The daemon applies this file to a new
+-- pcipass database, version 3. The daemon applies this file to a new
 -- database and sets PRAGMA user_version; an older database is brought
 -- up by the migration steps keyed by user_version (server/store.c).
 
@@ -34,6 +34,9 @@ CREATE TABLE device (
 	vmid		INTEGER NOT NULL DEFAULT -1,	-- -1 free
 	req_index	INTEGER NOT NULL DEFAULT -1,	-- its request in the
 							-- VM's allocate
+	taken		INTEGER NOT NULL DEFAULT 0,	-- host time (Unix s)
+							-- it was taken; 0:
+							-- before version 3
 	nic		INTEGER NOT NULL DEFAULT 0,
 	mac		TEXT NOT NULL DEFAULT '',
 	ip		TEXT NOT NULL DEFAULT '',

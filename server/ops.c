@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pcipassd.h"
 
@@ -125,15 +126,15 @@ op_snapshot(sqlite3 *db, int flags, struct pp_result *res)
 
 static int
 hold(sqlite3 *db, pp_addr a, int vmid, int req_index,
-    const struct pp_nic *nic)
+    const struct pp_nic *nic, int64_t taken)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
 	if ((st = store_stmt(db, "UPDATE device SET vmid = ?1, "
 	    "req_index = ?2, nic = ?3, mac = ?4, ip = ?5, ip6 = ?6, "
-	    "vlan_id = ?7, network = ?8 WHERE addr = ?9 AND vmid = -1")) ==
-	    NULL)
+	    "vlan_id = ?7, network = ?8, taken = ?10 WHERE addr = ?9 AND "
+	    "vmid = -1")) == NULL)
 		return -1;
 	sqlite3_bind_int(st, 1, vmid);
 	sqlite3_bind_int(st, 2, req_index);
@@ -144,6 +145,7 @@ hold(sqlite3 *db, pp_addr a, int vmid, int req_index,
 	sqlite3_bind_text(st, 7, nic->vlan_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, nic->network, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)a);
+	sqlite3_bind_int64(st, 10, taken);
 	rc = sqlite3_step(st);
 	store_stmt_done(st);
 	return rc == SQLITE_DONE && sqlite3_changes(db) == 1 ? 0 : -1;
@@ -340,6 +342,7 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
     const size_t *idx, const char *norm, int flags)
 {
 	struct bind_set	set = { 0, NULL };
+	int64_t		now = (int64_t)time(NULL);
 	size_t		i;
 
 	if (batch_savepoint(db) < 0) {
@@ -349,7 +352,7 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	}
 	for (i = 0; i < nreq; i++)
 		if (hold(db, inv->dev[idx[i]].addr, vmid, first + (int)i,
-		    &req[i].nic) < 0)
+		    &req[i].nic, now) < 0)
 			return abandon(db, res, "recording the holding");
 	if ((norm != NULL ? save_requests(db, vmid, norm) : exec_bound(db,
 	    "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0, NULL)) < 0)
@@ -367,7 +370,7 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	}
 	for (i = 0; i < nreq; i++)
 		cache_hold(&inv->dev[idx[i]], vmid, first + (int)i,
-		    &req[i].nic);
+		    &req[i].nic, now);
 	for (i = 0; i < set.n; i++)
 		cache_driver(inv, set.item[i].addr, "vfio-pci");
 	if (copy_result(res, inv, idx, nreq) < 0 || batch_leave(1, 1) < 0) {
@@ -459,9 +462,10 @@ free_held(sqlite3 *db, int vmid, pp_addr a, int one)
 	    "vmid = ?1 AND present = 0", vmid, (sqlite3_int64)a, &gone) < 0 ||
 	    exec_bound(db, one ? "UPDATE device SET vmid = -1, "
 	    "req_index = -1, nic = 0, mac = '', ip = '', ip6 = '', "
-	    "vlan_id = '', network = '' WHERE vmid = ?1 AND addr = ?2" :
-	    "UPDATE device SET vmid = -1, req_index = -1, nic = 0, mac = '', "
-	    "ip = '', ip6 = '', vlan_id = '', network = '' WHERE vmid = ?1",
+	    "vlan_id = '', network = '', taken = 0 WHERE vmid = ?1 AND "
+	    "addr = ?2" : "UPDATE device SET vmid = -1, req_index = -1, "
+	    "nic = 0, mac = '', ip = '', ip6 = '', vlan_id = '', "
+	    "network = '', taken = 0 WHERE vmid = ?1",
 	    vmid, (sqlite3_int64)a, &freed) < 0 ||
 	    exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0,
 	    NULL) < 0)

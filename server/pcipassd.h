@@ -60,6 +60,7 @@ struct pp_device {
 	int		 present;		/* 0: gone while held */
 	int		 vmid;			/* -1 free */
 	int		 req_index;		/* request it serves */
+	int64_t		 taken;			/* host time it was taken */
 	char		 state[8];		/* free used blocked missing */
 	char		 reason[160];		/* why blocked or missing */
 	char		 critical[128];		/* host-critical: why */
@@ -303,7 +304,8 @@ int	 batch_savepoint_end(sqlite3 *, int);
 struct pp_inventory *cache_current(sqlite3 *);
 void	 cache_committed_at(uint64_t);
 void	 cache_invalidate(void);
-void	 cache_hold(struct pp_device *, int, int, const struct pp_nic *);
+void	 cache_hold(struct pp_device *, int, int, const struct pp_nic *,
+	    int64_t);
 void	 cache_release(struct pp_inventory *, int, pp_addr, int);
 void	 cache_driver(struct pp_inventory *, pp_addr, const char *);
 void	 cache_free(void);

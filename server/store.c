@@ -22,7 +22,7 @@ static const char schema_sql[] =
 #include "schema.inc"
 ;
 
-#define SCHEMA_VERSION	2
+#define SCHEMA_VERSION	3
 
 static int
 exec(sqlite3 *db, const char *sql)
@@ -69,13 +69,18 @@ migrate(sqlite3 *db, const char *path)
 		goto fail;
 	}
 	if (v == 0 && (exec(db, schema_sql) < 0 ||
-	    exec(db, "PRAGMA user_version = 2") < 0))
+	    exec(db, "PRAGMA user_version = 3") < 0))
 		goto fail;
 	/* 1 -> 2: the vGPU facts of a VF; the next scan fills them in. */
 	if (v == 1 && (exec(db, "ALTER TABLE device ADD COLUMN mdev_mode "
 	    "TEXT NOT NULL DEFAULT ''") < 0 || exec(db, "ALTER TABLE device "
 	    "ADD COLUMN profiles TEXT NOT NULL DEFAULT ''") < 0 ||
 	    exec(db, "PRAGMA user_version = 2") < 0))
+		goto fail;
+	/* 2 -> 3: when each holding was taken (reconcile); older ones 0. */
+	if (v >= 1 && v < 3 && (exec(db, "ALTER TABLE device ADD COLUMN "
+	    "taken INTEGER NOT NULL DEFAULT 0") < 0 ||
+	    exec(db, "PRAGMA user_version = 3") < 0))
 		goto fail;
 	if (exec(db, "COMMIT") < 0)
 		goto fail;
@@ -390,7 +395,7 @@ col_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 	"iommu, sriov, sriov_num, sriov_total, physfn, boot_vga, driver, " \
 	"ifname, vendor_name, device_name, class_name, offered, critical, " \
 	"present, reason, vmid, nic, mac, ip, ip6, vlan_id, network, " \
-	"req_index, mdev_mode, profiles"
+	"req_index, mdev_mode, profiles, taken"
 
 static void
 row_device(sqlite3_stmt *st, struct pp_device *d)
@@ -429,6 +434,7 @@ row_device(sqlite3_stmt *st, struct pp_device *d)
 	d->req_index = sqlite3_column_int(st, 30);
 	col_text(st, 31, d->mdev_mode, sizeof(d->mdev_mode));
 	col_text(st, 32, d->profiles, sizeof(d->profiles));
+	d->taken = sqlite3_column_int64(st, 33);
 }
 
 static int

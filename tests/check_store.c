@@ -131,7 +131,7 @@ START_TEST(schema_created_once)
 	ck_assert_int_eq(sqlite3_prepare_v2(e.db, "PRAGMA user_version", -1,
 	    &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 2);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
 	sqlite3_finalize(st);
 	ck_assert_int_eq(sqlite3_prepare_v2(e.db, "PRAGMA journal_mode", -1,
 	    &st, NULL), SQLITE_OK);
@@ -179,14 +179,46 @@ START_TEST(migrates_version_1)
 	    "WHERE addr = (SELECT min(addr) FROM device);"
 	    "ALTER TABLE device DROP COLUMN mdev_mode;"
 	    "ALTER TABLE device DROP COLUMN profiles;"
+	    "ALTER TABLE device DROP COLUMN taken;"
 	    "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_ptr_nonnull(db = store_open(e.db_path, 1));
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT (SELECT "
 	    "user_version FROM pragma_user_version), count(*), "
-	    "sum(mdev_mode = '' AND profiles = '') FROM device WHERE vmid = 7",
+	    "sum(mdev_mode = '' AND profiles = '' AND taken = 0) FROM device "
+	    "WHERE vmid = 7", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
+	ck_assert_int_eq(sqlite3_column_int(st, 1), 1);
+	ck_assert_int_eq(sqlite3_column_int(st, 2), 1);
+	sqlite3_finalize(st);
+	store_close(db);
+	env_close(&e);
+}
+END_TEST
+
+/*
+ * A version 2 database (before holdings had a time) is migrated in place:
+ * its holdings kept, taken at 0 (reconcile counts them as old).
+ */
+START_TEST(migrates_version_2)
+{
+	struct env	 e;
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+
+	env_open(&e, two_gpus);
+	rescan(&e);
+	ck_assert_int_eq(sqlite3_exec(e.db, "UPDATE device SET vmid = 7, "
+	    "profiles = 'kept' WHERE addr = (SELECT min(addr) FROM device);"
+	    "ALTER TABLE device DROP COLUMN taken;"
+	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_ptr_nonnull(db = store_open(e.db_path, 1));
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT (SELECT "
+	    "user_version FROM pragma_user_version), count(*), "
+	    "sum(profiles = 'kept' AND taken = 0) FROM device WHERE vmid = 7",
 	    -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 2);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
 	ck_assert_int_eq(sqlite3_column_int(st, 1), 1);
 	ck_assert_int_eq(sqlite3_column_int(st, 2), 1);
 	sqlite3_finalize(st);
@@ -352,6 +384,7 @@ store_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, schema_created_once);
 	tcase_add_test(tc, migrates_version_1);
+	tcase_add_test(tc, migrates_version_2);
 	tcase_add_test(tc, rescan_adds_removes_changes);
 	tcase_add_test(tc, held_device_vanishes_and_returns);
 	tcase_add_test(tc, different_card_in_held_slot_stays_missing);
