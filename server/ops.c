@@ -92,24 +92,6 @@ abandon(sqlite3 *db, struct pp_result *res, const char *what)
 	return -1;
 }
 
-static int
-exec_bound(sqlite3 *db, const char *sql, int vmid, sqlite3_int64 a,
-    int *changes)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((st = store_stmt(db, sql)) == NULL)
-		return -1;
-	sqlite3_bind_int(st, 1, vmid);
-	sqlite3_bind_int64(st, 2, a);
-	rc = sqlite3_step(st);
-	store_stmt_done(st);
-	if (changes != NULL)
-		*changes = sqlite3_changes(db);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
 /* A consistent read of the whole inventory with STATE set. */
 int
 op_snapshot(sqlite3 *db, int flags, struct pp_result *res)
@@ -122,33 +104,6 @@ op_snapshot(sqlite3 *db, int flags, struct pp_result *res)
 	store_rollback(db);
 	match_states(&res->inv, flags & OP_BIND ? MATCH_BIND : 0);
 	return 0;
-}
-
-static int
-hold(sqlite3 *db, pp_addr a, int vmid, int req_index,
-    const struct pp_nic *nic, int64_t taken)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((st = store_stmt(db, "UPDATE device SET vmid = ?1, "
-	    "req_index = ?2, nic = ?3, mac = ?4, ip = ?5, ip6 = ?6, "
-	    "vlan_id = ?7, network = ?8, taken = ?10 WHERE addr = ?9 AND "
-	    "vmid = -1")) == NULL)
-		return -1;
-	sqlite3_bind_int(st, 1, vmid);
-	sqlite3_bind_int(st, 2, req_index);
-	sqlite3_bind_int(st, 3, nic->nic);
-	sqlite3_bind_text(st, 4, nic->mac, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, nic->ip, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, nic->ip6, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, nic->vlan_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, nic->network, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, (sqlite3_int64)a);
-	sqlite3_bind_int64(st, 10, taken);
-	rc = sqlite3_step(st);
-	store_stmt_done(st);
-	return rc == SQLITE_DONE && sqlite3_changes(db) == 1 ? 0 : -1;
 }
 
 /* The normalised request list, one request per line. */
@@ -170,39 +125,6 @@ norm_list(const struct pp_request *req, size_t n)
 		return NULL;
 	}
 	return buf;
-}
-
-static int
-last_requests(sqlite3 *db, int vmid, char **out)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	*out = NULL;
-	if ((st = store_stmt(db, "SELECT requests FROM vm_request WHERE "
-	    "vmid = ?1")) == NULL)
-		return -1;
-	sqlite3_bind_int(st, 1, vmid);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*out = strdup((const char *)sqlite3_column_text(st, 0));
-	store_stmt_done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int
-save_requests(sqlite3 *db, int vmid, const char *norm)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((st = store_stmt(db, "INSERT OR REPLACE INTO vm_request "
-	    "(vmid, requests) VALUES (?1, ?2)")) == NULL)
-		return -1;
-	sqlite3_bind_int(st, 1, vmid);
-	sqlite3_bind_text(st, 2, norm, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	store_stmt_done(st);
-	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static size_t
@@ -265,6 +187,30 @@ same_allocation(const struct pp_inventory *inv, int vmid, size_t nreq,
 	return 1;
 }
 
+/*
+ * A deploy re-asserting oned's choice: only address requests, naming
+ * exactly what the VM holds here, however it was taken (API.md). Fills
+ * idx in request order.
+ */
+static int
+same_addresses(const struct pp_inventory *inv, int vmid,
+    const struct pp_request *req, size_t nreq, size_t *idx)
+{
+	const struct pp_device	*d;
+	size_t			 i;
+
+	if (held_count(inv, vmid) != nreq)
+		return 0;
+	for (i = 0; i < nreq; i++) {
+		if (!req[i].has_addr ||
+		    (d = inventory_find(inv, req[i].addr)) == NULL ||
+		    d->vmid != vmid)
+			return 0;
+		idx[i] = (size_t)(d - inv->dev);
+	}
+	return 1;
+}
+
 static int
 matchflags(int flags)
 {
@@ -316,20 +262,12 @@ bind_held(sqlite3 *db, struct pp_result *res, const struct pp_inventory *inv,
 static int
 record_bound(sqlite3 *db, struct pp_result *res, const struct bind_set *set)
 {
-	sqlite3_stmt	*st;
-	size_t		 i;
-	int		 rc = SQLITE_DONE;
+	size_t	i;
 
-	for (i = 0; i < set->n && rc == SQLITE_DONE; i++) {
-		if ((st = store_stmt(db, "UPDATE device SET driver = "
-		    "'vfio-pci' WHERE addr = ?1")) == NULL)
+	for (i = 0; i < set->n; i++)
+		if (store_driver(db, set->item[i].addr, "vfio-pci") < 0)
 			return db_error(db, res, "recording the binding");
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)set->item[i].addr);
-		rc = sqlite3_step(st);
-		store_stmt_done(st);
-	}
-	return rc == SQLITE_DONE ? 0 : db_error(db, res,
-	    "recording the binding");
+	return 0;
 }
 
 /*
@@ -351,11 +289,11 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 		return -1;
 	}
 	for (i = 0; i < nreq; i++)
-		if (hold(db, inv->dev[idx[i]].addr, vmid, first + (int)i,
-		    &req[i].nic, now) < 0)
+		if (store_hold(db, inv->dev[idx[i]].addr, vmid,
+		    first + (int)i, &req[i].nic, now) < 0)
 			return abandon(db, res, "recording the holding");
-	if ((norm != NULL ? save_requests(db, vmid, norm) : exec_bound(db,
-	    "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0, NULL)) < 0)
+	if ((norm != NULL ? store_requests_put(db, vmid, norm) :
+	    store_requests_forget(db, vmid)) < 0)
 		return abandon(db, res, "recording the requests");
 	if ((flags & OP_BIND) && (bind_held(db, res, inv, idx, nreq, vmid,
 	    &set) < 0 || record_bound(db, res, &set) < 0)) {
@@ -399,14 +337,15 @@ allocate(sqlite3 *db, int vmid, const struct pp_request *req,
 	if ((inv = begin_write(db, &b, res)) == NULL)
 		return -1;
 	if ((norm = norm_list(req, nreq)) == NULL ||
-	    last_requests(b, vmid, &last) < 0) {
+	    store_requests_get(b, vmid, &last) < 0) {
 		db_error(b, res, "reading the VM's requests");
 		rc = leave_unchanged(res, 0);
 	} else if (held_count(inv, vmid) > 0) {
 		/* A retry answers what may still be in this batch: it waits
 		 * for the batch to be on disk like the call it repeats. */
-		if (last != NULL && strcmp(last, norm) == 0 &&
-		    same_allocation(inv, vmid, nreq, idx)) {
+		if ((last != NULL && strcmp(last, norm) == 0 &&
+		    same_allocation(inv, vmid, nreq, idx)) ||
+		    same_addresses(inv, vmid, req, nreq, idx)) {
 			copy_result(res, inv, idx, nreq);
 			rc = leave_unchanged(res, 1);
 		} else {
@@ -448,31 +387,6 @@ attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
 	    flags);
 }
 
-/*
- * Give up what vmid holds (only address a when one): rows of devices gone
- * from sysfs are deleted, the others freed. Returns how many, or -1.
- */
-static int
-free_held(sqlite3 *db, int vmid, pp_addr a, int one)
-{
-	int	gone, freed;
-
-	if (exec_bound(db, one ? "DELETE FROM device WHERE vmid = ?1 AND "
-	    "addr = ?2 AND present = 0" : "DELETE FROM device WHERE "
-	    "vmid = ?1 AND present = 0", vmid, (sqlite3_int64)a, &gone) < 0 ||
-	    exec_bound(db, one ? "UPDATE device SET vmid = -1, "
-	    "req_index = -1, nic = 0, mac = '', ip = '', ip6 = '', "
-	    "vlan_id = '', network = '', taken = 0 WHERE vmid = ?1 AND "
-	    "addr = ?2" : "UPDATE device SET vmid = -1, req_index = -1, "
-	    "nic = 0, mac = '', ip = '', ip6 = '', vlan_id = '', "
-	    "network = '', taken = 0 WHERE vmid = ?1",
-	    vmid, (sqlite3_int64)a, &freed) < 0 ||
-	    exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid, 0,
-	    NULL) < 0)
-		return -1;
-	return gone + freed;
-}
-
 static int
 release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
 {
@@ -493,7 +407,7 @@ release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
 		db_error(b, res, "releasing");
 		return leave_unchanged(res, 0);
 	}
-	if ((n = free_held(b, vmid, a, one)) < 0)
+	if ((n = store_free(b, vmid, a, one)) < 0)
 		return abandon(b, res, "releasing");
 	if (one && n == 0) {
 		fail(res, PP_ERR_NO_EXISTS, "VM %d does not hold %s", vmid,
@@ -555,4 +469,116 @@ op_test(sqlite3 *db, int vmid, const struct pp_request *req, size_t nreq,
 	    t);
 	snapshot_put(sn);
 	return rc < 0 ? fail(res, PP_ERR_INTERNAL, "out of memory") : 0;
+}
+
+/*
+ * Write a reconcile plan (reconcile.c) in this call's savepoint: leaked
+ * holdings freed and their drivers restored, missing ones taken (and,
+ * with --bind vfio, bound). Then the writers' copy is told the same.
+ */
+static int
+reconcile_write(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
+    const struct pp_inventory *w, const struct rc_plan *p, int flags)
+{
+	const char		*root = service_conf() != NULL ?
+				    service_conf()->sysfs_root : NULL;
+	const struct rc_item	*it;
+	const struct pp_device	*d;
+	struct bind_set		 set = { 0, NULL };
+	struct pp_nic		 none;
+	char			 why[1024];
+	size_t			 i;
+
+	memset(&none, 0, sizeof(none));
+	if (batch_savepoint(db) < 0) {
+		db_error(db, res, "reconciling");
+		batch_leave(0, 0);
+		return -1;
+	}
+	for (i = 0; i < p->n[RC_LEAKED]; i++) {
+		it = &p->item[RC_LEAKED][i];
+		if (store_free(db, it->vmid, it->addr, 1) != 1)
+			return abandon(db, res, "releasing a leaked holding");
+	}
+	for (i = 0; i < p->n[RC_MISSING]; i++) {
+		it = &p->item[RC_MISSING][i];
+		d = inventory_find(w, it->addr);
+		if (store_hold(db, it->addr, it->vmid, d->req_index, &none,
+		    d->taken) < 0 || store_requests_forget(db, it->vmid) < 0)
+			return abandon(db, res, "recording an adopted holding");
+		if ((flags & OP_BIND) && root != NULL &&
+		    bind_devices(root, db, inv, &it->addr, 1, it->vmid, &set,
+		    why, sizeof(why)) < 0) {
+			fail(res, PP_ERR_INTERNAL, "binding to vfio-pci failed; "
+			    "nothing changed: %s", why);
+			goto undo;
+		}
+	}
+	if (record_bound(db, res, &set) < 0)
+		goto undo;
+	for (i = 0; i < p->n[RC_LEAKED] && root != NULL; i++)
+		bind_restore_vm(root, db, p->item[RC_LEAKED][i].vmid);
+	if (batch_savepoint_end(db, 1) < 0) {
+		db_error(db, res, "reconciling");
+		goto undo;
+	}
+	for (i = 0; i < p->n[RC_LEAKED]; i++)
+		cache_release(inv, p->item[RC_LEAKED][i].vmid,
+		    p->item[RC_LEAKED][i].addr, 1);
+	for (i = 0; i < p->n[RC_MISSING]; i++) {
+		it = &p->item[RC_MISSING][i];
+		d = inventory_find(w, it->addr);
+		cache_hold(inventory_find(inv, it->addr), it->vmid,
+		    d->req_index, &none, d->taken);
+	}
+	for (i = 0; i < set.n; i++)
+		cache_driver(inv, set.item[i].addr, "vfio-pci");
+	if (batch_leave(1, 1) < 0) {
+		if (root != NULL)
+			bind_undo(root, &set);
+		bind_set_free(&set);
+		return fail(res, PP_ERR_INTERNAL, "database error while "
+		    "committing; nothing changed");
+	}
+	bind_set_free(&set);
+	return 0;
+undo:
+	if (root != NULL)
+		bind_undo(root, &set);
+	bind_set_free(&set);
+	return abandon(db, res, NULL);
+}
+
+/*
+ * pci.reconcile: plan on a copy of the writers' inventory; with apply,
+ * write the plan as one change of the batch. The plan is the answer in
+ * both cases.
+ */
+int
+op_reconcile(sqlite3 *db, const struct rc_holding *view, size_t nh,
+    int64_t as_of, int apply, int flags, struct rc_plan *plan,
+    struct pp_result *res)
+{
+	struct pp_inventory	*inv, w;
+	sqlite3			*b;
+	int			 rc;
+
+	memset(plan, 0, sizeof(*plan));
+	if ((inv = begin_write(db, &b, res)) == NULL)
+		return -1;
+	if (inventory_copy(&w, inv) < 0 ||
+	    reconcile_plan(&w, view, nh, as_of, (int64_t)time(NULL),
+	    matchflags(flags), plan) < 0) {
+		inventory_free(&w);
+		fail(res, PP_ERR_INTERNAL, "out of memory");
+		return leave_unchanged(res, 0);
+	}
+	if (!apply || plan->n[RC_LEAKED] + plan->n[RC_MISSING] == 0)
+		rc = leave_unchanged(res, 0);
+	else
+		rc = reconcile_write(b, res, inv, &w, plan, flags);
+	inventory_free(&w);
+	if (rc < 0)
+		reconcile_plan_free(plan);
+	return rc;
 }

@@ -170,6 +170,7 @@ const char *sriov_name(enum pp_sriov);
 void	 scan_vgpu(const char *, struct pp_device *);
 int	 scan_inventory(const char *sysfs_root, struct pp_inventory *);
 void	 inventory_free(struct pp_inventory *);
+int	 inventory_copy(struct pp_inventory *, const struct pp_inventory *);
 struct pp_device *inventory_find(const struct pp_inventory *, pp_addr);
 int	 device_is_bridge(const struct pp_device *);
 int	 sysfs_read_attr(const char *, const char *, char *, size_t);
@@ -202,6 +203,15 @@ int	 store_txn_end(sqlite3 *, int, uint64_t *);
 int	 store_commit(sqlite3 *);
 void	 store_rollback(sqlite3 *);
 int	 store_load(sqlite3 *, struct pp_inventory *);
+
+/* store_alloc.c */
+int	 store_hold(sqlite3 *, pp_addr, int, int, const struct pp_nic *,
+	    int64_t);
+int	 store_free(sqlite3 *, int, pp_addr, int);
+int	 store_requests_get(sqlite3 *, int, char **);
+int	 store_requests_put(sqlite3 *, int, const char *);
+int	 store_requests_forget(sqlite3 *, int);
+int	 store_driver(sqlite3 *, pp_addr, const char *);
 
 /* store_sync.c */
 struct sync_counts {
@@ -249,6 +259,26 @@ void	 match_states(struct pp_inventory *, int);
 int	 match_detach_splits(const struct pp_inventory *,
 	    const struct pp_device *, int, char *, size_t);
 
+/* reconcile.c */
+struct rc_holding {		/* the frontend's view: vmid holds addr */
+	int		 vmid;
+	pp_addr		 addr;
+};
+enum { RC_LEAKED, RC_RECENT, RC_MISSING, RC_CONFLICT, RC_N };
+struct rc_item {
+	int		 vmid;
+	pp_addr		 addr;
+	int		 act;		/* apply: release (LEAKED), take (MISSING) */
+	char		 reason[640];
+};
+struct rc_plan {
+	struct rc_item	*item[RC_N];	/* each ascending by address */
+	size_t		 n[RC_N], cap[RC_N];
+};
+int	 reconcile_plan(struct pp_inventory *, const struct rc_holding *,
+	    size_t, int64_t, int64_t, int, struct rc_plan *);
+void	 reconcile_plan_free(struct rc_plan *);
+
 /* service.c */
 int	 service_init(const struct pp_config *, struct pp_filter *);
 const struct pp_config *service_conf(void);
@@ -291,6 +321,10 @@ int	 op_detach(sqlite3 *, int, pp_addr, struct pp_result *);
 int	 op_release(sqlite3 *, int, struct pp_result *);
 int	 op_test(sqlite3 *, int, const struct pp_request *, size_t, int,
 	    struct pp_test *, struct pp_result *);
+struct rc_holding;
+struct rc_plan;
+int	 op_reconcile(sqlite3 *, const struct rc_holding *, size_t, int64_t,
+	    int, int, struct rc_plan *, struct pp_result *);
 void	 result_free(struct pp_result *);
 
 /* ops_batch.c */

@@ -22,5 +22,7 @@ int	 decode_request(xmlrpc_env *, xmlrpc_value *, struct pp_request *,
 	    char *, size_t);
 int	 decode_requests(xmlrpc_env *, xmlrpc_value *, struct pp_request *,
 	    size_t *, char *, size_t);
+int	 decode_holdings(xmlrpc_env *, xmlrpc_value *, struct rc_holding **,
+	    size_t *, size_t, char *, size_t);
 
 #endif

@@ -300,3 +300,124 @@ decode_requests(xmlrpc_env *env, xmlrpc_value *v, struct pp_request *r,
 	*nr = (size_t)n;
 	return 0;
 }
+
+static int
+addr_order(const void *x, const void *y)
+{
+	const struct rc_holding	*a = x, *b = y;
+
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+/* One {VMID: int, ADDRESS: array of strings} of pci.reconcile. */
+static int
+decode_holding(xmlrpc_env *env, xmlrpc_value *v, struct rc_holding *h,
+    size_t *nh, size_t max, char *err, size_t len)
+{
+	xmlrpc_value	*key, *val, *addrs = NULL, *item;
+	const char	*k, *s;
+	int		 i, n, vmid = -1, rc = 0, na;
+
+	if (xmlrpc_value_type(v) != XMLRPC_TYPE_STRUCT)
+		return bad(err, len, "a holding must be a struct {VMID, "
+		    "ADDRESS}");
+	n = xmlrpc_struct_size(env, v);
+	for (i = 0; rc == 0 && i < n; i++) {
+		xmlrpc_struct_read_member(env, v, (unsigned)i, &key, &val);
+		if (env->fault_occurred)
+			return bad(err, len, "unreadable holding");
+		xmlrpc_read_string(env, key, &k);
+		if (strcmp(k, "VMID") == 0) {
+			if (xmlrpc_value_type(val) != XMLRPC_TYPE_INT)
+				rc = bad(err, len, "VMID must be an int");
+			else {
+				xmlrpc_read_int(env, val, &vmid);
+				if (vmid < 0)
+					rc = bad(err, len, "VMID %d: expected "
+					    "0 to 2147483647", vmid);
+			}
+		} else if (strcmp(k, "ADDRESS") == 0) {
+			if (xmlrpc_value_type(val) != XMLRPC_TYPE_ARRAY)
+				rc = bad(err, len, "ADDRESS must be an array "
+				    "of strings");
+			else if (addrs == NULL) {
+				addrs = val;
+				xmlrpc_INCREF(addrs);
+			}
+		} else
+			rc = bad(err, len, "unknown field \"%.40s\"; known: "
+			    "VMID, ADDRESS", k);
+		free((char *)k);
+		xmlrpc_DECREF(key);
+		xmlrpc_DECREF(val);
+	}
+	if (rc == 0 && (vmid < 0 || addrs == NULL))
+		rc = bad(err, len, "a holding needs VMID and ADDRESS");
+	na = rc == 0 ? xmlrpc_array_size(env, addrs) : 0;
+	for (i = 0; rc == 0 && i < na; i++) {
+		if (*nh >= max) {
+			rc = bad(err, len, "more than %zu addresses", max);
+			break;
+		}
+		xmlrpc_array_read_item(env, addrs, (unsigned)i, &item);
+		if (read_string(env, item, &s) < 0)
+			rc = bad(err, len, "VM %d: ADDRESS %d is not a string",
+			    vmid, i);
+		else {
+			if (addr_parse(s, ADDR_ONE, &h[*nh].addr) < 0)
+				rc = bad(err, len, "VM %d: ADDRESS \"%.40s\": "
+				    "expected DDDD:BB:SS.F or DDDD:BB:SS:F",
+				    vmid, s);
+			h[(*nh)++].vmid = vmid;
+			free((char *)s);
+		}
+		xmlrpc_DECREF(item);
+	}
+	if (addrs != NULL)
+		xmlrpc_DECREF(addrs);
+	return rc;
+}
+
+/*
+ * pci.reconcile's holdings: an array of {VMID, ADDRESS: [...]}, at most
+ * max addresses in all, no address twice (a VM given twice holds what
+ * both name). *out: free(), ascending by address.
+ */
+int
+decode_holdings(xmlrpc_env *env, xmlrpc_value *v, struct rc_holding **out,
+    size_t *nout, size_t max, char *err, size_t len)
+{
+	struct rc_holding	*h;
+	xmlrpc_value		*item;
+	char			 sub[512], buf[PP_ADDR_SYSFS_LEN];
+	size_t			 nh = 0, k;
+	int			 i, n, rc = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (xmlrpc_value_type(v) != XMLRPC_TYPE_ARRAY)
+		return bad(err, len, "holdings must be an array of structs");
+	if ((h = calloc(max ? max : 1, sizeof(*h))) == NULL)
+		return bad(err, len, "out of memory");
+	n = xmlrpc_array_size(env, v);
+	for (i = 0; rc == 0 && i < n; i++) {
+		xmlrpc_array_read_item(env, v, (unsigned)i, &item);
+		if (decode_holding(env, item, h, &nh, max, sub,
+		    sizeof(sub)) < 0)
+			rc = bad(err, len, "holding %d: %s", i, sub);
+		xmlrpc_DECREF(item);
+	}
+	qsort(h, nh, sizeof(*h), addr_order);
+	for (k = 1; rc == 0 && k < nh; k++)
+		if (h[k].addr == h[k - 1].addr)
+			rc = bad(err, len, "address %s given twice (VMs %d and "
+			    "%d)", addr_fmt(h[k].addr, ADDR_ONE, buf,
+			    sizeof(buf)), h[k - 1].vmid, h[k].vmid);
+	if (rc < 0) {
+		free(h);
+		return -1;
+	}
+	*out = h;
+	*nout = nh;
+	return 0;
+}

@@ -22,6 +22,7 @@ struct call {
 	char		 user[128];
 	char		 peer[64];
 	int		 vmid;
+	int		 rw;		/* the user may change state */
 	int		 auth_failed;	/* this call failed authentication */
 	int		 uncounted;	/* a failure is counted elsewhere */
 };
@@ -370,6 +371,108 @@ m_monitor(struct call *c)
 	    n.added, "REMOVED", n.removed, "CHANGED", n.changed));
 }
 
+/* Addresses in one pci.reconcile view: a host has a few thousand. */
+#define MAX_VIEW	16384
+
+static xmlrpc_value *
+encode_items(struct call *c, const struct rc_plan *p, int cls)
+{
+	xmlrpc_value	*a = xmlrpc_array_new(c->env), *v;
+	char		 buf[PP_ADDR_SYSFS_LEN];
+	size_t		 i;
+
+	for (i = 0; i < p->n[cls] && !c->env->fault_occurred; i++) {
+		const struct rc_item	*it = &p->item[cls][i];
+
+		v = xmlrpc_build_value(c->env, "{s:i,s:s,s:s}", "VMID",
+		    it->vmid, "ADDRESS", addr_fmt(it->addr, ADDR_ONE, buf,
+		    sizeof(buf)), "REASON", it->reason);
+		xmlrpc_array_append_item(c->env, a, v);
+		xmlrpc_DECREF(v);
+	}
+	return a;
+}
+
+static void
+log_reconcile(struct call *c, const struct rc_plan *p, int apply)
+{
+	static const char	*names[RC_N] = { "leaked, released",
+				    "recent", "missing, taken", "conflict" };
+	char			 buf[PP_ADDR_SYSFS_LEN];
+	size_t			 i, k;
+
+	log_info("reconcile%s: %zu leaked, %zu recent, %zu missing, %zu "
+	    "conflict by %s@%s", apply ? " (apply)" : "", p->n[RC_LEAKED],
+	    p->n[RC_RECENT], p->n[RC_MISSING], p->n[RC_CONFLICT], c->user,
+	    c->peer);
+	/* Each change, not each finding: a view may name thousands. */
+	for (k = 0; k < RC_N && apply; k++)
+		for (i = 0; i < p->n[k] && p->item[k][i].act; i++)
+			log_info("reconcile: %s: VM %d %s: %s", names[k],
+			    p->item[k][i].vmid, addr_fmt(p->item[k][i].addr,
+			    ADDR_SYSFS, buf, sizeof(buf)),
+			    p->item[k][i].reason);
+}
+
+static xmlrpc_value *
+m_reconcile(struct call *c)
+{
+	struct rc_holding	*view;
+	struct rc_plan		 plan;
+	struct pp_result	 res;
+	xmlrpc_value		*v, *l, *r, *mi, *co, *err = NULL;
+	xmlrpc_bool		 apply;
+	size_t			 nh;
+	char			 msg[512];
+	sqlite3			*db;
+	int			 as_of, rc;
+
+	xmlrpc_array_read_item(c->env, c->params, 2, &v);
+	xmlrpc_read_int(c->env, v, &as_of);
+	xmlrpc_DECREF(v);
+	xmlrpc_array_read_item(c->env, c->params, 3, &v);
+	xmlrpc_read_bool(c->env, v, &apply);
+	xmlrpc_DECREF(v);
+	if (apply && !c->rw)
+		return fail(c, PP_ERR_AUTHORIZATION, "user %s is read-only: "
+		    "reconcile without apply only", c->user);
+	if (as_of < 0)
+		return fail(c, PP_ERR_API, "as_of %d: expected Unix seconds, "
+		    "0 or more", as_of);
+	xmlrpc_array_read_item(c->env, c->params, 1, &v);
+	rc = decode_holdings(c->env, v, &view, &nh, MAX_VIEW, msg,
+	    sizeof(msg));
+	xmlrpc_DECREF(v);
+	if (rc < 0)
+		return fail(c, PP_ERR_API, "%s", msg);
+	if ((db = db_or_fail(c, &err)) == NULL) {
+		free(view);
+		return err;
+	}
+	rc = op_reconcile(db, view, nh, as_of, apply, service_flags(), &plan,
+	    &res);
+	free(view);
+	if (rc < 0) {
+		err = fail_res(c, &res);
+		result_free(&res);
+		return err;
+	}
+	result_free(&res);
+	log_reconcile(c, &plan, apply);
+	l = encode_items(c, &plan, RC_LEAKED);
+	r = encode_items(c, &plan, RC_RECENT);
+	mi = encode_items(c, &plan, RC_MISSING);
+	co = encode_items(c, &plan, RC_CONFLICT);
+	reconcile_plan_free(&plan);
+	v = xmlrpc_build_value(c->env, "{s:A,s:A,s:A,s:A}", "LEAKED", l,
+	    "RECENT", r, "MISSING", mi, "CONFLICT", co);
+	xmlrpc_DECREF(l);
+	xmlrpc_DECREF(r);
+	xmlrpc_DECREF(mi);
+	xmlrpc_DECREF(co);
+	return ok(c, v);
+}
+
 static const struct method methods[] = {
 	{ "pci.list", m_list, "", 0, 0, "A:s", "session",
 	    "List the offered and held devices, ascending by ADDRESS." },
@@ -395,6 +498,10 @@ static const struct method methods[] = {
 	    "Take one device from a VM (vmid, address)." },
 	{ "pci.monitor", m_monitor, "", 0, 1, "A:s", "session",
 	    "Rescan the host now; counts of added, removed, changed." },
+	{ "pci.reconcile", m_reconcile, "Aib", 0, 0, "A:sAib",
+	    "session, holdings, as_of, apply",
+	    "Compare this host's holdings with the frontend's view; act "
+	    "only with apply (holdings, as_of, apply)." },
 	{ "pci.version", m_version, "", 0, 0, "A:s", "session",
 	    "The daemon's version." },
 };
@@ -406,6 +513,7 @@ type_of(char t)
 	case 'i': return XMLRPC_TYPE_INT;
 	case 's': return XMLRPC_TYPE_STRING;
 	case 'A': return XMLRPC_TYPE_ARRAY;
+	case 'b': return XMLRPC_TYPE_BOOL;
 	default: return XMLRPC_TYPE_STRUCT;
 	}
 }
@@ -500,6 +608,7 @@ check_call_answer(struct call *c, const struct method *m,
 		    "failed: wrong user or secret in the session string");
 		return 0;
 	}
+	c->rw = auth == AUTH_RW;
 	if (m->writes && auth != AUTH_RW) {
 		*answer = fail(c, PP_ERR_AUTHORIZATION, "user %s is read-only",
 		    c->user);

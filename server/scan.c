@@ -677,6 +677,28 @@ inventory_free(struct pp_inventory *inv)
 	memset(inv, 0, sizeof(*inv));
 }
 
+/* A deep copy of src into dst; -1 when out of memory (dst then empty). */
+int
+inventory_copy(struct pp_inventory *dst, const struct pp_inventory *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->dev = malloc((src->ndev ? src->ndev : 1) * sizeof(*dst->dev));
+	dst->member = malloc((src->nmember ? src->nmember : 1) *
+	    sizeof(*dst->member));
+	if (dst->dev == NULL || dst->member == NULL) {
+		inventory_free(dst);
+		return -1;
+	}
+	if (src->ndev > 0)
+		memcpy(dst->dev, src->dev, src->ndev * sizeof(*dst->dev));
+	if (src->nmember > 0)
+		memcpy(dst->member, src->member, src->nmember *
+		    sizeof(*dst->member));
+	dst->ndev = src->ndev;
+	dst->nmember = src->nmember;
+	return 0;
+}
+
 static int
 dev_cmp(const void *key, const void *elem)
 {

@@ -23,6 +23,7 @@ static Suite *(*const suites[])(void) = {
 	bind_suite,
 	host_suite,
 	rules_suite,
+	reconcile_suite,
 };
 
 int

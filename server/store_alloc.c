@@ -1,0 +1,143 @@
+/*
+ * The store's verbs for holdings: who holds which device, the requests
+ * of each VM's last allocate, the driver a bind left. Each is one SQL
+ * statement (or two) run inside the caller's transaction or savepoint;
+ * none commits. ops.c decides, these write; the writers' copy of the
+ * inventory (ops_cache.c) is told the same change after the savepoint
+ * holds.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcipassd.h"
+
+static int
+exec_bound(sqlite3 *db, const char *sql, int vmid, sqlite3_int64 a,
+    int *changes)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_stmt(db, sql)) == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, vmid);
+	sqlite3_bind_int64(st, 2, a);
+	rc = sqlite3_step(st);
+	store_stmt_done(st);
+	if (changes != NULL)
+		*changes = sqlite3_changes(db);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* vmid takes free device a; fails unless exactly that row changed. */
+int
+store_hold(sqlite3 *db, pp_addr a, int vmid, int req_index,
+    const struct pp_nic *nic, int64_t taken)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_stmt(db, "UPDATE device SET vmid = ?1, "
+	    "req_index = ?2, nic = ?3, mac = ?4, ip = ?5, ip6 = ?6, "
+	    "vlan_id = ?7, network = ?8, taken = ?10 WHERE addr = ?9 AND "
+	    "vmid = -1")) == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, vmid);
+	sqlite3_bind_int(st, 2, req_index);
+	sqlite3_bind_int(st, 3, nic->nic);
+	sqlite3_bind_text(st, 4, nic->mac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, nic->ip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, nic->ip6, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, nic->vlan_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, nic->network, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)a);
+	sqlite3_bind_int64(st, 10, taken);
+	rc = sqlite3_step(st);
+	store_stmt_done(st);
+	return rc == SQLITE_DONE && sqlite3_changes(db) == 1 ? 0 : -1;
+}
+
+/*
+ * vmid gives up what it holds (only address a when one): rows of devices
+ * gone from sysfs are deleted, the others freed, and the VM's last
+ * requests forgotten. Returns how many devices, or -1.
+ */
+int
+store_free(sqlite3 *db, int vmid, pp_addr a, int one)
+{
+	int	gone, freed;
+
+	if (exec_bound(db, one ? "DELETE FROM device WHERE vmid = ?1 AND "
+	    "addr = ?2 AND present = 0" : "DELETE FROM device WHERE "
+	    "vmid = ?1 AND present = 0", vmid, (sqlite3_int64)a, &gone) < 0 ||
+	    exec_bound(db, one ? "UPDATE device SET vmid = -1, "
+	    "req_index = -1, nic = 0, mac = '', ip = '', ip6 = '', "
+	    "vlan_id = '', network = '', taken = 0 WHERE vmid = ?1 AND "
+	    "addr = ?2" : "UPDATE device SET vmid = -1, req_index = -1, "
+	    "nic = 0, mac = '', ip = '', ip6 = '', vlan_id = '', "
+	    "network = '', taken = 0 WHERE vmid = ?1",
+	    vmid, (sqlite3_int64)a, &freed) < 0 ||
+	    store_requests_forget(db, vmid) < 0)
+		return -1;
+	return gone + freed;
+}
+
+/* The normalised request list of vmid's last allocate; *out NULL if none. */
+int
+store_requests_get(sqlite3 *db, int vmid, char **out)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*out = NULL;
+	if ((st = store_stmt(db, "SELECT requests FROM vm_request WHERE "
+	    "vmid = ?1")) == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, vmid);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    (*out = strdup((const char *)sqlite3_column_text(st, 0))) == NULL)
+		rc = SQLITE_NOMEM;
+	store_stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_requests_put(sqlite3 *db, int vmid, const char *norm)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_stmt(db, "INSERT OR REPLACE INTO vm_request "
+	    "(vmid, requests) VALUES (?1, ?2)")) == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, vmid);
+	sqlite3_bind_text(st, 2, norm, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	store_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* vmid's holdings no longer come from one allocate (attach, reconcile). */
+int
+store_requests_forget(sqlite3 *db, int vmid)
+{
+	return exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid,
+	    0, NULL);
+}
+
+/* What a bind did: the device's DRIVER is now driver. */
+int
+store_driver(sqlite3 *db, pp_addr a, const char *driver)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_stmt(db, "UPDATE device SET driver = ?2 WHERE "
+	    "addr = ?1")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)a);
+	sqlite3_bind_text(st, 2, driver, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	store_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
