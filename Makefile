@@ -23,11 +23,11 @@ LDFLAGS	+= -fsanitize=address,undefined
 endif
 
 PKG_CFLAGS	 = $(shell pkg-config --cflags libpci sqlite3 yaml-0.1 json-c \
-		   libpcre2-8 uuid)
+		   libpcre2-8 uuid libxml-2.0)
 CORE_LIBS	 = $(shell pkg-config --libs libpci sqlite3 yaml-0.1 libpcre2-8 \
 		   uuid) -lpthread
 SRV_LIBS	 = $(CORE_LIBS) $(shell xmlrpc-c-config abyss-server --libs)
-CLI_LIBS	 = $(shell pkg-config --libs json-c) \
+CLI_LIBS	 = $(shell pkg-config --libs json-c libxml-2.0) \
 		   $(shell xmlrpc-c-config client --libs) -lpthread
 CHECK_LIBS	 = $(shell pkg-config --libs check)
 ALL_CFLAGS	 = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Iinclude -Iserver \
@@ -199,7 +199,7 @@ $(PCFILE): FORCE
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
 	    'includedir=$(INCDIR)' '' 'Name: pcipass' \
 	    'Description: client library of the pcipass PCI passthrough service' \
-	    'Version: 0.1.0' 'Requires.private: json-c' \
+	    'Version: 0.1.0' 'Requires.private: json-c libxml-2.0' \
 	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lpcipass' \
 	    'Libs.private: $(strip $(shell xmlrpc-c-config client --libs)) -lpthread' \
 	    > $@

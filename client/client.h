@@ -21,6 +21,21 @@ struct pcipass_device_list {
 	struct pcipass_device	*dev;
 };
 
+/* view.c: oned's view of one host's holdings */
+struct view_pci {
+	int		 vmid;
+	char		*address;
+};
+struct view_host {
+	char		*name;
+	struct view_pci	*pci;
+	size_t		 n, cap;
+};
+struct pcipass_view {
+	struct view_host	*host;
+	size_t			 nhost, cap;
+};
+
 /* error.c */
 int	 err_set(int code, int one_code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

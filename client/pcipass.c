@@ -9,6 +9,8 @@
  * Endpoint: -H HOST[:PORT], else $PCIPASS_ENDPOINT, else 127.0.0.1:2634.
  * Session: $PCIPASS_AUTH, else ~/.pcipass/auth.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <getopt.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pcipass.h"
@@ -39,6 +42,8 @@ struct opts {
 	int			 policy;
 	int			 deadline;
 	int			 timeout;
+	int			 apply;
+	long long		 as_of;		/* -1: when the view was read */
 	int			 argc;		/* positional */
 	char			**argv;
 };
@@ -345,6 +350,114 @@ c_place(struct opts *o)
 	return EX_OK;
 }
 
+/* -H NAME=HOST[:PORT] of reconcile: the endpoint for view host NAME. */
+static int
+host_map(const struct opts *o, const pcipass_view *v, const char **ep)
+{
+	size_t	i, k, n;
+
+	for (i = 0; i < o->nhost; i++) {
+		n = strcspn(o->host[i], "=");
+		if (o->host[i][n] != '=' || n == 0 || o->host[i][n + 1] == '\0')
+			return usage("-H \"%s\": reconcile takes NAME=HOST"
+			    "[:PORT]", o->host[i]);
+		for (k = 0; k < pcipass_view_host_count(v); k++)
+			if (strlen(pcipass_view_host(v, k)) == n &&
+			    strncmp(pcipass_view_host(v, k), o->host[i], n) ==
+			    0)
+				break;
+		if (k == pcipass_view_host_count(v))
+			return usage("-H \"%s\": no host %.*s in the view",
+			    o->host[i], (int)n, o->host[i]);
+		ep[k] = o->host[i] + n + 1;
+	}
+	return 0;
+}
+
+static long long
+view_time(const char *path)
+{
+	struct stat	st;
+
+	if (strcmp(path, "-") != 0 && stat(path, &st) == 0)
+		return (long long)st.st_mtime;
+	return (long long)time(NULL);
+}
+
+/* One host's findings as a table; returns how many were not applied. */
+static size_t
+print_host(const pcipass_reconciliation *r, size_t h, int apply)
+{
+	const char	*name, *ep, *error, *class, *addr, *why, *act;
+	size_t		 i, host, n = 0, open_ = 0;
+	int		 vmid;
+
+	pcipass_reconciliation_host(r, h, &name, &ep, &error);
+	for (i = 0; i < pcipass_reconciliation_count(r); i++) {
+		pcipass_reconciliation_get(r, i, &host, &class, &vmid, &addr,
+		    &why);
+		n += host == h;
+	}
+	if (error != NULL) {
+		printf("HOST %s (%s): error: %s\n", name, ep, error);
+		return 1;
+	}
+	if (n == 0) {
+		printf("HOST %s (%s): in step\n", name, ep);
+		return 0;
+	}
+	printf("HOST %s (%s): %zu differ\n", name, ep, n);
+	printf("  %-8s %-8s %5s %-12s %s\n", "CLASS", "ACTION", "VM",
+	    "ADDRESS", "REASON");
+	for (i = 0; i < pcipass_reconciliation_count(r); i++) {
+		pcipass_reconciliation_get(r, i, &host, &class, &vmid, &addr,
+		    &why);
+		if (host != h)
+			continue;
+		act = !apply ? "none" : strcmp(class, "LEAKED") == 0 ?
+		    "released" : strcmp(class, "MISSING") == 0 ? "taken" :
+		    "none";
+		open_ += strcmp(act, "none") == 0;
+		printf("  %-8s %-8s %5d %-12s %s\n", class, act, vmid, addr,
+		    why);
+	}
+	return open_;
+}
+
+static int
+c_reconcile(struct opts *o)
+{
+	pcipass_view		*v;
+	pcipass_reconciliation	*r;
+	const char		**ep;
+	size_t			 i, open_ = 0;
+	long long		 as_of;
+	int			 rc;
+
+	if (pcipass_view_read(&v, o->argv[0]) < 0)
+		return usage("%s", pcipass_error_last()->message);
+	as_of = o->as_of >= 0 ? o->as_of : view_time(o->argv[0]);
+	if ((ep = calloc(pcipass_view_host_count(v) + 1, sizeof(*ep))) ==
+	    NULL) {
+		pcipass_view_free(v);
+		return fail();
+	}
+	if ((rc = host_map(o, v, ep)) != 0) {
+		free(ep);
+		pcipass_view_free(v);
+		return rc;
+	}
+	rc = pcipass_reconcile(&r, v, ep, NULL, as_of, o->apply, o->timeout);
+	free(ep);
+	pcipass_view_free(v);
+	if (rc < 0)
+		return fail();
+	for (i = 0; i < pcipass_reconciliation_hosts(r); i++)
+		open_ += print_host(r, i, o->apply);
+	pcipass_reconciliation_free(r);
+	return open_ > 0 ? EX_ERR : EX_OK;
+}
+
 static int	c_help(struct opts *);
 static int	c_host(struct opts *);
 
@@ -374,6 +487,11 @@ static const struct command commands[] = {
 	{ "place", c_place, 1, 1, "VMID -H h1 -H h2 ... (--pci K=V,... | "
 	    "--template FILE) [--policy first|most-free] [--deadline MS]",
 	    "choose a host that fits and allocate there" },
+	{ "reconcile", c_reconcile, 1, 0, "[--apply] [--as-of T] "
+	    "[-H NAME=HOST[:PORT] ...] FILE|-",
+	    "compare oned's view (onehost list -x, onehost show -x) with "
+	    "every host's daemon; act only with --apply; exit 1 if something "
+	    "differs and was not applied" },
 	{ "host", c_host, -1, 0, "ARGS...", "run pcipass-host host ARGS" },
 	{ "bind", c_host, -1, 0, "ARGS...", "run pcipass-host bind ARGS" },
 	{ "unbind", c_host, -1, 0, "ARGS...",
@@ -398,6 +516,10 @@ static const struct flag flags[] = {
 	{ "deadline", 'd', "MS", "place: give up on silent hosts after MS "
 	    "(default 5000)" },
 	{ "timeout", 't', "MS", "one call's timeout (default 30000)" },
+	{ "apply", 'a', NULL, "reconcile: release what leaked, take what is "
+	    "missing" },
+	{ "as-of", 'A', "T", "reconcile: when the view was taken, Unix "
+	    "seconds (default: now for -, else the file's time)" },
 	{ "help", 'h', NULL, "this text" },
 };
 #define NFLAGS	(sizeof(flags) / sizeof(flags[0]))
@@ -532,6 +654,24 @@ option(struct opts *o, int ch, const char *arg)
 		return int_opt("--deadline", arg, &o->deadline);
 	case 't':
 		return int_opt("--timeout", arg, &o->timeout);
+	case 'a':
+		if (current->fn != c_reconcile)
+			return usage("--apply is for reconcile");
+		o->apply = 1;
+		return 0;
+	case 'A': {
+		char	*end;
+
+		errno = 0;
+		o->as_of = strtoll(arg, &end, 10);
+		if (current->fn != c_reconcile)
+			return usage("--as-of is for reconcile");
+		if (*arg == '\0' || *end != '\0' || errno != 0 ||
+		    o->as_of < 0 || o->as_of > 2147483647LL)
+			return usage("--as-of \"%s\": expected Unix seconds, "
+			    "0 to 2147483647", arg);
+		return 0;
+	}
 	default:
 		return usage("unknown option");
 	}
@@ -600,6 +740,7 @@ main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	memset(&o, 0, sizeof(o));
+	o.as_of = -1;
 	if (current->fn == c_host) {
 		o.argc = argc - 2;
 		o.argv = argv + 2;

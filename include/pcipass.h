@@ -196,6 +196,49 @@ const pcipass_device_list *pcipass_placement_devices(
 	    const pcipass_placement *);
 void	 pcipass_placement_free(pcipass_placement *);
 
+/*
+ * Reconcile (API.md "Reconcile"): oned's view of the PCI holdings of its
+ * hosts, compared by each host's daemon with its own ledger.
+ *
+ * The view is read from the XML of `onehost list -x` (<HOST_POOL>) or
+ * `onehost show -x` (<HOST>): per host its NAME and the ADDRESS of each
+ * HOST_SHARE/PCI_DEVICES/PCI whose VMID is not -1. path "-" reads
+ * standard input. Errors name the input and the host (PCIPASS_EINVAL).
+ * *out: free with pcipass_view_free().
+ */
+typedef struct pcipass_view		pcipass_view;
+typedef struct pcipass_reconciliation	pcipass_reconciliation;
+int	 pcipass_view_read(pcipass_view **out, const char *path);
+int	 pcipass_view_parse(pcipass_view **out, const char *name,
+	    const char *xml, size_t len);
+size_t	 pcipass_view_host_count(const pcipass_view *);
+/* Host i's NAME; owned by the view. */
+const char *pcipass_view_host(const pcipass_view *, size_t i);
+void	 pcipass_view_free(pcipass_view *);
+
+/*
+ * pci.reconcile on every host of the view in parallel, each given its own
+ * holdings. endpoints: NULL, or one "HOST[:PORT]" per view host (a NULL
+ * entry: the host's NAME, port 2634). as_of: Unix seconds the view was
+ * taken. apply: act (LEAKED released, MISSING taken). A host that fails
+ * is recorded with its error, the others go on; the call itself fails
+ * only for bad arguments or no memory. deadline_ms 0: 30000.
+ * *out: free with pcipass_reconciliation_free().
+ */
+int	 pcipass_reconcile(pcipass_reconciliation **out, const pcipass_view *,
+	    const char *const *endpoints, const char *session,
+	    long long as_of, int apply, int deadline_ms);
+/* Hosts in view order; error NULL when the host answered. Owned by r. */
+size_t	 pcipass_reconciliation_hosts(const pcipass_reconciliation *);
+void	 pcipass_reconciliation_host(const pcipass_reconciliation *, size_t i,
+	    const char **name, const char **endpoint, const char **error);
+/* Findings, by host, then LEAKED, RECENT, MISSING, CONFLICT, address. */
+size_t	 pcipass_reconciliation_count(const pcipass_reconciliation *);
+void	 pcipass_reconciliation_get(const pcipass_reconciliation *, size_t i,
+	    size_t *host, const char **class, int *vmid,
+	    const char **address, const char **reason);
+void	 pcipass_reconciliation_free(pcipass_reconciliation *);
+
 #ifdef __cplusplus
 }
 #endif

@@ -116,9 +116,7 @@ static void
 let_go(struct pp_device *d)
 {
 	d->vmid = -1;
-	d->req_index = -1;
 	d->taken = 0;
-	memset(&d->nic, 0, sizeof(d->nic));
 	if (!d->present)
 		d->offered = 0;		/* its row goes: nobody may take it */
 }
@@ -134,13 +132,15 @@ plan_leaks(struct pp_inventory *w, const struct rc_holding *h, size_t nh,
 {
 	struct pp_device	*d;
 	char			*leak, why[512];
+	int64_t			*taken;
 	int			*owner, changed;
 	size_t			 i;
 	int			 rc = -1;
 
 	leak = calloc(w->ndev ? w->ndev : 1, 1);
 	owner = calloc(w->ndev ? w->ndev : 1, sizeof(*owner));
-	if (leak == NULL || owner == NULL)
+	taken = calloc(w->ndev ? w->ndev : 1, sizeof(*taken));
+	if (leak == NULL || owner == NULL || taken == NULL)
 		goto out;
 	for (i = 0; i < w->ndev; i++) {
 		d = &w->dev[i];
@@ -156,6 +156,7 @@ plan_leaks(struct pp_inventory *w, const struct rc_holding *h, size_t nh,
 		}
 		leak[i] = 1;
 		owner[i] = d->vmid;
+		taken[i] = d->taken;
 		let_go(d);
 	}
 	do {
@@ -168,6 +169,7 @@ plan_leaks(struct pp_inventory *w, const struct rc_holding *h, size_t nh,
 			/* Given back whole: it stays the VM's, as it was. */
 			leak[i] = 0;
 			d->vmid = owner[i];
+			d->taken = taken[i];
 			changed = 1;
 			if (item_add(p, RC_CONFLICT, owner[i], d->addr, 0,
 			    "not in the frontend's view, and kept: %s", why) <
@@ -178,13 +180,14 @@ plan_leaks(struct pp_inventory *w, const struct rc_holding *h, size_t nh,
 	for (i = 0; i < w->ndev; i++)
 		if (leak[i] && item_add(p, RC_LEAKED, owner[i],
 		    w->dev[i].addr, 1, "not in the frontend's view; taken at "
-		    "%lld, before as_of %lld", (long long)w->dev[i].taken,
+		    "%lld, before as_of %lld", (long long)taken[i],
 		    (long long)as_of) < 0)
 			goto out;
 	rc = 0;
 out:
 	free(leak);
 	free(owner);
+	free(taken);
 	return rc;
 }
 

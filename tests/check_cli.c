@@ -315,6 +315,99 @@ START_TEST(t_place)
 }
 END_TEST
 
+/*
+ * Reconcile from the frontend: oned's `onehost list -x` (tests/data/one/
+ * host-pool.xml) against two real daemons and one host that is down.
+ * host-a (d): VM 5 holds 01:00.0 as oned says, 02:00.0 is free here but
+ * VM 6's in oned. host-b: VM 9 holds 01:00.0, which oned has free.
+ */
+START_TEST(t_reconcile)
+{
+	struct daemon	 b;
+	char		 pool[600], map[300], *before_a, *before_b;
+	const char	*one = "host-b (127.0.0.1:%d): 1 differ\n";
+	char		 line[200];
+
+	snprintf(pool, sizeof(pool), "%s/tests/data/one/host-pool.xml",
+	    getenv("SRCDIR"));
+	daemon_start(&b, tree_text(TREE), ":filter: '*:*'\n", NULL);
+	ck_assert_int_eq(run("allocate 5 --pci ADDRESS=0000:01:00:0"), 0);
+	ck_assert_int_eq(run("allocate 9 --pci ADDRESS=0000:01:00:0 "
+	    "-H 127.0.0.1:%d", b.port), 0);
+	snprintf(map, sizeof(map), "-H host-a=%s:%d -H host-b=%s:%d "
+	    "-H host-c=127.0.0.1:1", d.host, d.port, b.host, b.port);
+	before_a = list_summary(&d);
+	before_b = list_summary(&b);
+	/* Without --apply: reported, exit 1, nothing changed. */
+	ck_assert_int_eq(run("reconcile --as-of 2000000000 %s '%s'", map,
+	    pool), 1);
+	snprintf(line, sizeof(line), one, b.port);
+	ck_assert_msg(strstr(sout, line) != NULL, "%s", sout);
+	ck_assert_msg(strstr(sout, "\n  MISSING  none         6 0000:02:00:0 "
+	    "free here; the rules let VM 6 take it\n") != NULL, "%s", sout);
+	ck_assert_msg(strstr(sout, "\n  LEAKED   none         9 0000:01:00:0 "
+	    "not in the frontend's view; taken at ") != NULL, "%s", sout);
+	ck_assert_msg(strstr(sout, "HOST host-c (127.0.0.1:1): error: "
+	    "connection refused\n") != NULL, "%s", sout);
+	ck_assert_str_eq(list_summary(&d), before_a);
+	ck_assert_str_eq(list_summary(&b), before_b);
+	/* A view read before host-b's holding was taken: it is recent and
+	 * stays; host-a's missing device is taken. */
+	ck_assert_int_eq(run("reconcile --as-of 1 --apply %s '%s'", map,
+	    pool), 1);
+	ck_assert_msg(strstr(sout, "\n  RECENT   none         9 0000:01:00:0 "
+	    "not in the frontend's view; taken at ") != NULL, "%s", sout);
+	ck_assert_msg(strstr(sout, "  MISSING  taken        6 0000:02:00:0")
+	    != NULL, "%s", sout);
+	ck_assert_str_eq(list_summary(&b), before_b);
+	/* A later view: the leak is released. */
+	ck_assert_int_eq(run("reconcile --as-of 2000000000 --apply %s '%s'",
+	    map, pool), 1);		/* host-c is still down */
+	ck_assert_msg(strstr(sout, "  LEAKED   released     9 0000:01:00:0")
+	    != NULL, "%s", sout);
+	ck_assert_msg(strstr(list_summary(&d), "0000:02:00:0 6 used\n") !=
+	    NULL, "%s", list_summary(&d));
+	ck_assert_msg(strstr(list_summary(&b), "0000:01:00:0 -1 free\n") !=
+	    NULL, "%s", list_summary(&b));
+	/* In step now; host-c alone keeps the exit at 1, then 0 without it
+	 * (one HOST, as `onehost show -x` writes it, on standard input). */
+	ck_assert_int_eq(run("reconcile --as-of 2000000000 %s '%s'", map,
+	    pool), 1);
+	ck_assert_msg(strstr(sout, "HOST host-a (127.0.0.1:") != NULL &&
+	    strstr(sout, "): in step\n") != NULL, "%s", sout);
+	ck_assert_int_eq(run("reconcile -H host-a=%s:%d - < '%s'", d.host,
+	    d.port, tmpl("host-a.xml", "<HOST><ID>0</ID><NAME>host-a</NAME>"
+	    "<HOST_SHARE><PCI_DEVICES><PCI><ADDRESS><![CDATA[0000:01:00:0]]>"
+	    "</ADDRESS><VMID><![CDATA[5]]></VMID></PCI><PCI><ADDRESS><![CDATA["
+	    "0000:02:00:0]]></ADDRESS><VMID><![CDATA[6]]></VMID></PCI>"
+	    "</PCI_DEVICES></HOST_SHARE></HOST>")), 0);
+	snprintf(line, sizeof(line), "HOST host-a (%s:%d): in step\n", d.host,
+	    d.port);
+	ck_assert_str_eq(sout, line);
+	/* Bad input: usage, nothing sent. */
+	ck_assert_int_eq(run("reconcile -H host-a=%s:%d '%s'", d.host, d.port,
+	    tmpl("bad.xml", "<HOST><NAME>host-a</NAME><HOST_SHARE>"
+	    "<PCI_DEVICES><PCI><ADDRESS>0000:01:00:0</ADDRESS><VMID>five"
+	    "</VMID></PCI></PCI_DEVICES></HOST_SHARE></HOST>")), 2);
+	ck_assert_msg(strstr(serr, "bad.xml: host host-a: PCI 0000:01:00:0: "
+	    "VMID \"five\" is not -1 or a VM id") != NULL, "%s", serr);
+	ck_assert_int_eq(run("reconcile '%s'", tmpl("vm.xml",
+	    "<VM><ID>1</ID></VM>")), 2);
+	ck_assert_msg(strstr(serr, "expected <HOST_POOL> (onehost list -x) or "
+	    "<HOST> (onehost show -x), found <VM>") != NULL, "%s", serr);
+	ck_assert_int_eq(run("reconcile '%s'", tmpl("cut.xml",
+	    "<HOST_POOL><HOST>")), 2);
+	ck_assert_msg(strstr(serr, "cut.xml:1: not XML: ") != NULL, "%s",
+	    serr);
+	ck_assert_int_eq(run("reconcile -H host-z=127.0.0.1:1 '%s'", pool), 2);
+	ck_assert_msg(strstr(serr, "no host host-z in the view") != NULL, "%s",
+	    serr);
+	ck_assert_int_eq(run("reconcile --as-of yesterday '%s'", pool), 2);
+	ck_assert_int_eq(run("list --apply"), 2);
+	daemon_stop(&b);
+}
+END_TEST
+
 /* host/bind/unbind exec pcipass-host from pcipass's own directory. */
 START_TEST(t_host)
 {
@@ -350,6 +443,7 @@ cli_suite(void)
 	tcase_add_test(tc, t_template);
 	tcase_add_test(tc, t_exit_codes);
 	tcase_add_test(tc, t_place);
+	tcase_add_test(tc, t_reconcile);
 	tcase_add_test(tc, t_host);
 	suite_add_tcase(s, tc);
 	return s;
