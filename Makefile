@@ -138,7 +138,7 @@ stress: all $(STRESS)
 	    KILLS=$(STRESS_KILLS) sh tests/stress/run.sh
 
 FUZZ_SECONDS	?= 60
-FUZZ_HARNESSES	 = rpc filter scan template
+FUZZ_HARNESSES	 = rpc filter scan template view
 FUZZ_FLAGS	 = -O1 -g -fno-omit-frame-pointer \
 		   -fsanitize=fuzzer-no-link,address,undefined \
 		   -fno-sanitize-recover=undefined
@@ -154,8 +154,10 @@ fuzz-deps:
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(FUZZ_OBJS)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(SRV_LIBS)
 
-# The VM template reader is client code: linked with libpcipass.
+# The VM template and view readers are client code: linked with libpcipass.
 $(BUILD)/fuzz/fuzz_template: $(BUILD)/fuzz/fuzz_template.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(CLI_LIBS)
+$(BUILD)/fuzz/fuzz_view: $(BUILD)/fuzz/fuzz_view.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(CLI_LIBS)
 
 fuzz-bins: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%)

@@ -1,8 +1,8 @@
 /*
  * libFuzzer harness: the XML-RPC front's body checks (rpc.c, included so
  * that its static functions are reachable) and, for bodies they accept,
- * xmlrpc-c's parse of the call and decode_requests()/decode_request() on
- * every parameter. A body the checks let through must parse in bounded
+ * xmlrpc-c's parse of the call and decode_requests()/decode_request()
+ * and pci.reconcile's decode_holdings() on every parameter. A body the checks let through must parse in bounded
  * memory and time (libFuzzer's -rss_limit_mb and -timeout catch the
  * rest).
  */
@@ -28,7 +28,8 @@ decode_all(xmlrpc_value *params)
 	xmlrpc_env		 env;
 	xmlrpc_value		*p;
 	struct pp_request	 req[PP_MAXREQ];
-	size_t			 nreq, k;
+	struct rc_holding	*h;
+	size_t			 nreq, nh, k;
 	char			 err[512];
 	int			 i, n;
 
@@ -51,6 +52,19 @@ decode_all(xmlrpc_value *params)
 		xmlrpc_env_clean(&env);
 		xmlrpc_env_init(&env);
 		decode_request(&env, p, &req[0], err, sizeof(err));
+		xmlrpc_env_clean(&env);
+		xmlrpc_env_init(&env);
+		/* A success is at most 64 addresses, ascending, none twice. */
+		if (decode_holdings(&env, p, &h, &nh, 64, err,
+		    sizeof(err)) == 0) {
+			for (k = 1; k < nh; k++)
+				if (h[k - 1].addr >= h[k].addr)
+					__builtin_trap();
+			if (nh > 64 || (nh > 0 && h[0].vmid < 0))
+				__builtin_trap();
+			free(h);
+		} else if (h != NULL || memchr(err, '\0', sizeof(err)) == NULL)
+			__builtin_trap();
 		xmlrpc_env_clean(&env);
 		xmlrpc_env_init(&env);
 		xmlrpc_DECREF(p);

@@ -296,7 +296,9 @@ reconcile_plan(struct pp_inventory *w, const struct rc_holding *view,
 			goto out;
 	}
 	for (i = 0; i < RC_N; i++)
-		qsort(p->item[i], p->n[i], sizeof(*p->item[i]), item_cmp);
+		if (p->n[i] > 1)
+			qsort(p->item[i], p->n[i], sizeof(*p->item[i]),
+			    item_cmp);
 	rc = 0;
 out:
 	free(h);

@@ -12,7 +12,7 @@ status=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export PCIPASS_HWM_MB=512
 
-for suite in filter scan store match; do
+for suite in filter scan store match rules; do
 	if ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$supp \
 	    CK_RUN_SUITE=$suite "$TESTRUN" > "$ASANDIR/unit-$suite.out" 2>&1
 	then
@@ -32,7 +32,7 @@ ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:log_path=$ASANDIR/daemon \
 LSAN_OPTIONS=suppressions=$supp exec $PCIPASSD "\$@"
 EOW
 chmod 755 "$wrap"
-for suite in rpc hostile stress; do
+for suite in rpc hostile stress reconcile; do
 	if PCIPASSD=$wrap ASAN_OPTIONS=detect_leaks=0 CK_RUN_SUITE=$suite \
 	    "$TESTRUN" > "$ASANDIR/daemon-$suite.out" 2>&1; then
 		echo "asan: daemon suite $suite: clean ($(tail -n 1 \

@@ -10,7 +10,7 @@ VALGRIND="$VALGRIND --suppressions=${SRCDIR:-.}/tests/valgrind.supp"
 VGDIR=${VGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/pcipass-vg.XXXXXX")}
 status=0
 
-for suite in filter scan store match; do
+for suite in filter scan store match rules; do
 	if CK_FORK=no CK_RUN_SUITE=$suite $VALGRIND \
 	    --log-file="$VGDIR/unit-$suite.log" "$TESTRUN" \
 	    > "$VGDIR/unit-$suite.out" 2>&1; then
@@ -29,7 +29,7 @@ cat > "$wrap" <<EOW
 exec $VALGRIND --log-file=$VGDIR/daemon.%p.log $PCIPASSD "\$@"
 EOW
 chmod 755 "$wrap"
-for suite in rpc hostile; do
+for suite in rpc hostile reconcile; do
 	if PCIPASSD=$wrap PCIPASS_SLOW=1 CK_RUN_SUITE=$suite \
 	    CK_TIMEOUT_MULTIPLIER=5 \
 	    "$TESTRUN" > "$VGDIR/daemon-$suite.out" 2>&1; then

@@ -385,6 +385,75 @@ phase_persist_setup() {
 	    0.ADDRESS=0000:02:00:0 0.VMID=401
 }
 
+# The frontend's reconcile (pcipass reconcile) across the three hosts:
+# oned's view is made from the hosts' own listings, less a deliberate
+# leak of VM 501 on h1, written as `onehost list -x` writes it.
+phase_reconcile() {
+	local cli=${PCIPASS:-} o rc free t
+	if [ -z "$cli" ]; then
+		cli=$(command -v pcipass 2>/dev/null || true)
+		[ -n "$cli" ] || { [ -x "$here/../../build/pcipass" ] &&
+		    cli=$here/../../build/pcipass; }
+	fi
+	if [ -z "$cli" ] || ! "$cli" help 2>&1 | grep -q '^  reconcile'; then
+		bad "pcipass reconcile: no pcipass CLI with 'reconcile'"
+		return
+	fi
+	echo "# pcipass reconcile ($cli) after a leak of VM 501 on h1"
+	(umask 077; echo "$SESSION" >"$out/session")
+	local map=(-H h1=127.0.0.21:2634 -H h2=127.0.0.22:2634
+	    -H h3=127.0.0.33:2634)
+	for h in h1:127.0.0.21 h2:127.0.0.22 h3:127.0.0.33; do
+		PCIPASS_AUTH=$out/session "$cli" list --json -H "${h#*:}:2634" \
+		    >"$out/${h%%:*}.json" 2>&1 ||
+		    bad "pcipass list --json on $h: $(cat "$out/${h%%:*}.json")"
+	done
+	free=$("$py" -c 'import json,sys
+d = json.load(open(sys.argv[1]))["HOST_SHARE"]["PCI_DEVICES"]["PCI"]
+print(next(p["ADDRESS"] for p in d if p["VMID"] == "-1" and p["STATE"] == "free"))' "$out/h1.json")
+	expect "h1 allocate VM 501 ($free): the leak" h1 allocate-address.xml \
+	    VMID=501 ADDR="$free" -- ok '#.=1' 0.VMID=501
+	"$py" - "$out" >"$out/pool.xml" <<'PY'
+import json, sys
+out = sys.argv[1]
+print('<HOST_POOL>', end='')
+for i, h in enumerate(['h1', 'h2', 'h3']):
+    pci = json.load(open('%s/%s.json' % (out, h)))['HOST_SHARE']['PCI_DEVICES']['PCI']
+    print('<HOST><ID>%d</ID><NAME>%s</NAME><HOST_SHARE><PCI_DEVICES>' % (i, h), end='')
+    for p in pci:
+        print('<PCI><ADDRESS><![CDATA[%s]]></ADDRESS><VMID><![CDATA[%s]]></VMID></PCI>'
+              % (p['ADDRESS'], p['VMID']), end='')
+    print('</PCI_DEVICES></HOST_SHARE></HOST>', end='')
+print('</HOST_POOL>')
+PY
+	t=$(( $(date +%s) + 1 ))
+	o=$(PCIPASS_AUTH=$out/session "$cli" reconcile --as-of "$t" \
+	    "${map[@]}" "$out/pool.xml" 2>&1); rc=$?
+	if [ $rc -eq 1 ] && grep -q "^  LEAKED   none       501 $free " <<<"$o" &&
+	    [ "$(grep -c '^  [A-Z]' <<<"$o")" -eq 2 ]; then
+		ok "pcipass reconcile: h1's leak of VM 501 found, exit 1"
+	else
+		bad "pcipass reconcile: exit $rc: $o"
+	fi
+	o=$(PCIPASS_AUTH=$out/session "$cli" reconcile --apply --as-of "$t" \
+	    "${map[@]}" "$out/pool.xml" 2>&1); rc=$?
+	if [ $rc -eq 0 ] && grep -q "^  LEAKED   released   501 $free " <<<"$o"
+	then
+		ok "pcipass reconcile --apply: released, exit 0"
+	else
+		bad "pcipass reconcile --apply: exit $rc: $o"
+	fi
+	expect "h1 VM 501 holds nothing" h1 vmid.xml METHOD=pci.vm VMID=501 -- \
+	    ok '#.=0'
+	o=$(PCIPASS_AUTH=$out/session "$cli" reconcile --as-of "$t" \
+	    "${map[@]}" "$out/pool.xml" 2>&1); rc=$?
+	if [ $rc -eq 0 ] && [ "$(grep -c ': in step$' <<<"$o")" -eq 3 ]; then
+		ok "pcipass reconcile: every host in step"
+	else
+		bad "pcipass reconcile after --apply: exit $rc: $o"
+	fi
+}
+
 phase_after_restart() {
 	echo "# persistence, part 2: h2 was restarted"
 	expect "h2 answers after the restart" h2 noargs.xml METHOD=pci.version -- ok
@@ -396,6 +465,7 @@ phase_after_restart() {
 	    '[ADDRESS=0000:02:00:0].VMID=401' '[ADDRESS=0000:02:00:0].STATE=used'
 	expect "h2 same allocate for VM 401 returns it" h2 allocate-nvme.xml VMID=401 -- \
 	    ok 0.ADDRESS=0000:02:00:0
+	phase_reconcile
 	echo "# clean up: release every VM of the suite"
 	expect "h2 release VM 401" h2 vmid.xml METHOD=pci.release VMID=401 -- ok .=1
 	expect "h2 release VM 203" h2 vmid.xml METHOD=pci.release VMID=203 -- ok .=2
