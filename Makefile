@@ -231,13 +231,30 @@ ifneq ($(LIB_SRCS),)
 	install -m 644 $(PCFILE) $(DESTDIR)$(LIBDIR)/pkgconfig/pcipass.pc
 endif
 
+# OpenNebula's remotes on the frontend (`onehost sync` copies them to the
+# hosts): pcipass's IM probe in place of OpenNebula's pci.rb, which is
+# kept as pci.rb.orig; uninstall-opennebula puts it back
+# (docs/OPENNEBULA.md).
+ONE_REMOTES	?= /var/lib/one/remotes
+ONE_PROBE	 = $(DESTDIR)$(ONE_REMOTES)/im/kvm-probes.d/host/system/pci.rb
+install-opennebula:
+	install -d $(dir $(ONE_PROBE))
+	if [ -f $(ONE_PROBE) ] && ! grep -q "pcipass's drop-in" $(ONE_PROBE); \
+	    then mv $(ONE_PROBE) $(ONE_PROBE).orig; fi
+	install -m 755 dist/opennebula/im/pci.rb $(ONE_PROBE)
+
+uninstall-opennebula:
+	if [ -f $(ONE_PROBE).orig ]; then mv $(ONE_PROBE).orig $(ONE_PROBE); \
+	    elif grep -q "pcipass's drop-in" $(ONE_PROBE) 2>/dev/null; then \
+	    rm -f $(ONE_PROBE); fi
+
 clean:
 	rm -rf build build-*
 
 # Benchmarks (bench/, docs/BENCHMARKS.md): an -O2 build of its own, wrk
 # and hyperfine from Debian when missing; BENCH_QUICK=1 for a fast pass.
 BENCH_BUILD	?= build-bench
-.PHONY: bench
+.PHONY: bench install-opennebula uninstall-opennebula
 bench: deps
 	@sh bench/deps.sh
 	@$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) CFLAGS="-O2 -g" all

@@ -307,6 +307,21 @@ c_monitor(struct opts *o)
 	return EX_OK;
 }
 
+/* pci.probe: the template OpenNebula's monitoring reads, held included. */
+static int
+c_probe(struct opts *o)
+{
+	pcipass_client	*c;
+	char		*s;
+	int		 rc;
+
+	if (connect_(&c, o))
+		return EX_ERR;
+	rc = pcipass_probe(&s, c);
+	pcipass_client_free(c);
+	return print_text(s, rc);
+}
+
 static int
 c_version(struct opts *o)
 {
@@ -480,6 +495,8 @@ static const struct command commands[] = {
 	    "take one device from a VM" },
 	{ "test", c_test, -1, 1, "[VMID] (--pci K=V,... | --template FILE) "
 	    "[-H host:port]", "whether requests fit (exit 1 if not)" },
+	{ "probe", c_probe, 0, 0, "[-H host:port]",
+	    "the OpenNebula monitoring template (pci.probe)" },
 	{ "monitor", c_monitor, 0, 0, "[-H host:port]",
 	    "rescan the host now" },
 	{ "version", c_version, 0, 0, "[-H host:port]",

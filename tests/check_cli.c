@@ -408,6 +408,105 @@ START_TEST(t_reconcile)
 }
 END_TEST
 
+/*
+ * The IM probe drop-in (dist/opennebula/im/pci.rb) as monitord runs it:
+ * with the daemon up it prints pci.probe, held devices included; with
+ * none it prints `pcipassd --probe` and says so on stderr. The pcipassd it
+ * finds is a two-line wrapper giving the test tree's --sysfs-root and
+ * --filter, as /sys and /etc/pcipass/pci.conf are on a host.
+ */
+START_TEST(t_im_probe)
+{
+	char	bin[400], path[500], cmd[2000], *want, *cold;
+	FILE	*f;
+	int	st;
+
+	snprintf(bin, sizeof(bin), "%s/bin", dir);
+	ck_assert_int_eq(mkdir(bin, 0755), 0);
+	snprintf(path, sizeof(path), "%s/pcipassd", bin);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "#!/bin/sh\nexec '%s' --sysfs-root '%s' --filter "
+	    "'%s/pci.conf' \"$@\"\n", getenv("PCIPASSD"), d.sysfs, d.dir);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/pcipass", bin);
+	ck_assert_int_eq(symlink(getenv("PCIPASS"), path), 0);
+	ck_assert_int_eq(run("allocate 7 --pci ADDRESS=0000:02:00:0"), 0);
+	ck_assert_int_eq(run("probe"), 0);
+	want = strdup(sout);
+	ck_assert_msg(strstr(want, "ADDRESS = \"0000:02:00:0\" ") != NULL,
+	    "%s", want);
+	/* The daemon's answer, byte for byte. */
+	ck_assert_int_eq(run("list --xml"), 0);	/* (a call that works) */
+	snprintf(cmd, sizeof(cmd), "PCIPASS_BIN='%s' PCIPASS_AUTH='%s/auth' "
+	    "PCIPASS_ENDPOINT=%s:%d '%s/dist/opennebula/im/pci.rb' >'%s' "
+	    "2>'%s'", bin, dir, d.host, d.port, getenv("SRCDIR"), out[0],
+	    out[1]);
+	st = system(cmd);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_str_eq(read_file(out[0]), want);
+	ck_assert_str_eq(read_file(out[1]), "");
+	/* No daemon: the cold probe, which lists every offered device as
+	 * free (it knows no holdings), and a word on stderr. */
+	snprintf(cmd, sizeof(cmd), "'%s/pcipassd' --probe > '%s/cold'", bin,
+	    dir);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/cold", dir);
+	cold = read_file(path);
+	ck_assert_msg(strstr(cold, "ADDRESS = \"0000:02:00:0\" ") != NULL,
+	    "%s", cold);
+	snprintf(cmd, sizeof(cmd), "PCIPASS_BIN='%s' PCIPASS_AUTH='%s/auth' "
+	    "PCIPASS_ENDPOINT=127.0.0.1:1 '%s/dist/opennebula/im/pci.rb' "
+	    ">'%s' 2>'%s'", bin, dir, getenv("SRCDIR"), out[0], out[1]);
+	st = system(cmd);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_str_eq(read_file(out[0]), cold);
+	ck_assert_msg(strstr(read_file(out[1]), "pcipass probe: pcipass: "
+	    "pci.probe: ") != NULL && strstr(read_file(out[1]),
+	    "127.0.0.1 port 1") != NULL && strstr(read_file(out[1]),
+	    "printing pcipassd --probe, which knows no holdings") != NULL,
+	    "%s", read_file(out[1]));
+	free(want);
+	free(cold);
+}
+END_TEST
+
+/* make install-opennebula keeps OpenNebula's pci.rb; uninstall restores. */
+START_TEST(t_install_opennebula)
+{
+	char	cmd[1500], path[600], *s;
+	const char	*probe = "/remotes/im/kvm-probes.d/host/system/pci.rb";
+
+	snprintf(path, sizeof(path), "%s/root%s", dir, probe);
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\" && "
+	    "echo '# OpenNebula pci.rb' > '%s'", path, path);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "make -s -C '%s' DESTDIR='%s/root' "
+	    "ONE_REMOTES=/remotes %%s >/dev/null", getenv("SRCDIR"), dir);
+	for (int i = 0; i < 2; i++) {	/* twice: the original stays kept */
+		char	c[1600];
+
+		snprintf(c, sizeof(c), cmd, "install-opennebula");
+		ck_assert_int_eq(system(c), 0);
+	}
+	s = read_file(path);
+	ck_assert_msg(strstr(s, "pcipass's drop-in") != NULL, "%s", s);
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), ".orig");
+	ck_assert_str_eq(read_file(path), "# OpenNebula pci.rb\n");
+	{
+		char	c[1600];
+
+		snprintf(c, sizeof(c), cmd, "uninstall-opennebula");
+		ck_assert_int_eq(system(c), 0);
+	}
+	path[strlen(path) - 5] = '\0';
+	ck_assert_str_eq(read_file(path), "# OpenNebula pci.rb\n");
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), ".orig");
+	ck_assert_ptr_null(read_file(path));
+}
+END_TEST
+
 /* host/bind/unbind exec pcipass-host from pcipass's own directory. */
 START_TEST(t_host)
 {
@@ -444,6 +543,8 @@ cli_suite(void)
 	tcase_add_test(tc, t_exit_codes);
 	tcase_add_test(tc, t_place);
 	tcase_add_test(tc, t_reconcile);
+	tcase_add_test(tc, t_im_probe);
+	tcase_add_test(tc, t_install_opennebula);
 	tcase_add_test(tc, t_host);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,25 @@
+#!/bin/sh
+# pcipass's drop-in for OpenNebula's im/kvm-probes.d/host/system/pci.rb
+# (installed by `make install-opennebula`, which keeps OpenNebula's own as
+# pci.rb.orig). It prints what the local pcipassd offers, held devices
+# included (pci.probe), so oned's scheduler sees only devices pcipassd
+# will give. When no daemon answers it prints `pcipassd --probe`, which
+# knows no holdings (API.md), and says so on stderr.
+#
+# PCIPASS_ENDPOINT (default 127.0.0.1:2634) and PCIPASS_AUTH (default
+# ~/.pcipass/auth, the session "user:secret", mode 0600) as for the CLI.
+# PCIPASS_BIN: where pcipass and pcipassd are (default: PATH, then
+# /usr/bin and /usr/sbin).
+PATH=${PCIPASS_BIN:+$PCIPASS_BIN:}$PATH:/usr/bin:/usr/sbin
+export PATH
+
+err=$(mktemp "${TMPDIR:-/tmp}/pcipass-probe.XXXXXX") || exit 1
+trap 'rm -f "$err"' EXIT
+# pcipass prints the answer only once it has all of it: a failed call
+# prints nothing on stdout.
+if pcipass probe --timeout 10000 2>"$err"; then
+	exit 0
+fi
+echo "pcipass probe: $(head -c 300 "$err"); printing pcipassd --probe," \
+    "which knows no holdings" >&2
+exec pcipassd --probe
