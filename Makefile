@@ -232,21 +232,34 @@ ifneq ($(LIB_SRCS),)
 endif
 
 # OpenNebula's remotes on the frontend (`onehost sync` copies them to the
-# hosts): pcipass's IM probe in place of OpenNebula's pci.rb, which is
-# kept as pci.rb.orig; uninstall-opennebula puts it back
-# (docs/OPENNEBULA.md).
+# hosts), docs/OPENNEBULA.md: pcipass's IM probe in place of OpenNebula's
+# pci.rb (kept as pci.rb.orig), and the KVM driver vmm/kvm-pcipass: our
+# wrappers, `cancel` the same as `shutdown`, and every other action a
+# link to OpenNebula's own in vmm/kvm (run again after upgrading
+# OpenNebula). uninstall-opennebula undoes both.
 ONE_REMOTES	?= /var/lib/one/remotes
 ONE_PROBE	 = $(DESTDIR)$(ONE_REMOTES)/im/kvm-probes.d/host/system/pci.rb
+ONE_VMM		 = $(DESTDIR)$(ONE_REMOTES)/vmm/kvm-pcipass
+VMM_WRAPPERS	 = deploy shutdown save restore attach_nic detach_nic
 install-opennebula:
-	install -d $(dir $(ONE_PROBE))
+	install -d $(dir $(ONE_PROBE)) $(ONE_VMM)
 	if [ -f $(ONE_PROBE) ] && ! grep -q "pcipass's drop-in" $(ONE_PROBE); \
 	    then mv $(ONE_PROBE) $(ONE_PROBE).orig; fi
 	install -m 755 dist/opennebula/im/pci.rb $(ONE_PROBE)
+	install -m 644 dist/opennebula/vmm/kvm-pcipass/pcipassrc \
+	    $(ONE_VMM)/pcipassrc
+	for f in $(VMM_WRAPPERS); do install -m 755 \
+	    dist/opennebula/vmm/kvm-pcipass/$$f $(ONE_VMM)/$$f || exit 1; done
+	ln -sfn shutdown $(ONE_VMM)/cancel
+	for f in $(DESTDIR)$(ONE_REMOTES)/vmm/kvm/*; do \
+	    [ -e "$$f" ] || continue; n=$${f##*/}; \
+	    [ -e $(ONE_VMM)/$$n ] || ln -s ../kvm/$$n $(ONE_VMM)/$$n; done
 
 uninstall-opennebula:
 	if [ -f $(ONE_PROBE).orig ]; then mv $(ONE_PROBE).orig $(ONE_PROBE); \
 	    elif grep -q "pcipass's drop-in" $(ONE_PROBE) 2>/dev/null; then \
 	    rm -f $(ONE_PROBE); fi
+	rm -rf $(ONE_VMM)
 
 clean:
 	rm -rf build build-*

@@ -39,6 +39,7 @@ struct opts {
 	unsigned		 columns;
 	pcipass_request_list	*reqs;
 	const char		*template;
+	const char		*from;		/* OpenNebula's XML */
 	int			 policy;
 	int			 deadline;
 	int			 timeout;
@@ -220,6 +221,16 @@ c_allocate(struct opts *o)
 		return EX_USAGE;
 	if (connect_(&c, o))
 		return EX_ERR;
+	if (o->from != NULL && pcipass_requests_from_xml(&o->reqs, o->from, c,
+	    strcmp(current->name, "attach") == 0) < 0) {
+		pcipass_client_free(c);
+		return usage("%s", pcipass_error_last()->message);
+	}
+	/* A deployment with no device: nothing to hold here. */
+	if (o->from != NULL && pcipass_request_list_count(o->reqs) == 0) {
+		pcipass_client_free(c);
+		return EX_OK;
+	}
 	if (strcmp(current->name, "attach") == 0)
 		rc = pcipass_attach(&l, c, vmid, o->reqs);
 	else
@@ -485,11 +496,12 @@ static const struct command commands[] = {
 	{ "hostdev", c_hostdev, 1, 0, "VMID [-H host:port]",
 	    "libvirt <hostdev> XML for a VM's devices" },
 	{ "allocate", c_allocate, 1, 1, "VMID (--pci K=V,... ... | "
-	    "--template FILE) [-H host:port]",
+	    "--template FILE | --from FILE) [-H host:port]",
 	    "allocate devices to a VM, all requests or none" },
 	{ "release", c_release, 1, 0, "VMID [-H host:port]",
 	    "release every device of a VM" },
-	{ "attach", c_allocate, 1, 1, "VMID --pci K=V,... [-H host:port]",
+	{ "attach", c_allocate, 1, 1, "VMID (--pci K=V,... | --from FILE) "
+	    "[-H host:port]",
 	    "add one device to a VM" },
 	{ "detach", c_detach, 2, 0, "VMID ADDRESS [-H host:port]",
 	    "take one device from a VM" },
@@ -528,6 +540,9 @@ static const struct flag flags[] = {
 	{ "pci", 'p', "K=V,...", "one request (repeatable)" },
 	{ "template", 'T', "FILE", "the PCI = [ ... ] blocks of an OpenNebula "
 	    "VM template" },
+	{ "from", 'F', "FILE", "allocate, attach: the devices OpenNebula chose: "
+	    "a deployment file's <hostdev>s, or the VM XML's PCI (attach: the "
+	    "one with ATTACH = YES)" },
 	{ "policy", 'P', "first|most-free", "place: which fitting host "
 	    "(default first)" },
 	{ "deadline", 'd', "MS", "place: give up on silent hosts after MS "
@@ -659,6 +674,11 @@ option(struct opts *o, int ch, const char *arg)
 	case 'T':
 		o->template = arg;
 		return 0;
+	case 'F':
+		if (current->fn != c_allocate)
+			return usage("--from is for allocate and attach");
+		o->from = arg;
+		return 0;
 	case 'P':
 		if (strcmp(arg, "first") == 0)
 			o->policy = PCIPASS_POLICY_FIRST;
@@ -717,12 +737,12 @@ parse(struct opts *o, int argc, char **argv)
 	o->argv = argv + optind;
 	if (current->npos >= 0 ? o->argc != current->npos : o->argc > 1)
 		return usage("wrong number of arguments");
-	if (o->template != NULL && o->reqs != NULL)
-		return usage("give --pci or --template, not both");
+	if ((o->template != NULL) + (o->reqs != NULL) + (o->from != NULL) > 1)
+		return usage("give one of --pci, --template and --from");
 	if (o->template != NULL && pcipass_template_read(&o->reqs,
 	    o->template) < 0)
 		return usage("%s", pcipass_error_last()->message);
-	if (current->needs_reqs && o->reqs == NULL)
+	if (current->needs_reqs && o->reqs == NULL && o->from == NULL)
 		return usage("no request: give --pci K=V,... or --template FILE");
 	if (!current->needs_reqs && o->reqs != NULL)
 		return usage("%s takes no requests", current->name);

@@ -112,6 +112,19 @@ int	 pcipass_template_read(pcipass_request_list **out, const char *path);
 int	 pcipass_template_parse(pcipass_request_list **out, const char *name,
 	    const char *text);
 
+/*
+ * What OpenNebula chose for a VM, as ADDRESS requests in document order
+ * (libxml2): from a libvirt deployment file (<domain>: each PCI
+ * <hostdev> by source address, each mdev one by the UUID of its vGPU
+ * VF, found with pci.list through c), or from the VM XML (<VM>, or the
+ * <VMM_DRIVER_ACTION_DATA> a driver action reads: each TEMPLATE/PCI by
+ * ADDRESS; with attaching, only the one with ATTACH = "YES"). The list
+ * may be empty. Errors name the file (PCIPASS_EINVAL).
+ * *out: free with pcipass_request_list_free().
+ */
+int	 pcipass_requests_from_xml(pcipass_request_list **out,
+	    const char *path, pcipass_client *c, int attaching);
+
 /* Devices: every field of the daemon's device struct, as text. */
 size_t	 pcipass_device_list_count(const pcipass_device_list *);
 /* Owned by the list. */

@@ -24,6 +24,7 @@ static Suite *(*const suites[])(void) = {
 	host_suite,
 	rules_suite,
 	reconcile_suite,
+	one_suite,
 };
 
 int

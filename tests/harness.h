@@ -37,6 +37,7 @@ Suite	*bind_suite(void);
 Suite	*host_suite(void);
 Suite	*rules_suite(void);
 Suite	*reconcile_suite(void);
+Suite	*one_suite(void);
 
 /* A fresh scratch directory under $TMPDIR; removed by cleanup_dirs(). */
 const char *scratch_dir(void);

@@ -1,0 +1,243 @@
+/*
+ * Requests from what OpenNebula wrote for a VM (libxml2): one ADDRESS
+ * request per device it chose, in document order, so a deploy can
+ * re-assert oned's choice (API.md: an address-only allocate of what the
+ * VM holds changes nothing).
+ *
+ *   <domain>	the deployment file (src/vmm/LibVirtDriverKVM.cc): each
+ *		<hostdev type='pci'> by its source address, each
+ *		<hostdev type='mdev'> by its source UUID, which names the
+ *		vGPU VF whose UUID field it is (looked up with pci.list)
+ *   <VM>, <VMM_DRIVER_ACTION_DATA>
+ *		the VM XML (alone, or in a driver action's data): each
+ *		TEMPLATE/PCI by its ADDRESS; with attaching, only the one
+ *		PCI with ATTACH = "YES" (a PCI NIC being hot-plugged)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "client.h"
+
+static int
+is(const xmlNode *n, const char *name)
+{
+	return n != NULL && n->type == XML_ELEMENT_NODE &&
+	    strcmp((const char *)n->name, name) == 0;
+}
+
+static xmlNode *
+child(xmlNode *n, const char *name)
+{
+	for (n = n != NULL ? n->children : NULL; n != NULL; n = n->next)
+		if (is(n, name))
+			return n;
+	return NULL;
+}
+
+static char *
+text_of(xmlNode *n, const char *name)
+{
+	xmlChar	*t;
+	char	*s;
+
+	if ((n = child(n, name)) == NULL || (t = xmlNodeGetContent(n)) == NULL)
+		return NULL;
+	s = strdup((const char *)t);
+	xmlFree(t);
+	return s;
+}
+
+static char *
+attr(xmlNode *n, const char *name)
+{
+	xmlChar	*t = n != NULL ? xmlGetProp(n, (const xmlChar *)name) : NULL;
+	char	*s;
+
+	if (t == NULL)
+		return NULL;
+	s = strdup((const char *)t);
+	xmlFree(t);
+	return s;
+}
+
+static int
+add(pcipass_request_list *l, const char *name, const char *addr)
+{
+	int	rc;
+
+	if ((rc = pcipass_request_add(l)) < 0)
+		return rc;
+	if ((rc = pcipass_request_set(l, "ADDRESS", addr)) < 0)
+		return err_set(PCIPASS_EINVAL, 0, "%s: %s", name,
+		    pcipass_error_last()->message);
+	return 0;
+}
+
+/* 0x-prefixed hex of at most max digits, as libvirt's address attrs. */
+static int
+hex_attr(xmlNode *a, const char *key, unsigned max, unsigned *out)
+{
+	char		*s = attr(a, key), *end;
+	unsigned long	 v;
+	int		 ok;
+
+	if (s == NULL)
+		return -1;
+	v = strtoul(s, &end, 16);
+	ok = strncmp(s, "0x", 2) == 0 && s[2] != '\0' && *end == '\0' &&
+	    strlen(s + 2) <= 8 && v <= max;
+	free(s);
+	*out = (unsigned)v;
+	return ok ? 0 : -1;
+}
+
+/* The VF whose UUID is uuid, through the daemon's pci.list. */
+static int
+by_uuid(pcipass_client *c, pcipass_device_list **list, const char *name,
+    const char *uuid, const char **addr)
+{
+	const char	*u;
+	size_t		 i;
+	int		 rc;
+
+	if (*list == NULL && (rc = pcipass_list(list, c)) < 0)
+		return rc;
+	for (i = 0; i < pcipass_device_list_count(*list); i++) {
+		u = pcipass_device_get(pcipass_device_list_get(*list, i),
+		    "UUID");
+		if (u != NULL && strcasecmp(u, uuid) == 0) {
+			*addr = pcipass_device_get(pcipass_device_list_get(
+			    *list, i), "ADDRESS");
+			return 0;
+		}
+	}
+	return err_set(PCIPASS_EINVAL, 0, "%s: mdev %.40s: no vGPU with that "
+	    "UUID on this host", name, uuid);
+}
+
+static int
+from_domain(pcipass_request_list *l, const char *name, xmlNode *dom,
+    pcipass_client *c)
+{
+	pcipass_device_list	*list = NULL;
+	xmlNode			*h, *a;
+	char			*type, *uuid, buf[32];
+	const char		*addr = NULL;
+	unsigned		 d, b, s, f;
+	int			 rc = 0;
+
+	h = child(dom, "devices");
+	for (h = h != NULL ? h->children : NULL; h != NULL && rc == 0;
+	    h = h->next) {
+		if (!is(h, "hostdev"))
+			continue;
+		type = attr(h, "type");
+		a = child(child(h, "source"), "address");
+		if (type != NULL && strcmp(type, "pci") == 0) {
+			if (hex_attr(a, "domain", 0xffffffff, &d) < 0 ||
+			    hex_attr(a, "bus", 0xff, &b) < 0 ||
+			    hex_attr(a, "slot", 0x1f, &s) < 0 ||
+			    hex_attr(a, "function", 7, &f) < 0)
+				rc = err_set(PCIPASS_EINVAL, 0, "%s: a PCI "
+				    "<hostdev> without a source address "
+				    "domain, bus, slot and function in 0x hex",
+				    name);
+			else {
+				snprintf(buf, sizeof(buf), "%04x:%02x:%02x:%x",
+				    d, b, s, f);
+				rc = add(l, name, buf);
+			}
+		} else if (type != NULL && strcmp(type, "mdev") == 0) {
+			if ((uuid = attr(a, "uuid")) == NULL)
+				rc = err_set(PCIPASS_EINVAL, 0, "%s: an mdev "
+				    "<hostdev> without a source uuid", name);
+			else if ((rc = by_uuid(c, &list, name, uuid, &addr)) ==
+			    0)
+				rc = add(l, name, addr);
+			free(uuid);
+		}
+		free(type);
+	}
+	pcipass_device_list_free(list);
+	return rc;
+}
+
+static int
+from_vm(pcipass_request_list *l, const char *name, xmlNode *vm,
+    int attaching)
+{
+	xmlNode	*p;
+	char	*addr, *att;
+	int	 rc = 0, n = 0;
+
+	p = child(vm, "TEMPLATE");
+	for (p = p != NULL ? p->children : NULL; p != NULL && rc == 0;
+	    p = p->next) {
+		if (!is(p, "PCI"))
+			continue;
+		att = text_of(p, "ATTACH");
+		if (!attaching || (att != NULL && strcasecmp(att, "YES") == 0)) {
+			if ((addr = text_of(p, "ADDRESS")) == NULL)
+				rc = err_set(PCIPASS_EINVAL, 0, "%s: a PCI "
+				    "without ADDRESS (not scheduled yet?)",
+				    name);
+			else
+				rc = add(l, name, addr);
+			free(addr);
+			n++;
+		}
+		free(att);
+	}
+	if (rc == 0 && attaching && n != 1)
+		rc = err_set(PCIPASS_EINVAL, 0, "%s: %d PCI with ATTACH = "
+		    "\"YES\"; expected one", name, n);
+	return rc;
+}
+
+int
+pcipass_requests_from_xml(pcipass_request_list **out, const char *path,
+    pcipass_client *c, int attaching)
+{
+	pcipass_request_list	*l = NULL;
+	xmlDoc			*doc;
+	xmlNode			*root;
+	int			 rc;
+
+	*out = NULL;
+	doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
+	    XML_PARSE_NOWARNING);
+	if (doc == NULL) {
+		const xmlError	*e = xmlGetLastError();
+		const char	*m = e != NULL && e->message != NULL ?
+				    e->message : "cannot read it\n";
+
+		return err_set(PCIPASS_EINVAL, 0, "%s:%d: %.*s", path,
+		    e != NULL ? e->line : 0, (int)strcspn(m, "\n"), m);
+	}
+	root = xmlDocGetRootElement(doc);
+	if ((rc = pcipass_request_list_new(&l)) == 0) {
+		if (is(root, "domain") && !attaching)
+			rc = from_domain(l, path, root, c);
+		else if (is(root, "VM"))
+			rc = from_vm(l, path, root, attaching);
+		else if (is(root, "VMM_DRIVER_ACTION_DATA"))
+			rc = from_vm(l, path, child(root, "VM"), attaching);
+		else
+			rc = err_set(PCIPASS_EINVAL, 0, "%s: expected <domain> "
+			    "(a deployment file), <VM> or "
+			    "<VMM_DRIVER_ACTION_DATA>, found <%.40s>", path,
+			    root != NULL ? (const char *)root->name : "");
+	}
+	xmlFreeDoc(doc);
+	if (rc < 0) {
+		pcipass_request_list_free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
