@@ -215,6 +215,8 @@ install: all $(if $(LIB_SRCS),$(PCFILE))
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(PCIPASSD) $(DESTDIR)$(PREFIX)/sbin/pcipassd
 	install -m 755 $(PCIPASS_HOST) $(DESTDIR)$(PREFIX)/sbin/pcipass-host
+	install -m 755 dist/opennebula/pcipass-session \
+	    $(DESTDIR)$(PREFIX)/sbin/pcipass-session
 	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(PREFIX)/share/pcipass
 	for u in $(UNITS); do \
 	    sed 's|@SBINDIR@|$(PREFIX)/sbin|g' dist/systemd/$$u \

@@ -2,6 +2,8 @@
  * libpcipass: a connection to one daemon over xmlrpc-c's curl client, and
  * one function per pci.* method.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +31,21 @@ session_file(char **out, const char *path)
 	size_t	 cap = 0;
 	ssize_t	 n;
 
+	struct stat	 st;
+
 	*out = NULL;
 	if ((f = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT)
 			return 0;
 		return err_set(PCIPASS_EINVAL, 0, "%s: %s", path,
 		    strerror(errno));
+	}
+	/* The secret is the user's alone, as the daemon's auth file is. */
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0077)) {
+		fclose(f);
+		return err_set(PCIPASS_EINVAL, 0, "%s: mode %04o lets others "
+		    "read the secret; chmod 600 it", path,
+		    (unsigned)(st.st_mode & 07777));
 	}
 	n = getline(&line, &cap, f);
 	fclose(f);

@@ -69,7 +69,9 @@ typedef struct pcipass_placement	pcipass_placement;
 
 /*
  * Sessions: "user:secret" from the file named by $PCIPASS_AUTH, else
- * ~/.pcipass/auth (first line, trailing blanks stripped).
+ * ~/.pcipass/auth (first line, trailing blanks stripped). A file that
+ * group or others may read is refused (PCIPASS_EINVAL), as the daemon
+ * refuses such an auth file.
  * *out: free with free().
  */
 int	 pcipass_session_load(char **out);

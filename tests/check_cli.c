@@ -35,6 +35,7 @@ setup(void)
 	snprintf(dir, sizeof(dir), "%s", scratch_dir());
 	snprintf(path, sizeof(path), "%s/auth", dir);
 	write_file(path, SESSION "\n");
+	ck_assert_int_eq(chmod(path, 0600), 0);
 	snprintf(out[0], sizeof(out[0]), "%s/stdout", dir);
 	snprintf(out[1], sizeof(out[1]), "%s/stderr", dir);
 }
@@ -472,6 +473,69 @@ START_TEST(t_im_probe)
 }
 END_TEST
 
+/*
+ * Credentials: pcipass-session copies a user's line of the daemon's auth
+ * file into that user's ~/.pcipass/auth, readable by that user alone;
+ * the CLI refuses a session file others can read. (The test's user is
+ * whoever runs it, with a home of its own.)
+ */
+START_TEST(t_session)
+{
+	char	auth[500], home[500], cmd[2000], path[600], user[64];
+	struct stat	st;
+	FILE	*p;
+
+	p = popen("id -un", "r");
+	ck_assert_ptr_nonnull(fgets(user, sizeof(user), p));
+	pclose(p);
+	user[strcspn(user, "\n")] = '\0';
+	snprintf(auth, sizeof(auth), "%s/daemon-auth", dir);
+	snprintf(cmd, sizeof(cmd), "%s:s3cret\nreader:r:ro\n", user);
+	write_file(auth, cmd);
+	snprintf(home, sizeof(home), "%s/home", dir);
+	ck_assert_int_eq(mkdir(home, 0755), 0);
+	snprintf(cmd, sizeof(cmd), "'%s/dist/opennebula/pcipass-session' "
+	    "-u '%s' -a '%s' -d '%s' >'%s' 2>'%s'", getenv("SRCDIR"), user,
+	    auth, home, out[0], out[1]);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/.pcipass/auth", home);
+	snprintf(cmd, sizeof(cmd), "%s:s3cret\n", user);
+	ck_assert_str_eq(read_file(path), cmd);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s/.pcipass", home);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+	/* A read-only user, a user the file lacks: refused, said why. */
+	snprintf(cmd, sizeof(cmd), "'%s/dist/opennebula/pcipass-session' "
+	    "-u '%s' -a '%s' -d '%s' 2>'%s'", getenv("SRCDIR"), user,
+	    "/nonexistent/auth", home, out[1]);
+	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
+	ck_assert_msg(strstr(read_file(out[1]), "/nonexistent/auth: cannot "
+	    "read it") != NULL, "%s", read_file(out[1]));
+	write_file(auth, "reader:r:ro\n");
+	snprintf(cmd, sizeof(cmd), "'%s/dist/opennebula/pcipass-session' "
+	    "-u '%s' -a '%s' -d '%s' 2>'%s'", getenv("SRCDIR"), user, auth,
+	    home, out[1]);
+	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
+	ck_assert_msg(strstr(read_file(out[1]), "has no line for") != NULL,
+	    "%s", read_file(out[1]));
+	snprintf(path, sizeof(path), "%s:s3cret:ro\n", user);
+	write_file(auth, path);
+	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
+	ck_assert_msg(strstr(read_file(out[1]), "is read-only in") != NULL,
+	    "%s", read_file(out[1]));
+	/* The CLI will not use a session others can read. */
+	snprintf(path, sizeof(path), "%s/auth", dir);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(run("version"), 1);
+	ck_assert_msg(strstr(serr, "/auth: mode 0644 lets others read the "
+	    "secret; chmod 600 it") != NULL, "%s", serr);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	ck_assert_int_eq(run("version"), 0);
+}
+END_TEST
+
 /* make install-opennebula keeps OpenNebula's pci.rb; uninstall restores. */
 START_TEST(t_install_opennebula)
 {
@@ -545,6 +609,7 @@ cli_suite(void)
 	tcase_add_test(tc, t_reconcile);
 	tcase_add_test(tc, t_im_probe);
 	tcase_add_test(tc, t_install_opennebula);
+	tcase_add_test(tc, t_session);
 	tcase_add_test(tc, t_host);
 	suite_add_tcase(s, tc);
 	return s;
