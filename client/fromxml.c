@@ -10,8 +10,12 @@
  *		vGPU VF whose UUID field it is (looked up with pci.list)
  *   <VM>, <VMM_DRIVER_ACTION_DATA>
  *		the VM XML (alone, or in a driver action's data): each
- *		TEMPLATE/PCI by its ADDRESS; with attaching, only the one
- *		PCI with ATTACH = "YES" (a PCI NIC being hot-plugged)
+ *		TEMPLATE/PCI by its ADDRESS, with its PROFILE; with
+ *		attaching, only the one PCI with ATTACH = "YES" (a PCI NIC
+ *		being hot-plugged)
+ *
+ * A deployment file has no PROFILE: the VM XML given beside it (the
+ * vm.xml oned writes next to it) lends each address its PCI's PROFILE.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,17 +69,44 @@ attr(xmlNode *n, const char *name)
 	return s;
 }
 
-static int
-add(pcipass_request_list *l, const char *name, const char *addr)
+/* The PROFILE of the VM XML's PCI at addr, or NULL; malloc'd. */
+static char *
+profile_of(xmlNode *vm, const char *addr)
 {
-	int	rc;
+	xmlNode	*p = child(vm, "TEMPLATE");
+	char	*a, *prof = NULL;
 
-	if ((rc = pcipass_request_add(l)) < 0)
-		return rc;
-	if ((rc = pcipass_request_set(l, "ADDRESS", addr)) < 0)
-		return err_set(PCIPASS_EINVAL, 0, "%s: %s", name,
+	for (p = p != NULL ? p->children : NULL; p != NULL && prof == NULL;
+	    p = p->next) {
+		if (!is(p, "PCI") || (a = text_of(p, "ADDRESS")) == NULL)
+			continue;
+		if (strcasecmp(a, addr) == 0)
+			prof = text_of(p, "PROFILE");
+		free(a);
+	}
+	if (prof != NULL && prof[0] == '\0') {
+		free(prof);
+		prof = NULL;
+	}
+	return prof;
+}
+
+/* One ADDRESS request, with the PROFILE vm (or NULL) gives it. */
+static int
+add(pcipass_request_list *l, const char *name, const char *addr,
+    xmlNode *vm)
+{
+	char	*prof = vm != NULL ? profile_of(vm, addr) : NULL;
+	int	 rc;
+
+	if ((rc = pcipass_request_add(l)) == 0 &&
+	    ((rc = pcipass_request_set(l, "ADDRESS", addr)) < 0 ||
+	    (prof != NULL && (rc = pcipass_request_set(l, "PROFILE",
+	    prof)) < 0)))
+		rc = err_set(PCIPASS_EINVAL, 0, "%s: %s", name,
 		    pcipass_error_last()->message);
-	return 0;
+	free(prof);
+	return rc;
 }
 
 /* 0x-prefixed hex of at most max digits, as libvirt's address attrs. */
@@ -122,7 +153,7 @@ by_uuid(pcipass_client *c, pcipass_device_list **list, const char *name,
 
 static int
 from_domain(pcipass_request_list *l, const char *name, xmlNode *dom,
-    pcipass_client *c)
+    xmlNode *vm, pcipass_client *c)
 {
 	pcipass_device_list	*list = NULL;
 	xmlNode			*h, *a;
@@ -150,7 +181,7 @@ from_domain(pcipass_request_list *l, const char *name, xmlNode *dom,
 			else {
 				snprintf(buf, sizeof(buf), "%04x:%02x:%02x:%x",
 				    d, b, s, f);
-				rc = add(l, name, buf);
+				rc = add(l, name, buf, vm);
 			}
 		} else if (type != NULL && strcmp(type, "mdev") == 0) {
 			if ((uuid = attr(a, "uuid")) == NULL)
@@ -158,7 +189,7 @@ from_domain(pcipass_request_list *l, const char *name, xmlNode *dom,
 				    "<hostdev> without a source uuid", name);
 			else if ((rc = by_uuid(c, &list, name, uuid, &addr)) ==
 			    0)
-				rc = add(l, name, addr);
+				rc = add(l, name, addr, vm);
 			free(uuid);
 		}
 		free(type);
@@ -187,7 +218,7 @@ from_vm(pcipass_request_list *l, const char *name, xmlNode *vm,
 				    "without ADDRESS (not scheduled yet?)",
 				    name);
 			else
-				rc = add(l, name, addr);
+				rc = add(l, name, addr, vm);
 			free(addr);
 			n++;
 		}
@@ -199,34 +230,63 @@ from_vm(pcipass_request_list *l, const char *name, xmlNode *vm,
 	return rc;
 }
 
-int
-pcipass_requests_from_xml(pcipass_request_list **out, const char *path,
-    pcipass_client *c, int attaching)
+static xmlDoc *
+read_doc(const char *path)
 {
-	pcipass_request_list	*l = NULL;
-	xmlDoc			*doc;
-	xmlNode			*root;
-	int			 rc;
+	xmlDoc		*doc;
+	const xmlError	*e;
+	const char	*m;
 
-	*out = NULL;
 	doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
 	    XML_PARSE_NOWARNING);
 	if (doc == NULL) {
-		const xmlError	*e = xmlGetLastError();
-		const char	*m = e != NULL && e->message != NULL ?
-				    e->message : "cannot read it\n";
+		e = xmlGetLastError();
+		m = e != NULL && e->message != NULL ? e->message :
+		    "cannot read it\n";
+		err_set(PCIPASS_EINVAL, 0, "%s:%d: %.*s", path, e != NULL ?
+		    e->line : 0, (int)strcspn(m, "\n"), m);
+	}
+	return doc;
+}
 
-		return err_set(PCIPASS_EINVAL, 0, "%s:%d: %.*s", path,
-		    e != NULL ? e->line : 0, (int)strcspn(m, "\n"), m);
+/* The <VM> of a VM XML or of a driver action's data, or NULL. */
+static xmlNode *
+vm_of(xmlNode *root)
+{
+	if (is(root, "VM"))
+		return root;
+	if (is(root, "VMM_DRIVER_ACTION_DATA"))
+		return child(root, "VM");
+	return NULL;
+}
+
+int
+pcipass_requests_from_xml(pcipass_request_list **out, const char *path,
+    const char *vm_path, pcipass_client *c, int attaching)
+{
+	pcipass_request_list	*l = NULL;
+	xmlDoc			*doc, *vdoc = NULL;
+	xmlNode			*root, *vm = NULL;
+	int			 rc;
+
+	*out = NULL;
+	if ((doc = read_doc(path)) == NULL)
+		return PCIPASS_EINVAL;
+	if (vm_path != NULL && ((vdoc = read_doc(vm_path)) == NULL ||
+	    (vm = vm_of(xmlDocGetRootElement(vdoc))) == NULL)) {
+		if (vdoc != NULL)
+			err_set(PCIPASS_EINVAL, 0, "%s: expected <VM> or "
+			    "<VMM_DRIVER_ACTION_DATA>", vm_path);
+		xmlFreeDoc(vdoc);
+		xmlFreeDoc(doc);
+		return PCIPASS_EINVAL;
 	}
 	root = xmlDocGetRootElement(doc);
 	if ((rc = pcipass_request_list_new(&l)) == 0) {
 		if (is(root, "domain") && !attaching)
-			rc = from_domain(l, path, root, c);
-		else if (is(root, "VM"))
-			rc = from_vm(l, path, root, attaching);
-		else if (is(root, "VMM_DRIVER_ACTION_DATA"))
-			rc = from_vm(l, path, child(root, "VM"), attaching);
+			rc = from_domain(l, path, root, vm, c);
+		else if (vm_of(root) != NULL)
+			rc = from_vm(l, path, vm_of(root), attaching);
 		else
 			rc = err_set(PCIPASS_EINVAL, 0, "%s: expected <domain> "
 			    "(a deployment file), <VM> or "
@@ -234,6 +294,7 @@ pcipass_requests_from_xml(pcipass_request_list **out, const char *path,
 			    root != NULL ? (const char *)root->name : "");
 	}
 	xmlFreeDoc(doc);
+	xmlFreeDoc(vdoc);
 	if (rc < 0) {
 		pcipass_request_list_free(l);
 		return rc;

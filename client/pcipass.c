@@ -40,6 +40,7 @@ struct opts {
 	pcipass_request_list	*reqs;
 	const char		*template;
 	const char		*from;		/* OpenNebula's XML */
+	const char		*vm_xml;	/* its PROFILEs */
 	int			 policy;
 	int			 deadline;
 	int			 timeout;
@@ -221,8 +222,8 @@ c_allocate(struct opts *o)
 		return EX_USAGE;
 	if (connect_(&c, o))
 		return EX_ERR;
-	if (o->from != NULL && pcipass_requests_from_xml(&o->reqs, o->from, c,
-	    strcmp(current->name, "attach") == 0) < 0) {
+	if (o->from != NULL && pcipass_requests_from_xml(&o->reqs, o->from,
+	    o->vm_xml, c, strcmp(current->name, "attach") == 0) < 0) {
 		pcipass_client_free(c);
 		return usage("%s", pcipass_error_last()->message);
 	}
@@ -489,7 +490,7 @@ static int	c_host(struct opts *);
 
 static const struct command commands[] = {
 	{ "list", c_list, 0, 0, "[-H host:port] [--json|--xml] "
-	    "[--columns CLASS,VENDOR,NUMA,IOMMU,STATE,REASON]",
+	    "[--columns CLASS,VENDOR,NUMA,IOMMU,STATE,REASON,PROFILES]",
 	    "the host's devices (onehost table, JSON or pci.info XML)" },
 	{ "vm", c_vm, 1, 0, "VMID [-H host:port]",
 	    "the devices a VM holds" },
@@ -536,13 +537,15 @@ static const struct flag flags[] = {
 	{ "json", 'j', NULL, "list: the JSON Sunstone reads" },
 	{ "xml", 'x', NULL, "list: the <PCI_DEVICES> XML of pci.info" },
 	{ "columns", 'c', "A,B,...", "list, vm: more columns (CLASS, VENDOR, "
-	    "NUMA, IOMMU, STATE, REASON)" },
+	    "NUMA, IOMMU, STATE, REASON, PROFILES)" },
 	{ "pci", 'p', "K=V,...", "one request (repeatable)" },
 	{ "template", 'T', "FILE", "the PCI = [ ... ] blocks of an OpenNebula "
 	    "VM template" },
 	{ "from", 'F', "FILE", "allocate, attach: the devices OpenNebula chose: "
 	    "a deployment file's <hostdev>s, or the VM XML's PCI (attach: the "
 	    "one with ATTACH = YES)" },
+	{ "vm-xml", 'X', "FILE", "with --from: the VM XML whose PCI give "
+	    "each address its PROFILE" },
 	{ "policy", 'P', "first|most-free", "place: which fitting host "
 	    "(default first)" },
 	{ "deadline", 'd', "MS", "place: give up on silent hosts after MS "
@@ -679,6 +682,11 @@ option(struct opts *o, int ch, const char *arg)
 			return usage("--from is for allocate and attach");
 		o->from = arg;
 		return 0;
+	case 'X':
+		if (current->fn != c_allocate)
+			return usage("--vm-xml is for allocate and attach");
+		o->vm_xml = arg;
+		return 0;
 	case 'P':
 		if (strcmp(arg, "first") == 0)
 			o->policy = PCIPASS_POLICY_FIRST;
@@ -739,6 +747,8 @@ parse(struct opts *o, int argc, char **argv)
 		return usage("wrong number of arguments");
 	if ((o->template != NULL) + (o->reqs != NULL) + (o->from != NULL) > 1)
 		return usage("give one of --pci, --template and --from");
+	if (o->vm_xml != NULL && o->from == NULL)
+		return usage("--vm-xml goes with --from");
 	if (o->template != NULL && pcipass_template_read(&o->reqs,
 	    o->template) < 0)
 		return usage("%s", pcipass_error_last()->message);

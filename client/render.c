@@ -24,6 +24,7 @@ static const struct column {
 	{ PCIPASS_COL_IOMMU,	"IOMMU",	"IOMMU_GROUP" },
 	{ PCIPASS_COL_STATE,	"STATE",	"STATE" },
 	{ PCIPASS_COL_REASON,	"REASON",	"REASON" },
+	{ PCIPASS_COL_PROFILES,	"PROFILES",	"PROFILES" },
 };
 #define NCOLUMNS	(sizeof(columns) / sizeof(columns[0]))
 
@@ -43,7 +44,7 @@ pcipass_columns_parse(unsigned *out, const char *spec)
 		if (i == NCOLUMNS)
 			return err_set(PCIPASS_EINVAL, 0, "column \"%.*s\": "
 			    "known are CLASS, VENDOR, NUMA, IOMMU, STATE, "
-			    "REASON", (int)n, p);
+			    "REASON, PROFILES", (int)n, p);
 		*out |= columns[i].bit;
 		p += n + (p[n] == ',');
 	}
@@ -218,6 +219,21 @@ hexfield(const pcipass_device *d, const char *name, size_t max)
 	return strtol(s, NULL, 16);
 }
 
+/* 8-4-4-4-12 hex digits: safe inside an XML attribute. */
+static int
+uuid_ok(const char *u)
+{
+	size_t	i;
+
+	if (u == NULL || strlen(u) != 36)
+		return 0;
+	for (i = 0; i < 36; i++)
+		if ((i == 8 || i == 13 || i == 18 || i == 23) ? u[i] != '-' :
+		    !isxdigit((unsigned char)u[i]))
+			return 0;
+	return 1;
+}
+
 int
 pcipass_render_hostdev(char **out, const pcipass_device_list *l)
 {
@@ -241,15 +257,28 @@ pcipass_render_hostdev(char **out, const pcipass_device_list *l)
 	for (i = 0; i < pcipass_device_list_count(l); i++) {
 		const pcipass_device	*d = &l->dev[i];
 
+		const char		*mode = get(d, "MDEV_MODE");
+		const char		*uuid = get(d, "UUID");
+
 		dom = hexfield(d, "DOMAIN", 8);
 		bus = hexfield(d, "BUS", 2);
 		slot = hexfield(d, "SLOT", 2);
 		fn = hexfield(d, "FUNCTION", 1);
-		fprintf(fp, "<hostdev mode='subsystem' type='pci' "
-		    "managed='yes'>\n  <source>\n    <address "
-		    "domain='0x%04lx' bus='0x%02lx' slot='0x%02lx' "
-		    "function='0x%lx'/>\n  </source>\n</hostdev>\n", dom, bus,
-		    slot, fn);
+		/* As OpenNebula's LibVirtDriverKVM: a legacy vGPU by its
+		 * mdev UUID, an NVIDIA-mode one as a PCI device the vgpu
+		 * script set up (managed='no'). */
+		if (mode != NULL && strcmp(mode, "legacy") == 0 &&
+		    uuid_ok(uuid))
+			fprintf(fp, "<hostdev mode='subsystem' type='mdev' "
+			    "model='vfio-pci'>\n  <source>\n    <address "
+			    "uuid='%s'/>\n  </source>\n</hostdev>\n", uuid);
+		else
+			fprintf(fp, "<hostdev mode='subsystem' type='pci' "
+			    "managed='%s'>\n  <source>\n    <address "
+			    "domain='0x%04lx' bus='0x%02lx' slot='0x%02lx' "
+			    "function='0x%lx'/>\n  </source>\n</hostdev>\n",
+			    mode != NULL && strcmp(mode, "nvidia") == 0 ? "no" :
+			    "yes", dom, bus, slot, fn);
 	}
 	return finish(out, fp, &buf);
 }

@@ -10,7 +10,7 @@
 #include "client.h"
 #include "one_attrs.h"
 
-enum kind { K_HEX, K_SHORT, K_ADDR, K_NUMA, K_TYPE, K_NIC };
+enum kind { K_HEX, K_SHORT, K_ADDR, K_NUMA, K_TYPE, K_NIC, K_TEXT };
 
 static const struct key {
 	const char	*name;
@@ -29,6 +29,7 @@ static const struct key {
 	{ "IP6",		K_NIC,		63 },
 	{ "VLAN_ID",		K_NIC,		63 },
 	{ "NETWORK",		K_NIC,		127 },
+	{ "PROFILE",		K_TEXT,		127 },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
@@ -147,6 +148,10 @@ value_ok(const struct key *k, const char *v)
 	case K_TYPE:
 		return strcmp(v, "NIC") == 0 ? 0 : err_set(PCIPASS_EINVAL, 0,
 		    "TYPE \"%s\": only \"NIC\" is known", v);
+	case K_TEXT:
+		if (*v == '\0')
+			return err_set(PCIPASS_EINVAL, 0, "%s: empty", k->name);
+		/* FALLTHROUGH */
 	case K_NIC:
 		for (i = 0; v[i] != '\0'; i++)
 			if (i >= k->max || !isprint((unsigned char)v[i]))
@@ -180,8 +185,8 @@ pcipass_request_set(pcipass_request_list *l, const char *key,
 	if (k == NKEYS)
 		return err_set(PCIPASS_EINVAL, 0, "unknown field \"%s\"; known: "
 		    "VENDOR, DEVICE, CLASS, SHORT_ADDRESS, ADDRESS, NUMA_NODE, "
-		    "TYPE, MAC, IP, IP6, VLAN_ID, NETWORK, and the OpenNebula "
-		    "PCI attributes pcipass ignores", key);
+		    "TYPE, MAC, IP, IP6, VLAN_ID, NETWORK, PROFILE, and the "
+		    "OpenNebula PCI attributes pcipass ignores", key);
 	if (r->value[k] != NULL)
 		return err_set(PCIPASS_EINVAL, 0, "%s given twice", key);
 	if ((rc = value_ok(&keys[k], value)) < 0)

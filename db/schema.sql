@@ -29,6 +29,8 @@ CREATE TABLE device (
 	critical	TEXT NOT NULL DEFAULT '',	-- host-critical: why
 	mdev_mode	TEXT NOT NULL DEFAULT '',	-- vGPU VF: legacy, nvidia
 	profiles	TEXT NOT NULL DEFAULT '',	-- vGPU VF: its PROFILES
+	creatable	TEXT NOT NULL DEFAULT '',	-- vGPU VF: profiles it
+							-- can make now
 	present		INTEGER NOT NULL DEFAULT 1,
 	reason		TEXT NOT NULL DEFAULT '',	-- why missing
 	vmid		INTEGER NOT NULL DEFAULT -1,	-- -1 free
@@ -43,6 +45,7 @@ CREATE TABLE device (
 	ip6		TEXT NOT NULL DEFAULT '',
 	vlan_id		TEXT NOT NULL DEFAULT '',
 	network		TEXT NOT NULL DEFAULT '',
+	profile		TEXT NOT NULL DEFAULT '',	-- the request's PROFILE
 	CHECK (vmid >= -1),
 	CHECK (present = 1 OR vmid >= 0)
 );

@@ -120,12 +120,14 @@ int	 pcipass_template_parse(pcipass_request_list **out, const char *name,
  * <hostdev> by source address, each mdev one by the UUID of its vGPU
  * VF, found with pci.list through c), or from the VM XML (<VM>, or the
  * <VMM_DRIVER_ACTION_DATA> a driver action reads: each TEMPLATE/PCI by
- * ADDRESS; with attaching, only the one with ATTACH = "YES"). The list
- * may be empty. Errors name the file (PCIPASS_EINVAL).
- * *out: free with pcipass_request_list_free().
+ * ADDRESS, with its PROFILE; with attaching, only the one with ATTACH =
+ * "YES"). vm_path (or NULL): a VM XML whose PCI lend their PROFILE to
+ * the same ADDRESS. The list may be empty. Errors name the file
+ * (PCIPASS_EINVAL). *out: free with pcipass_request_list_free().
  */
 int	 pcipass_requests_from_xml(pcipass_request_list **out,
-	    const char *path, pcipass_client *c, int attaching);
+	    const char *path, const char *vm_path, pcipass_client *c,
+	    int attaching);
 
 /* Devices: every field of the daemon's device struct, as text. */
 size_t	 pcipass_device_list_count(const pcipass_device_list *);
@@ -178,9 +180,11 @@ enum {
 	PCIPASS_COL_NUMA	= 1 << 2,
 	PCIPASS_COL_IOMMU	= 1 << 3,
 	PCIPASS_COL_STATE	= 1 << 4,
-	PCIPASS_COL_REASON	= 1 << 5
+	PCIPASS_COL_REASON	= 1 << 5,
+	PCIPASS_COL_PROFILES	= 1 << 6
 };
-/* "CLASS,VENDOR,NUMA,IOMMU,STATE,REASON" (any subset, any case). */
+/* "CLASS,VENDOR,NUMA,IOMMU,STATE,REASON,PROFILES" (any subset, any
+ * case). */
 int	 pcipass_columns_parse(unsigned *out, const char *spec);
 /* onehost show's PCI DEVICES table; extra columns go before NAME. */
 int	 pcipass_render_table(char **out, const pcipass_device_list *,

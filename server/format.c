@@ -141,6 +141,8 @@ device_fields(const struct pp_device *d, struct pp_field *f)
 		add_str(f, &n, "VLAN_ID", d->nic.vlan_id, 0);
 		add_str(f, &n, "NETWORK", d->nic.network, 0);
 	}
+	if (d->vmid >= 0 && d->profile[0] != '\0')
+		add_str(f, &n, "PROFILE", d->profile, 0);
 	return n;
 }
 

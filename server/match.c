@@ -56,6 +56,8 @@ request_matches(const struct pp_request *r, const struct pp_device *d)
 		return 0;
 	if (r->numa >= 0 && r->numa != d->numa)
 		return 0;
+	if (r->profile[0] != '\0' && rule_profile(d, r->profile) != PROF_OK)
+		return 0;
 	return 1;
 }
 
@@ -65,10 +67,13 @@ request_norm(const struct pp_request *r, char *buf, size_t len)
 {
 	char	a[PP_ADDR_SYSFS_LEN];
 
-	snprintf(buf, len, "%s|%d|%d|%d|%d|%d|%s|%s|%s|%s|%s",
+	/* PROFILE only when given: the text of a request without one is
+	 * what version 2 databases stored, so their retries still match. */
+	snprintf(buf, len, "%s|%d|%d|%d|%d|%d|%s|%s|%s|%s|%s%s%s",
 	    r->has_addr ? addr_fmt(r->addr, ADDR_SYSFS, a, sizeof(a)) : "",
 	    r->vendor, r->device, r->class, r->numa, r->nic.nic, r->nic.mac,
-	    r->nic.ip, r->nic.ip6, r->nic.vlan_id, r->nic.network);
+	    r->nic.ip, r->nic.ip6, r->nic.vlan_id, r->nic.network,
+	    r->profile[0] ? "|" : "", r->profile);
 }
 
 /* A request as people write it: "VENDOR=10de,CLASS=0302". */
@@ -91,6 +96,8 @@ request_desc(const struct pp_request *r, char *buf, size_t len)
 		APPEND("%sCLASS=%04x", n ? "," : "", (unsigned)r->class);
 	if (r->numa >= 0)
 		APPEND("%sNUMA_NODE=%d", n ? "," : "", r->numa);
+	if (r->profile[0] != '\0')
+		APPEND("%sPROFILE=%s", n ? "," : "", r->profile);
 #undef APPEND
 }
 
@@ -477,6 +484,32 @@ tprintf(struct text *t, const char *fmt, ...)
 }
 
 /*
+ * No device offers request r's PROFILE now: say so of each vGPU that
+ * would otherwise match (not offered, no instance left).
+ */
+static void
+explain_profile(const struct search *s, size_t r, struct text *t)
+{
+	struct pp_request	 q = s->req[r];
+	const struct pp_device	*d;
+	char			 a[PP_ADDR_SYSFS_LEN], why[256];
+	size_t			 i, shown = 0;
+
+	q.profile[0] = '\0';
+	for (i = 0; i < s->inv->ndev && shown < 8; i++) {
+		d = &s->inv->dev[i];
+		if (d->mdev_mode[0] == '\0' || !request_matches(&q, d) ||
+		    !device_listed(d))
+			continue;
+		tprintf(t, "%s %s %s", shown ? "," : ";",
+		    addr_fmt(d->addr, ADDR_ONE, a, sizeof(a)),
+		    rule_profile_why(rule_profile(d, s->req[r].profile),
+		    s->req[r].profile, why, sizeof(why)));
+		shown++;
+	}
+}
+
+/*
  * Explain request r: how many devices match it and why each unusable
  * one is unavailable. Also counts those that could serve it alone.
  */
@@ -515,6 +548,8 @@ explain(const struct search *s, size_t r, struct text *t, int *nfree)
 	}
 	if (nmatch > shown)
 		tprintf(t, ", and %zu more", nmatch - shown);
+	if (nmatch == 0 && s->req[r].profile[0] != '\0')
+		explain_profile(s, r, t);
 	return 1;
 }
 

@@ -290,7 +290,7 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	}
 	for (i = 0; i < nreq; i++)
 		if (store_hold(db, inv->dev[idx[i]].addr, vmid,
-		    first + (int)i, &req[i].nic, now) < 0)
+		    first + (int)i, &req[i].nic, req[i].profile, now) < 0)
 			return abandon(db, res, "recording the holding");
 	if ((norm != NULL ? store_requests_put(db, vmid, norm) :
 	    store_requests_forget(db, vmid)) < 0)
@@ -308,7 +308,7 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	}
 	for (i = 0; i < nreq; i++)
 		cache_hold(&inv->dev[idx[i]], vmid, first + (int)i,
-		    &req[i].nic, now);
+		    &req[i].nic, req[i].profile, now);
 	for (i = 0; i < set.n; i++)
 		cache_driver(inv, set.item[i].addr, "vfio-pci");
 	if (copy_result(res, inv, idx, nreq) < 0 || batch_leave(1, 1) < 0) {
@@ -324,6 +324,26 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	return 0;
 }
 
+/*
+ * With --bind vfio the daemon is to make each PROFILE's vGPU itself
+ * (API.md); that is not built yet, and binding a vGPU's VF to vfio-pci
+ * instead would be wrong: refuse, saying so, and change nothing.
+ */
+static int
+profile_unsupported(struct pp_result *res, const struct pp_request *req,
+    size_t nreq, int flags)
+{
+	size_t	i;
+
+	for (i = 0; (flags & OP_BIND) && i < nreq; i++)
+		if (req[i].profile[0] != '\0')
+			return fail(res, PP_ERR_ACTION, "request %zu: PROFILE "
+			    "with --bind vfio: making vGPUs in pcipassd is not "
+			    "built yet; run pcipassd with --bind none and let "
+			    "OpenNebula's vgpu script make them", i);
+	return 0;
+}
+
 static int
 allocate(sqlite3 *db, int vmid, const struct pp_request *req,
     size_t nreq, int flags, struct pp_result *res)
@@ -336,6 +356,8 @@ allocate(sqlite3 *db, int vmid, const struct pp_request *req,
 
 	if ((inv = begin_write(db, &b, res)) == NULL)
 		return -1;
+	if (profile_unsupported(res, req, nreq, flags) < 0)
+		return leave_unchanged(res, 0);
 	if ((norm = norm_list(req, nreq)) == NULL ||
 	    store_requests_get(b, vmid, &last) < 0) {
 		db_error(b, res, "reading the VM's requests");
@@ -377,6 +399,8 @@ attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
 
 	if ((inv = begin_write(db, &b, res)) == NULL)
 		return -1;
+	if (profile_unsupported(res, req, 1, flags) < 0)
+		return leave_unchanged(res, 0);
 	for (i = 0; i < inv->ndev; i++)
 		if (inv->dev[i].vmid == vmid && inv->dev[i].req_index >= next)
 			next = inv->dev[i].req_index + 1;
@@ -504,7 +528,8 @@ reconcile_write(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 		it = &p->item[RC_MISSING][i];
 		d = inventory_find(w, it->addr);
 		if (store_hold(db, it->addr, it->vmid, d->req_index, &none,
-		    d->taken) < 0 || store_requests_forget(db, it->vmid) < 0)
+		    "", d->taken) < 0 ||
+		    store_requests_forget(db, it->vmid) < 0)
 			return abandon(db, res, "recording an adopted holding");
 		if ((flags & OP_BIND) && root != NULL &&
 		    bind_devices(root, db, inv, &it->addr, 1, it->vmid, &set,
@@ -529,7 +554,7 @@ reconcile_write(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 		it = &p->item[RC_MISSING][i];
 		d = inventory_find(w, it->addr);
 		cache_hold(inventory_find(inv, it->addr), it->vmid,
-		    d->req_index, &none, d->taken);
+		    d->req_index, &none, "", d->taken);
 	}
 	for (i = 0; i < set.n; i++)
 		cache_driver(inv, set.item[i].addr, "vfio-pci");

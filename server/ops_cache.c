@@ -41,12 +41,13 @@ cache_invalidate(void)
 
 void
 cache_hold(struct pp_device *d, int vmid, int req_index,
-    const struct pp_nic *nic, int64_t taken)
+    const struct pp_nic *nic, const char *profile, int64_t taken)
 {
 	d->vmid = vmid;
 	d->req_index = req_index;
 	d->nic = *nic;
 	d->taken = taken;
+	snprintf(d->profile, sizeof(d->profile), "%s", profile);
 }
 
 /* What free_held() did to the rows, done to the cache. */
@@ -64,6 +65,7 @@ cache_release(struct pp_inventory *inv, int vmid, pp_addr a, int one)
 			d->vmid = -1;
 			d->req_index = -1;
 			d->taken = 0;
+			d->profile[0] = '\0';
 			memset(&d->nic, 0, sizeof(d->nic));
 		}
 		if (i != j)

@@ -54,6 +54,10 @@ struct pp_device {
 	/* A VF of an :nvidia_vendors: device (a vGPU), else "". */
 	char		 mdev_mode[8];		/* legacy, nvidia */
 	char		 profiles[1024];	/* as OpenNebula's PROFILES */
+	char		 creatable[1024];	/* of those, the ones it can
+						   make now: legacy type names
+						   with instances left, NVIDIA
+						   type IDs */
 
 	/* Set by the filter and the store, not by the scan. */
 	int		 offered;
@@ -68,6 +72,7 @@ struct pp_device {
 		int	 nic;
 		char	 mac[64], ip[64], ip6[64], vlan_id[64], network[128];
 	}		 nic;
+	char		 profile[128];		/* the holding's PROFILE */
 };
 
 /* One line of kernel/iommu_groups/N/devices. */
@@ -206,7 +211,7 @@ int	 store_load(sqlite3 *, struct pp_inventory *);
 
 /* store_alloc.c */
 int	 store_hold(sqlite3 *, pp_addr, int, int, const struct pp_nic *,
-	    int64_t);
+	    const char *, int64_t);
 int	 store_free(sqlite3 *, int, pp_addr, int);
 int	 store_requests_get(sqlite3 *, int, char **);
 int	 store_requests_put(sqlite3 *, int, const char *);
@@ -230,6 +235,10 @@ int		 rule_host_passable(const struct pp_device *);
 int		 rule_harmless_driver(const char *);
 enum sibling	 rule_sibling(const struct pp_device *, int);
 size_t		 rule_group_first(const struct pp_inventory *, int);
+enum profile_rule { PROF_OK, PROF_NOT_VGPU, PROF_NOT_OFFERED, PROF_NONE_LEFT };
+enum profile_rule rule_profile(const struct pp_device *, const char *);
+const char	*rule_profile_why(enum profile_rule, const char *, char *,
+		    size_t);
 
 /* match.c */
 #define PP_MAXREQ	32
@@ -239,6 +248,7 @@ struct pp_request {
 	pp_addr		 addr;
 	int		 numa;			/* -1 any */
 	struct pp_nic	 nic;
+	char		 profile[128];		/* "" any; a vGPU type */
 };
 struct pp_test {
 	int		 fits;
@@ -339,7 +349,7 @@ struct pp_inventory *cache_current(sqlite3 *);
 void	 cache_committed_at(uint64_t);
 void	 cache_invalidate(void);
 void	 cache_hold(struct pp_device *, int, int, const struct pp_nic *,
-	    int64_t);
+	    const char *, int64_t);
 void	 cache_release(struct pp_inventory *, int, pp_addr, int);
 void	 cache_driver(struct pp_inventory *, pp_addr, const char *);
 void	 cache_free(void);

@@ -136,6 +136,17 @@ set_type(struct pp_request *r, const char *s, int i, char *e, size_t l)
 	return 0;
 }
 
+static int
+set_profile(struct pp_request *r, const char *s, int i, char *e, size_t l)
+{
+	(void)i;
+	if (*s == '\0' || !text_ok(s, sizeof(r->profile) - 1))
+		return bad(e, l, "PROFILE: 1 to %zu printable ASCII "
+		    "characters", sizeof(r->profile) - 1);
+	snprintf(r->profile, sizeof(r->profile), "%s", s);
+	return 0;
+}
+
 #define NIC_SETTER(fn, member, label)					\
 static int								\
 fn(struct pp_request *r, const char *s, int i, char *e, size_t l)	\
@@ -166,6 +177,7 @@ static const struct field fields[] = {
 	{ "IP6",		set_ip6,	0, 1 },
 	{ "VLAN_ID",		set_vlan,	0, 1 },
 	{ "NETWORK",		set_network,	0, 1 },
+	{ "PROFILE",		set_profile,	0, 0 },
 };
 
 static int
@@ -184,8 +196,9 @@ member(xmlrpc_env *env, const char *key, xmlrpc_value *v,
 			return 0;
 		return bad(err, len, "unknown field \"%.40s\"; known: VENDOR, "
 		    "DEVICE, CLASS, SHORT_ADDRESS, ADDRESS, NUMA_NODE, TYPE, "
-		    "MAC, IP, IP6, VLAN_ID, NETWORK, and the OpenNebula PCI "
-		    "attributes pcipass ignores (server/one_attrs.h)", key);
+		    "MAC, IP, IP6, VLAN_ID, NETWORK, PROFILE, and the "
+		    "OpenNebula PCI attributes pcipass ignores "
+		    "(server/one_attrs.h)", key);
 	}
 	*seen |= 1u << i;
 	if (fields[i].is_int) {

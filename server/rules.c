@@ -116,3 +116,61 @@ rule_group_first(const struct pp_inventory *inv, int g)
 	}
 	return lo;
 }
+
+/* s is an item of the comma list l. */
+static int
+list_has(const char *l, const char *s, size_t n)
+{
+	const char	*p = l, *e;
+
+	for (; *p != '\0'; p = *e ? e + 1 : e) {
+		e = p + strcspn(p, ",");
+		if ((size_t)(e - p) == n && strncmp(p, s, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether vGPU VF d can make profile now (API.md "Mediated devices"): a
+ * legacy type name among those with instances left, or an NVIDIA type ID
+ * given alone ("590") or as PROFILES writes it ("590 (NVIDIA A10-8Q)")
+ * among those creatable_vgpu_types lists.
+ */
+enum profile_rule
+rule_profile(const struct pp_device *d, const char *profile)
+{
+	size_t	id = strspn(profile, "0123456789");
+
+	if (d->mdev_mode[0] == '\0')
+		return PROF_NOT_VGPU;
+	if (list_has(d->creatable, profile, strlen(profile)))
+		return PROF_OK;
+	if (id > 0 && (profile[id] == '\0' || (profile[id] == ' ' &&
+	    profile[id + 1] == '(' && profile[strlen(profile) - 1] == ')')) &&
+	    list_has(d->creatable, profile, id))
+		return PROF_OK;
+	if (list_has(d->profiles, profile, strlen(profile)))
+		return PROF_NONE_LEFT;
+	return PROF_NOT_OFFERED;
+}
+
+const char *
+rule_profile_why(enum profile_rule r, const char *profile, char *buf,
+    size_t len)
+{
+	switch (r) {
+	case PROF_NOT_VGPU:
+		snprintf(buf, len, "not a vGPU");
+		break;
+	case PROF_NONE_LEFT:
+		snprintf(buf, len, "no instance of profile %s left", profile);
+		break;
+	case PROF_NOT_OFFERED:
+		snprintf(buf, len, "profile %s not offered", profile);
+		break;
+	default:
+		snprintf(buf, len, "offers profile %s", profile);
+	}
+	return buf;
+}

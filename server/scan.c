@@ -287,11 +287,12 @@ list_add(char *out, size_t len, const char *s)
 }
 
 /* Legacy mdev: the type names under mdev_supported_types/, sorted as ls
- * sorts them. */
+ * sorts them; those with available_instances > 0 can be made now. */
 static void
 legacy_profiles(const char *dir, struct pp_device *p)
 {
-	char		 path[PATH_MAX], *names[256];
+	char		 path[PATH_MAX], type[PATH_MAX], *names[256];
+	int		 avail;
 	DIR		*d;
 	struct dirent	*e;
 	size_t		 n = 0, i;
@@ -308,6 +309,10 @@ legacy_profiles(const char *dir, struct pp_device *p)
 		if (list_add(p->profiles, sizeof(p->profiles), names[i]) < 0)
 			log_warnx("scan: %s: profiles beyond %zu bytes left "
 			    "out", path, sizeof(p->profiles));
+		snprintf(type, sizeof(type), "%s/%s", path, names[i]);
+		if (read_int_attr(type, "available_instances", &avail) == 0 &&
+		    avail > 0)
+			list_add(p->creatable, sizeof(p->creatable), names[i]);
 		free(names[i]);
 	}
 }
@@ -342,7 +347,7 @@ nvidia_profiles(const char *dir, struct pp_device *p)
 		/* OpenNebula's probe fails on such a line, and offers no
 		 * profile at all. */
 		if ((colon = strchr(line, ':')) == NULL) {
-			p->profiles[0] = '\0';
+			p->profiles[0] = p->creatable[0] = '\0';
 			break;
 		}
 		*colon = '\0';
@@ -357,6 +362,8 @@ nvidia_profiles(const char *dir, struct pp_device *p)
 		if (list_add(p->profiles, sizeof(p->profiles), item) < 0)
 			log_warnx("scan: %s: profiles beyond %zu bytes left "
 			    "out", path, sizeof(p->profiles));
+		/* NVIDIA lists what the VF can make now. */
+		list_add(p->creatable, sizeof(p->creatable), id);
 	}
 	fclose(f);
 }
@@ -374,7 +381,7 @@ scan_vgpu(const char *sysfs_root, struct pp_device *p)
 	struct stat	 st;
 
 	addr_fmt(p->addr, ADDR_SYSFS, a, sizeof(a));
-	p->profiles[0] = '\0';
+	p->profiles[0] = p->creatable[0] = '\0';
 	snprintf(dir, sizeof(dir), "%s/class/mdev_bus/%s", sysfs_root, a);
 	if (stat(dir, &st) == 0) {
 		snprintf(p->mdev_mode, sizeof(p->mdev_mode), "legacy");
@@ -384,11 +391,13 @@ scan_vgpu(const char *sysfs_root, struct pp_device *p)
 	/* As OpenNebula: no legacy types, then NVIDIA's list, whatever the
 	 * mode. */
 	if (p->profiles[0] == '\0') {
+		p->creatable[0] = '\0';
 		snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", sysfs_root,
 		    a);
 		nvidia_profiles(dir, p);
 	}
 	text_clean(p->profiles);
+	text_clean(p->creatable);
 }
 
 /* What libpci does not read: SR-IOV, network interface, boot VGA. */

@@ -77,9 +77,14 @@ migrate(sqlite3 *db, const char *path)
 	    "ADD COLUMN profiles TEXT NOT NULL DEFAULT ''") < 0 ||
 	    exec(db, "PRAGMA user_version = 2") < 0))
 		goto fail;
-	/* 2 -> 3: when each holding was taken (reconcile); older ones 0. */
+	/* 2 -> 3: when each holding was taken (reconcile; older ones 0),
+	 * the vGPU profiles a VF can make now, a holding's PROFILE. */
 	if (v >= 1 && v < 3 && (exec(db, "ALTER TABLE device ADD COLUMN "
 	    "taken INTEGER NOT NULL DEFAULT 0") < 0 ||
+	    exec(db, "ALTER TABLE device ADD COLUMN creatable TEXT NOT NULL "
+	    "DEFAULT ''") < 0 ||
+	    exec(db, "ALTER TABLE device ADD COLUMN profile TEXT NOT NULL "
+	    "DEFAULT ''") < 0 ||
 	    exec(db, "PRAGMA user_version = 3") < 0))
 		goto fail;
 	if (exec(db, "COMMIT") < 0)
@@ -395,7 +400,7 @@ col_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 	"iommu, sriov, sriov_num, sriov_total, physfn, boot_vga, driver, " \
 	"ifname, vendor_name, device_name, class_name, offered, critical, " \
 	"present, reason, vmid, nic, mac, ip, ip6, vlan_id, network, " \
-	"req_index, mdev_mode, profiles, taken"
+	"req_index, mdev_mode, profiles, taken, creatable, profile"
 
 static void
 row_device(sqlite3_stmt *st, struct pp_device *d)
@@ -435,6 +440,8 @@ row_device(sqlite3_stmt *st, struct pp_device *d)
 	col_text(st, 31, d->mdev_mode, sizeof(d->mdev_mode));
 	col_text(st, 32, d->profiles, sizeof(d->profiles));
 	d->taken = sqlite3_column_int64(st, 33);
+	col_text(st, 34, d->creatable, sizeof(d->creatable));
+	col_text(st, 35, d->profile, sizeof(d->profile));
 }
 
 static int

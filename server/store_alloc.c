@@ -32,15 +32,15 @@ exec_bound(sqlite3 *db, const char *sql, int vmid, sqlite3_int64 a,
 /* vmid takes free device a; fails unless exactly that row changed. */
 int
 store_hold(sqlite3 *db, pp_addr a, int vmid, int req_index,
-    const struct pp_nic *nic, int64_t taken)
+    const struct pp_nic *nic, const char *profile, int64_t taken)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
 	if ((st = store_stmt(db, "UPDATE device SET vmid = ?1, "
 	    "req_index = ?2, nic = ?3, mac = ?4, ip = ?5, ip6 = ?6, "
-	    "vlan_id = ?7, network = ?8, taken = ?10 WHERE addr = ?9 AND "
-	    "vmid = -1")) == NULL)
+	    "vlan_id = ?7, network = ?8, taken = ?10, profile = ?11 WHERE "
+	    "addr = ?9 AND vmid = -1")) == NULL)
 		return -1;
 	sqlite3_bind_int(st, 1, vmid);
 	sqlite3_bind_int(st, 2, req_index);
@@ -52,6 +52,7 @@ store_hold(sqlite3 *db, pp_addr a, int vmid, int req_index,
 	sqlite3_bind_text(st, 8, nic->network, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)a);
 	sqlite3_bind_int64(st, 10, taken);
+	sqlite3_bind_text(st, 11, profile, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	store_stmt_done(st);
 	return rc == SQLITE_DONE && sqlite3_changes(db) == 1 ? 0 : -1;
@@ -72,10 +73,11 @@ store_free(sqlite3 *db, int vmid, pp_addr a, int one)
 	    "vmid = ?1 AND present = 0", vmid, (sqlite3_int64)a, &gone) < 0 ||
 	    exec_bound(db, one ? "UPDATE device SET vmid = -1, "
 	    "req_index = -1, nic = 0, mac = '', ip = '', ip6 = '', "
-	    "vlan_id = '', network = '', taken = 0 WHERE vmid = ?1 AND "
-	    "addr = ?2" : "UPDATE device SET vmid = -1, req_index = -1, "
-	    "nic = 0, mac = '', ip = '', ip6 = '', vlan_id = '', "
-	    "network = '', taken = 0 WHERE vmid = ?1",
+	    "vlan_id = '', network = '', taken = 0, profile = '' WHERE "
+	    "vmid = ?1 AND addr = ?2" : "UPDATE device SET vmid = -1, "
+	    "req_index = -1, nic = 0, mac = '', ip = '', ip6 = '', "
+	    "vlan_id = '', network = '', taken = 0, profile = '' WHERE "
+	    "vmid = ?1",
 	    vmid, (sqlite3_int64)a, &freed) < 0 ||
 	    store_requests_forget(db, vmid) < 0)
 		return -1;

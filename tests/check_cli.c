@@ -571,6 +571,43 @@ START_TEST(t_install_opennebula)
 }
 END_TEST
 
+/*
+ * vGPUs in the CLI, both layouts (tests/trees.h's A10, its VFs made
+ * vGPUs by a helper playing the kernel's part): a PROFILE request, the
+ * PROFILES column, and <hostdev> as OpenNebula's KVM driver writes it.
+ */
+START_TEST(t_vgpu)
+{
+	daemon_stop(&d);
+	daemon_start(&d, tree_nvidia_vgpu(), ":filter: '10de:*'\n", NULL);
+	ck_assert_int_eq(run("allocate 60 --pci VENDOR=10de,PROFILE=nvidia-558"),
+	    0);
+	ck_assert_int_eq(run("allocate 61 --pci 'VENDOR=10de,DEVICE=2236,"
+	    "PROFILE=590 (NVIDIA A10-1B)'"), 0);
+	ck_assert_int_eq(run("hostdev 60"), 0);
+	/* uuidgen --sha1 --namespace @x500 --name 0000:01:00:4 */
+	ck_assert_str_eq(sout, "<hostdev mode='subsystem' type='mdev' "
+	    "model='vfio-pci'>\n  <source>\n    <address "
+	    "uuid='256922f2-5d4a-5e52-96d0-eb405f6ae637'/>\n  </source>\n"
+	    "</hostdev>\n");
+	ck_assert_int_eq(run("hostdev 61"), 0);
+	ck_assert_str_eq(sout, "<hostdev mode='subsystem' type='pci' "
+	    "managed='no'>\n  <source>\n    <address domain='0x0000' "
+	    "bus='0x01' slot='0x00' function='0x5'/>\n  </source>\n"
+	    "</hostdev>\n");
+	ck_assert_int_eq(run("list --columns PROFILES"), 0);
+	ck_assert_msg(strstr(sout, "\n   61 01:00.5 10de:2236:0302 590 (NVIDIA "
+	    "A10-1B),591 (NVIDIA A10-2B) ") != NULL, "%s", sout);
+	ck_assert_msg(strstr(sout, "nvidia-558,nvidia-559,nvidia-560,") != NULL,
+	    "%s", sout);
+	ck_assert_int_eq(run("test --pci VENDOR=10de,PROFILE=nvidia-559"), 1);
+	ck_assert_msg(strstr(sout, "no instance of profile nvidia-559 left") !=
+	    NULL, "%s%s", sout, serr);
+	ck_assert_int_eq(run("allocate 62 --pci VENDOR=10de,PROFILE="), 2);
+	ck_assert_msg(strstr(serr, "PROFILE: empty") != NULL, "%s", serr);
+}
+END_TEST
+
 /* host/bind/unbind exec pcipass-host from pcipass's own directory. */
 START_TEST(t_host)
 {
@@ -610,6 +647,7 @@ cli_suite(void)
 	tcase_add_test(tc, t_im_probe);
 	tcase_add_test(tc, t_install_opennebula);
 	tcase_add_test(tc, t_session);
+	tcase_add_test(tc, t_vgpu);
 	tcase_add_test(tc, t_host);
 	suite_add_tcase(s, tc);
 	return s;

@@ -551,7 +551,8 @@ END_TEST
 
 /*
  * A legacy vGPU: oned writes <hostdev type='mdev'> with the VF's UUID
- * (LibVirtDriverKVM); the deploy takes the VF that UUID names. The tree
+ * (LibVirtDriverKVM); the deploy takes the VF that UUID names, with the
+ * PROFILE of its PCI vector in the vm.xml oned wrote beside it. The tree
  * is tests/trees.h's NVIDIA A10 with its VFs as vGPUs (a test helper
  * plays the kernel's part: Debian's kernel has no vGPU parent).
  */
@@ -578,11 +579,37 @@ START_TEST(deploy_mdev_by_uuid)
 	}
 	snprintf(dir, sizeof(dir), "%s/vms/51", root);
 	mkdir(dir, 0755);
+	{
+		static const char *const vf[] = { "0000:01:00:4", NULL };
+		char	*act = action(51, 2, vf, NULL), *vm, *end, *p;
+
+		/* oned's vGPU vector: the type OpenNebula will make. */
+		ck_assert_ptr_nonnull(p = strstr(act, "<PCI_ID>"));
+		ck_assert_int_ne(asprintf(&vm, "%.*s<PROFILE><![CDATA["
+		    "nvidia-558]]></PROFILE>%s", (int)(p - act), act, p), -1);
+		free(act);
+		act = strstr(vm, "<VM>");
+		end = strstr(act, "</VM>");
+		end[5] = '\0';
+		snprintf(args, sizeof(args), "%s/vm.xml", dir);
+		write_file(args, act);
+		free(vm);
+	}
 	snprintf(args, sizeof(args), "'%s/deployment.0' host-b 51 host-b",
 	    dir);
 	ck_assert_int_eq(wrapper(&b, "deploy", args, dom, &err), 0);
 	ck_assert_str_eq(err, "");
 	ck_assert_str_eq(held(&b, 51), "0000:01:00:4");
+	{
+		char	p51[80];
+		xmlrpc_value	*l2;
+
+		snprintf(p51, sizeof(p51), "%s", P_INT(51));
+		ck_assert(rpc_ok(rpc(&b, "pci.vm", p51), &l2, &code, NULL));
+		ck_assert_str_eq(field_str(find_addr(l2, "0000:01:00:4"),
+		    "PROFILE"), "nvidia-558");
+		xmlrpc_DECREF(l2);
+	}
 	/* A UUID no VF has: refused before OpenNebula's deploy. */
 	free(dom);
 	{

@@ -406,6 +406,101 @@ START_TEST(vgpu_keys_through_the_store)
 END_TEST
 
 /*
+ * PROFILE requests (API.md "Mediated devices"): met only by a vGPU that
+ * can make that profile now (legacy: instances left; nvidia: its ID in
+ * creatable_vgpu_types, given alone or as PROFILES writes it), kept with
+ * the allocation, part of the retry check; pci.test and ALLOCATE say
+ * which vGPU lacks what. With --bind vfio they are refused for now.
+ */
+START_TEST(vgpu_profiles)
+{
+	struct daemon	 e;
+	xmlrpc_value	*v, *dev;
+	const char	*msg;
+	char		*p;
+	xmlrpc_env	 env;
+	int		 code;
+
+	xmlrpc_env_init(&env);
+	daemon_start(&e, tree_nvidia_vgpu(), ":filter: '10de:*'\n", NULL);
+	p = params(P_INT(60) "%s", reqs("VENDOR=10de,PROFILE=nvidia-558"));
+	ck_assert(rpc_ok(rpc(&e, "pci.allocate", p), &v, &code, NULL));
+	ck_assert_int_eq(xmlrpc_array_size(&env, v), 1);
+	xmlrpc_array_read_item(&env, v, 0, &dev);
+	ck_assert_str_eq(field_str(dev, "ADDRESS"), "0000:01:00:4");
+	ck_assert_str_eq(field_str(dev, "PROFILE"), "nvidia-558");
+	ck_assert_str_eq(field_str(dev, "MDEV_MODE"), "legacy");
+	xmlrpc_DECREF(dev);
+	xmlrpc_DECREF(v);
+	/* The same call again: the same answer; another profile: ACTION. */
+	ck_assert(rpc_ok(rpc(&e, "pci.allocate", p), NULL, &code, NULL));
+	free(p);
+	p = params(P_INT(60) "%s", reqs("VENDOR=10de,PROFILE=nvidia-560"));
+	ck_assert(!rpc_ok(rpc(&e, "pci.allocate", p), NULL, &code, NULL));
+	ck_assert_int_eq(code, 0x0800);
+	free(p);
+	/* NVIDIA's layout, the profile as PROFILES writes it. */
+	p = params(P_INT(61) "%s", reqs("VENDOR=10de,DEVICE=2236,"
+	    "PROFILE=590 (NVIDIA A10-1B)"));
+	ck_assert(rpc_ok(rpc(&e, "pci.allocate", p), &v, &code, NULL));
+	xmlrpc_array_read_item(&env, v, 0, &dev);
+	ck_assert_str_eq(field_str(dev, "ADDRESS"), "0000:01:00:5");
+	ck_assert_str_eq(field_str(dev, "PROFILE"), "590 (NVIDIA A10-1B)");
+	xmlrpc_DECREF(dev);
+	xmlrpc_DECREF(v);
+	free(p);
+	/* What no vGPU can make now, and why, per vGPU. */
+	ck_assert_int_eq(rpc_ok(rpc(&e, "pci.release", P_INT(60)), NULL, &code,
+	    NULL), 1);
+	p = params(P_INT(62) "%s", reqs("VENDOR=10de,PROFILE=nvidia-559"));
+	ck_assert(!rpc_ok(rpc(&e, "pci.allocate", p), NULL, &code, &msg));
+	ck_assert_int_eq(code, 0x4000);
+	ck_assert_msg(strstr(msg, "request 0 (VENDOR=10de,PROFILE=nvidia-559): "
+	    "0 devices match; 0000:01:00:4 no instance of profile nvidia-559 "
+	    "left, 0000:01:00:5 profile nvidia-559 not offered") != NULL, "%s",
+	    msg);
+	free(p);
+	p = params("%s", reqs("VENDOR=10de,PROFILE=592"));
+	ck_assert(rpc_ok(rpc(&e, "pci.test", p), &v, &code, NULL));
+	ck_assert_msg(strstr(field_str(v, "REASON"), "0000:01:00:5 profile 592 "
+	    "not offered") != NULL, "%s", field_str(v, "REASON"));
+	xmlrpc_DECREF(v);
+	free(p);
+	/* 590 alone names the same type. */
+	p = params("%s", reqs("VENDOR=10de,PROFILE=590"));
+	ck_assert(rpc_ok(rpc(&e, "pci.test", p), &v, &code, NULL));
+	ck_assert_msg(strstr(field_str(v, "REASON"), "(VENDOR=10de,PROFILE="
+	    "590): 1 device matches: 0000:01:00:5 used by VM 61") != NULL, "%s",
+	    field_str(v, "REASON"));
+	xmlrpc_DECREF(v);
+	free(p);
+	/* Not a vGPU: the V100 never meets a PROFILE. */
+	p = params("%s", reqs("VENDOR=10de,DEVICE=1db4,PROFILE=nvidia-558"));
+	ck_assert(rpc_ok(rpc(&e, "pci.test", p), &v, &code, NULL));
+	ck_assert_msg(strstr(field_str(v, "REASON"), "0 devices match") !=
+	    NULL, "%s", field_str(v, "REASON"));
+	xmlrpc_DECREF(v);
+	free(p);
+	p = params(P_INT(63) "%s", reqs("VENDOR=10de,PROFILE="));
+	ck_assert(!rpc_ok(rpc(&e, "pci.allocate", p), NULL, &code, &msg));
+	ck_assert_int_eq(code, 0x1000);
+	ck_assert_msg(strstr(msg, "PROFILE: 1 to 127 printable") != NULL, "%s",
+	    msg);
+	free(p);
+	daemon_stop(&e);
+	daemon_restart(&e, "--bind vfio");
+	p = params(P_INT(64) "%s", reqs("VENDOR=10de,PROFILE=nvidia-558"));
+	ck_assert(!rpc_ok(rpc(&e, "pci.allocate", p), NULL, &code, &msg));
+	ck_assert_int_eq(code, 0x0800);
+	ck_assert_msg(strstr(msg, "making vGPUs in pcipassd is not built yet")
+	    != NULL, "%s", msg);
+	free(p);
+	daemon_stop(&e);
+	xmlrpc_env_clean(&env);
+}
+END_TEST
+
+/*
  * One daemon per database: a second pcipassd on the same --db refuses to
  * start (each would trust its own copy of the inventory and split IOMMU
  * groups between their VMs), and the first goes on serving.
@@ -691,13 +786,13 @@ START_TEST(bad_inputs_change_nothing)
 	{ "pci.allocate", P_INT(1) "REQ:VENDOR=10de,COLOR=red",
 	    "[pci.allocate] request 0: unknown field \"COLOR\"; known: VENDOR, "
 	    "DEVICE, CLASS, SHORT_ADDRESS, ADDRESS, NUMA_NODE, TYPE, MAC, IP, "
-	    "IP6, VLAN_ID, NETWORK, and the OpenNebula PCI attributes pcipass "
-	    "ignores (server/one_attrs.h)" },
+	    "IP6, VLAN_ID, NETWORK, PROFILE, and the OpenNebula PCI attributes "
+	    "pcipass ignores (server/one_attrs.h)" },
 	{ "pci.allocate", P_INT(1) "REQ:VENDRO=8086,TYPE=NIC",
 	    "[pci.allocate] request 0: unknown field \"VENDRO\"; known: VENDOR, "
 	    "DEVICE, CLASS, SHORT_ADDRESS, ADDRESS, NUMA_NODE, TYPE, MAC, IP, "
-	    "IP6, VLAN_ID, NETWORK, and the OpenNebula PCI attributes pcipass "
-	    "ignores (server/one_attrs.h)" },
+	    "IP6, VLAN_ID, NETWORK, PROFILE, and the OpenNebula PCI attributes "
+	    "pcipass ignores (server/one_attrs.h)" },
 	{ "pci.allocate", P_INT(1) "REQ:ADDRESS=0000:01:00.0,VENDOR=10de",
 	    "[pci.allocate] request 0: an address cannot be mixed with VENDOR, "
 	    "DEVICE or CLASS" },
@@ -1411,6 +1506,7 @@ rpc_suite(void)
 	tcase_add_test(tc, count_faults_name_the_parameters);
 	tcase_add_test(tc, probe_lists_only_what_can_be_given);
 	tcase_add_test(tc, vgpu_keys_through_the_store);
+	tcase_add_test(tc, vgpu_profiles);
 	tcase_add_test(tc, multicall_bounded);
 	tcase_add_test(tc, failed_authentications_throttled);
 	tcase_add_test(tc, one_daemon_per_database);

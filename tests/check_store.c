@@ -180,6 +180,8 @@ START_TEST(migrates_version_1)
 	    "ALTER TABLE device DROP COLUMN mdev_mode;"
 	    "ALTER TABLE device DROP COLUMN profiles;"
 	    "ALTER TABLE device DROP COLUMN taken;"
+	    "ALTER TABLE device DROP COLUMN creatable;"
+	    "ALTER TABLE device DROP COLUMN profile;"
 	    "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_ptr_nonnull(db = store_open(e.db_path, 1));
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT (SELECT "
@@ -211,11 +213,14 @@ START_TEST(migrates_version_2)
 	ck_assert_int_eq(sqlite3_exec(e.db, "UPDATE device SET vmid = 7, "
 	    "profiles = 'kept' WHERE addr = (SELECT min(addr) FROM device);"
 	    "ALTER TABLE device DROP COLUMN taken;"
+	    "ALTER TABLE device DROP COLUMN creatable;"
+	    "ALTER TABLE device DROP COLUMN profile;"
 	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_ptr_nonnull(db = store_open(e.db_path, 1));
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT (SELECT "
 	    "user_version FROM pragma_user_version), count(*), "
-	    "sum(profiles = 'kept' AND taken = 0) FROM device WHERE vmid = 7",
+	    "sum(profiles = 'kept' AND taken = 0 AND creatable = '' AND "
+	    "profile = '') FROM device WHERE vmid = 7",
 	    -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	ck_assert_int_eq(sqlite3_column_int(st, 0), 3);

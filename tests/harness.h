@@ -49,7 +49,8 @@ extern const size_t nfixtures;
 
 /* Trees: a fixture by file name, or a small dump written inline. */
 /* NVIDIA_TREE's VFs as vGPUs (tests/trees.h): 01:00.4 on the legacy
- * mdev bus with three types, 01:00.5 with NVIDIA's own sysfs; returns
+ * mdev bus with 43 types (nvidia-558: 2 instances left, nvidia-559: 0),
+ * 01:00.5 with NVIDIA's own sysfs (590, 591 creatable); returns
  * the tree. A test helper playing the kernel's and NVIDIA driver's part:
  * Debian's kernel has no vGPU parent. */
 const char *tree_nvidia_vgpu(void);
