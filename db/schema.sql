@@ -39,6 +39,8 @@ CREATE TABLE device (
 	taken		INTEGER NOT NULL DEFAULT 0,	-- host time (Unix s)
 							-- it was taken; 0:
 							-- before version 3
+	freed		INTEGER NOT NULL DEFAULT 0,	-- host time its last
+							-- holding ended
 	nic		INTEGER NOT NULL DEFAULT 0,
 	mac		TEXT NOT NULL DEFAULT '',
 	ip		TEXT NOT NULL DEFAULT '',

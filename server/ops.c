@@ -417,6 +417,7 @@ release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
 	struct pp_inventory	*inv;
 	struct pp_device	*d;
 	char			 buf[PP_ADDR_SYSFS_LEN], why[512];
+	int64_t			 now = (int64_t)time(NULL);
 	sqlite3			*b;
 	int			 n;
 
@@ -431,7 +432,7 @@ release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
 		db_error(b, res, "releasing");
 		return leave_unchanged(res, 0);
 	}
-	if ((n = store_free(b, vmid, a, one)) < 0)
+	if ((n = store_free(b, vmid, a, one, now)) < 0)
 		return abandon(b, res, "releasing");
 	if (one && n == 0) {
 		fail(res, PP_ERR_NO_EXISTS, "VM %d does not hold %s", vmid,
@@ -443,7 +444,7 @@ release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
 		bind_restore_vm(service_conf()->sysfs_root, b, vmid);
 	if (batch_savepoint_end(b, 1) < 0)
 		return abandon(b, res, "releasing");
-	cache_release(inv, vmid, a, one);
+	cache_release(inv, vmid, a, one, now);
 	if (batch_leave(1, 1) < 0)
 		return fail(res, PP_ERR_INTERNAL, "database error while "
 		    "committing; nothing changed");
@@ -497,8 +498,10 @@ op_test(sqlite3 *db, int vmid, const struct pp_request *req, size_t nreq,
 
 /*
  * Write a reconcile plan (reconcile.c) in this call's savepoint: leaked
- * holdings freed and their drivers restored, missing ones taken (and,
- * with --bind vfio, bound). Then the writers' copy is told the same.
+ * holdings freed and their drivers restored first, then missing ones
+ * taken and, with --bind vfio, bound, judged on the planned inventory w
+ * (a group whose leak is let go is free for its new VM). Then the
+ * writers' copy is told the same.
  */
 static int
 reconcile_write(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
@@ -510,6 +513,7 @@ reconcile_write(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	const struct pp_device	*d;
 	struct bind_set		 set = { 0, NULL };
 	struct pp_nic		 none;
+	int64_t			 now = (int64_t)time(NULL);
 	char			 why[1024];
 	size_t			 i;
 
@@ -521,9 +525,17 @@ reconcile_write(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	}
 	for (i = 0; i < p->n[RC_LEAKED]; i++) {
 		it = &p->item[RC_LEAKED][i];
-		if (store_free(db, it->vmid, it->addr, 1) != 1)
+		if (store_free(db, it->vmid, it->addr, 1, now) != 1)
 			return abandon(db, res, "releasing a leaked holding");
 	}
+	/* A group that changes hands keeps its binding: its recorded
+	 * drivers go back when the new VM lets it go. */
+	for (i = 0; i < p->n[RC_MISSING]; i++)
+		if (store_bind_reown(db, p->item[RC_MISSING][i].addr,
+		    p->item[RC_MISSING][i].vmid) < 0)
+			return abandon(db, res, "recording an adopted holding");
+	for (i = 0; i < p->n[RC_LEAKED] && root != NULL; i++)
+		bind_restore_vm(root, db, p->item[RC_LEAKED][i].vmid);
 	for (i = 0; i < p->n[RC_MISSING]; i++) {
 		it = &p->item[RC_MISSING][i];
 		d = inventory_find(w, it->addr);
@@ -532,7 +544,7 @@ reconcile_write(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 		    store_requests_forget(db, it->vmid) < 0)
 			return abandon(db, res, "recording an adopted holding");
 		if ((flags & OP_BIND) && root != NULL &&
-		    bind_devices(root, db, inv, &it->addr, 1, it->vmid, &set,
+		    bind_devices(root, db, w, &it->addr, 1, it->vmid, &set,
 		    why, sizeof(why)) < 0) {
 			fail(res, PP_ERR_INTERNAL, "binding to vfio-pci failed; "
 			    "nothing changed: %s", why);
@@ -541,15 +553,13 @@ reconcile_write(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	}
 	if (record_bound(db, res, &set) < 0)
 		goto undo;
-	for (i = 0; i < p->n[RC_LEAKED] && root != NULL; i++)
-		bind_restore_vm(root, db, p->item[RC_LEAKED][i].vmid);
 	if (batch_savepoint_end(db, 1) < 0) {
 		db_error(db, res, "reconciling");
 		goto undo;
 	}
 	for (i = 0; i < p->n[RC_LEAKED]; i++)
 		cache_release(inv, p->item[RC_LEAKED][i].vmid,
-		    p->item[RC_LEAKED][i].addr, 1);
+		    p->item[RC_LEAKED][i].addr, 1, now);
 	for (i = 0; i < p->n[RC_MISSING]; i++) {
 		it = &p->item[RC_MISSING][i];
 		d = inventory_find(w, it->addr);
@@ -598,8 +608,10 @@ op_reconcile(sqlite3 *db, const struct rc_holding *view, size_t nh,
 		fail(res, PP_ERR_INTERNAL, "out of memory");
 		return leave_unchanged(res, 0);
 	}
+	/* Like a retry, the answer may rest on the open batch's changes: it
+	 * waits for them to be on disk. */
 	if (!apply || plan->n[RC_LEAKED] + plan->n[RC_MISSING] == 0)
-		rc = leave_unchanged(res, 0);
+		rc = leave_unchanged(res, 1);
 	else
 		rc = reconcile_write(b, res, inv, &w, plan, flags);
 	inventory_free(&w);

@@ -52,7 +52,8 @@ cache_hold(struct pp_device *d, int vmid, int req_index,
 
 /* What free_held() did to the rows, done to the cache. */
 void
-cache_release(struct pp_inventory *inv, int vmid, pp_addr a, int one)
+cache_release(struct pp_inventory *inv, int vmid, pp_addr a, int one,
+    int64_t now)
 {
 	size_t	i, j;
 
@@ -65,6 +66,7 @@ cache_release(struct pp_inventory *inv, int vmid, pp_addr a, int one)
 			d->vmid = -1;
 			d->req_index = -1;
 			d->taken = 0;
+			d->freed = now;
 			d->profile[0] = '\0';
 			memset(&d->nic, 0, sizeof(d->nic));
 		}

@@ -65,6 +65,7 @@ struct pp_device {
 	int		 vmid;			/* -1 free */
 	int		 req_index;		/* request it serves */
 	int64_t		 taken;			/* host time it was taken */
+	int64_t		 freed;			/* host time it was let go */
 	char		 state[8];		/* free used blocked missing */
 	char		 reason[160];		/* why blocked or missing */
 	char		 critical[128];		/* host-critical: why */
@@ -212,11 +213,12 @@ int	 store_load(sqlite3 *, struct pp_inventory *);
 /* store_alloc.c */
 int	 store_hold(sqlite3 *, pp_addr, int, int, const struct pp_nic *,
 	    const char *, int64_t);
-int	 store_free(sqlite3 *, int, pp_addr, int);
+int	 store_free(sqlite3 *, int, pp_addr, int, int64_t);
 int	 store_requests_get(sqlite3 *, int, char **);
 int	 store_requests_put(sqlite3 *, int, const char *);
 int	 store_requests_forget(sqlite3 *, int);
 int	 store_driver(sqlite3 *, pp_addr, const char *);
+int	 store_bind_reown(sqlite3 *, pp_addr, int);
 
 /* store_sync.c */
 struct sync_counts {
@@ -350,7 +352,7 @@ void	 cache_committed_at(uint64_t);
 void	 cache_invalidate(void);
 void	 cache_hold(struct pp_device *, int, int, const struct pp_nic *,
 	    const char *, int64_t);
-void	 cache_release(struct pp_inventory *, int, pp_addr, int);
+void	 cache_release(struct pp_inventory *, int, pp_addr, int, int64_t);
 void	 cache_driver(struct pp_inventory *, pp_addr, const char *);
 void	 cache_free(void);
 

@@ -3,7 +3,8 @@
  * (oned's) view of the same host, which is the truth (API.md). Pure: it
  * reads a working copy of the inventory and leaves in it the state that
  * applying the plan makes, so the answer with and without apply is the
- * same text, and ops_reconcile.c only writes what is planned here.
+ * same text, and ops.c (reconcile_write) only writes what is planned
+ * here.
  *
  * In the frontend's view a device is held by one VM or by none. Here, in
  * address order:
@@ -13,7 +14,9 @@
  *	V		nobody		LEAKED if taken before as_of, else RECENT
  *	W		V		CONFLICT (never changed)
  *	free		V		MISSING if the rules let V take it, else
- *					CONFLICT with the rule
+ *					CONFLICT with the rule; CONFLICT too if
+ *					it was let go here at or after as_of
+ *					(the view is older than the release)
  *	no device	V		CONFLICT
  *
  * LEAKED holdings are let go first, so a device they freed can be
@@ -226,13 +229,15 @@ adopt_vm(struct pp_inventory *w, int vmid, const pp_addr *a, size_t n,
 {
 	char	why[4096];
 	size_t	i;
-	int	rc = 1;
+	int	joint = 1, rc;		/* joint: 0 when taken together */
 
-	if (n <= PP_MAXREQ && (rc = try_take(w, vmid, a, n, mflags, now, why,
-	    sizeof(why))) < 0)
+	if (n <= PP_MAXREQ && (joint = try_take(w, vmid, a, n, mflags, now,
+	    why, sizeof(why))) < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (rc != 0 && n > 1 && (rc = try_take(w, vmid, &a[i], 1,
+		/* Not together: each alone, on what the others left. */
+		rc = joint;
+		if (joint != 0 && n > 1 && (rc = try_take(w, vmid, &a[i], 1,
 		    mflags, now, why, sizeof(why))) < 0)
 			return -1;
 		if (rc == 0 ? item_add(p, RC_MISSING, vmid, a[i], 1, "free "
@@ -240,8 +245,6 @@ adopt_vm(struct pp_inventory *w, int vmid, const pp_addr *a, size_t n,
 		    item_add(p, RC_CONFLICT, vmid, a[i], 0, "free here, but "
 		    "VM %d may not take it: %s", vmid, why) < 0)
 			return -1;
-		if (n > 1 && rc != 0)
-			rc = 1;		/* the next one alone too */
 	}
 	return 0;
 }
@@ -284,6 +287,14 @@ reconcile_plan(struct pp_inventory *w, const struct rc_holding *view,
 			if (item_add(p, RC_CONFLICT, h[i].vmid, h[i].addr, 0,
 			    "held here by VM %d%s", w_vm, d->present ? "" :
 			    " (gone from sysfs)") < 0)
+				goto out;
+		} else if (d->freed > 0 && d->freed >= as_of) {
+			/* Let go here after the view was read: the view
+			 * still has a VM that is on its way out. */
+			if (item_add(p, RC_CONFLICT, h[i].vmid, h[i].addr, 0,
+			    "released here at %lld, not before as_of %lld: "
+			    "the view is older than that", (long long)d->freed,
+			    (long long)as_of) < 0)
 				goto out;
 		} else
 			miss[nmiss++] = h[i];

@@ -77,14 +77,17 @@ migrate(sqlite3 *db, const char *path)
 	    "ADD COLUMN profiles TEXT NOT NULL DEFAULT ''") < 0 ||
 	    exec(db, "PRAGMA user_version = 2") < 0))
 		goto fail;
-	/* 2 -> 3: when each holding was taken (reconcile; older ones 0),
-	 * the vGPU profiles a VF can make now, a holding's PROFILE. */
+	/* 2 -> 3: when each holding was taken and when a device was last
+	 * freed (reconcile; older ones 0), the vGPU profiles a VF can make
+	 * now, a holding's PROFILE. */
 	if (v >= 1 && v < 3 && (exec(db, "ALTER TABLE device ADD COLUMN "
 	    "taken INTEGER NOT NULL DEFAULT 0") < 0 ||
 	    exec(db, "ALTER TABLE device ADD COLUMN creatable TEXT NOT NULL "
 	    "DEFAULT ''") < 0 ||
 	    exec(db, "ALTER TABLE device ADD COLUMN profile TEXT NOT NULL "
 	    "DEFAULT ''") < 0 ||
+	    exec(db, "ALTER TABLE device ADD COLUMN freed INTEGER NOT NULL "
+	    "DEFAULT 0") < 0 ||
 	    exec(db, "PRAGMA user_version = 3") < 0))
 		goto fail;
 	if (exec(db, "COMMIT") < 0)
@@ -400,7 +403,7 @@ col_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 	"iommu, sriov, sriov_num, sriov_total, physfn, boot_vga, driver, " \
 	"ifname, vendor_name, device_name, class_name, offered, critical, " \
 	"present, reason, vmid, nic, mac, ip, ip6, vlan_id, network, " \
-	"req_index, mdev_mode, profiles, taken, creatable, profile"
+	"req_index, mdev_mode, profiles, taken, creatable, profile, freed"
 
 static void
 row_device(sqlite3_stmt *st, struct pp_device *d)
@@ -442,6 +445,7 @@ row_device(sqlite3_stmt *st, struct pp_device *d)
 	d->taken = sqlite3_column_int64(st, 33);
 	col_text(st, 34, d->creatable, sizeof(d->creatable));
 	col_text(st, 35, d->profile, sizeof(d->profile));
+	d->freed = sqlite3_column_int64(st, 36);
 }
 
 static int

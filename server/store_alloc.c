@@ -13,7 +13,7 @@
 
 static int
 exec_bound(sqlite3 *db, const char *sql, int vmid, sqlite3_int64 a,
-    int *changes)
+    int64_t t, int *changes)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
@@ -22,6 +22,8 @@ exec_bound(sqlite3 *db, const char *sql, int vmid, sqlite3_int64 a,
 		return -1;
 	sqlite3_bind_int(st, 1, vmid);
 	sqlite3_bind_int64(st, 2, a);
+	if (sqlite3_bind_parameter_count(st) >= 3)
+		sqlite3_bind_int64(st, 3, t);
 	rc = sqlite3_step(st);
 	store_stmt_done(st);
 	if (changes != NULL)
@@ -64,21 +66,21 @@ store_hold(sqlite3 *db, pp_addr a, int vmid, int req_index,
  * requests forgotten. Returns how many devices, or -1.
  */
 int
-store_free(sqlite3 *db, int vmid, pp_addr a, int one)
+store_free(sqlite3 *db, int vmid, pp_addr a, int one, int64_t now)
 {
 	int	gone, freed;
 
 	if (exec_bound(db, one ? "DELETE FROM device WHERE vmid = ?1 AND "
 	    "addr = ?2 AND present = 0" : "DELETE FROM device WHERE "
-	    "vmid = ?1 AND present = 0", vmid, (sqlite3_int64)a, &gone) < 0 ||
+	    "vmid = ?1 AND present = 0", vmid, (sqlite3_int64)a, 0, &gone) < 0 ||
 	    exec_bound(db, one ? "UPDATE device SET vmid = -1, "
 	    "req_index = -1, nic = 0, mac = '', ip = '', ip6 = '', "
-	    "vlan_id = '', network = '', taken = 0, profile = '' WHERE "
-	    "vmid = ?1 AND addr = ?2" : "UPDATE device SET vmid = -1, "
-	    "req_index = -1, nic = 0, mac = '', ip = '', ip6 = '', "
-	    "vlan_id = '', network = '', taken = 0, profile = '' WHERE "
-	    "vmid = ?1",
-	    vmid, (sqlite3_int64)a, &freed) < 0 ||
+	    "vlan_id = '', network = '', taken = 0, profile = '', "
+	    "freed = ?3 WHERE vmid = ?1 AND addr = ?2" : "UPDATE device SET "
+	    "vmid = -1, req_index = -1, nic = 0, mac = '', ip = '', "
+	    "ip6 = '', vlan_id = '', network = '', taken = 0, profile = '', "
+	    "freed = ?3 WHERE vmid = ?1",
+	    vmid, (sqlite3_int64)a, now, &freed) < 0 ||
 	    store_requests_forget(db, vmid) < 0)
 		return -1;
 	return gone + freed;
@@ -124,7 +126,7 @@ int
 store_requests_forget(sqlite3 *db, int vmid)
 {
 	return exec_bound(db, "DELETE FROM vm_request WHERE vmid = ?1", vmid,
-	    0, NULL);
+	    0, 0, NULL);
 }
 
 /* What a bind did: the device's DRIVER is now driver. */
@@ -142,4 +144,18 @@ store_driver(sqlite3 *db, pp_addr a, const char *driver)
 	rc = sqlite3_step(st);
 	store_stmt_done(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * vmid now holds device a: the drivers pcipass recorded for a's IOMMU
+ * group (bind_origin) are restored when vmid lets the group go, not when
+ * their former VM does (reconcile adopting what another VM leaked).
+ */
+int
+store_bind_reown(sqlite3 *db, pp_addr a, int vmid)
+{
+	return exec_bound(db, "UPDATE bind_origin SET vmid = ?1 WHERE vmid "
+	    ">= 0 AND addr IN (SELECT m.addr FROM iommu_member m, "
+	    "iommu_member g WHERE g.addr = ?2 AND m.grp = g.grp)", vmid,
+	    (sqlite3_int64)a, 0, NULL);
 }

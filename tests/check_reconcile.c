@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "harness.h"
 
 static const char tree[] =
@@ -334,6 +336,93 @@ START_TEST(apply_is_one_transaction)
 }
 END_TEST
 
+/*
+ * A VM's devices that cannot all be taken together are judged one by
+ * one: the free GPU is adopted, the NVMe pci.conf does not offer is not.
+ */
+START_TEST(partial_adoption_judges_each)
+{
+	char	*why, *s;
+
+	ck_assert_str_eq(reconcile(SESSION, "9=0000:02:00:0,0000:05:00:0",
+	    later(), 0, &why), "MISSING 9 0000:02:00:0\n"
+	    "CONFLICT 9 0000:05:00:0\n");
+	ck_assert_msg(strstr(why, "CONFLICT 0000:05:00:0: free here, but VM 9 "
+	    "may not take it") != NULL, "%s", why);
+	ck_assert_str_eq(reconcile(SESSION, "9=0000:02:00:0,0000:05:00:0",
+	    later(), 1, NULL), "MISSING 9 0000:02:00:0\n"
+	    "CONFLICT 9 0000:05:00:0\n");
+	s = list_summary(&d);
+	ck_assert_msg(strstr(s, "0000:02:00:0 9 used\n") != NULL &&
+	    strstr(s, "0000:05:00:0 9") == NULL, "%s", s);
+}
+END_TEST
+
+/*
+ * With --bind vfio, VM 5 leaked 03:00.0 (its audio sibling bound along)
+ * and the view gives the sibling to VM 9: apply answers what the dry run
+ * did, and the group's recorded drivers now go back when VM 9 lets it go
+ * (nothing is handed to snd_hda_intel under VM 9).
+ */
+START_TEST(leak_and_adoption_in_one_group)
+{
+	char	*dry, *log, path[400], *before;
+
+	daemon_stop(&d);
+	daemon_restart(&d, "--bind vfio");
+	allocate(5, "0000:03:00:0");
+	dry = reconcile(SESSION, "9=0000:03:00:1", later(), 0, NULL);
+	ck_assert_str_eq(dry, "LEAKED 5 0000:03:00:0\nMISSING 9 0000:03:00:1\n");
+	snprintf(path, sizeof(path), "%s/daemon.log", d.dir);
+	before = read_file(path);
+	ck_assert_str_eq(reconcile(SESSION, "9=0000:03:00:1", later(), 1, NULL),
+	    dry);
+	log = read_file(path);
+	ck_assert_msg(strstr(log + strlen(before), "snd_hda_intel/bind") ==
+	    NULL, "%s", log + strlen(before));
+	ck_assert_msg(strstr(list_summary(&d), "0000:03:00:1 9 used\n") != NULL,
+	    "%s", list_summary(&d));
+	/* The drivers recorded for the group are VM 9's to give back. */
+	{
+		sqlite3		*db;
+		sqlite3_stmt	*st;
+
+		ck_assert_int_eq(sqlite3_open(d.db, &db), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT group_concat("
+		    "printf('%x:%s:%d', addr, driver, vmid), ' ') FROM (SELECT "
+		    "* FROM bind_origin ORDER BY addr)", -1, &st, NULL),
+		    SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+		ck_assert_str_eq((const char *)sqlite3_column_text(st, 0),
+		    "300:nouveau:9 301:snd_hda_intel:9");
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+}
+END_TEST
+
+/*
+ * A device let go here after the view was read (a VM on its way out that
+ * oned still lists) is not taken back: CONFLICT, nothing changed; a view
+ * read after the release adopts it.
+ */
+START_TEST(released_after_the_view)
+{
+	char	*before, *why;
+	int	 code;
+
+	allocate(5, "0000:01:00:0");
+	ck_assert(rpc_ok(rpc(&d, "pci.release", P_INT(5)), NULL, &code, NULL));
+	before = list_summary(&d);
+	ck_assert_str_eq(reconcile(SESSION, "5=0000:01:00:0",
+	    (long long)time(NULL) - 60, 1, &why), "CONFLICT 5 0000:01:00:0\n");
+	ck_assert_msg(strstr(why, "not before as_of") != NULL, "%s", why);
+	ck_assert_str_eq(list_summary(&d), before);
+	ck_assert_str_eq(reconcile(SESSION, "5=0000:01:00:0", later(), 1,
+	    NULL), "MISSING 5 0000:01:00:0\n");
+}
+END_TEST
+
 /* A read-only user may look, not act. */
 START_TEST(read_only_users)
 {
@@ -422,6 +511,9 @@ reconcile_suite(void)
 	tcase_add_test(tc, missing_refused_by_rule);
 	tcase_add_test(tc, conflict_never_changed);
 	tcase_add_test(tc, apply_is_one_transaction);
+	tcase_add_test(tc, partial_adoption_judges_each);
+	tcase_add_test(tc, leak_and_adoption_in_one_group);
+	tcase_add_test(tc, released_after_the_view);
 	tcase_add_test(tc, read_only_users);
 	tcase_add_test(tc, bad_views_change_nothing);
 	suite_add_tcase(s, tc);
