@@ -235,18 +235,21 @@ endif
 
 # OpenNebula's remotes on the frontend (`onehost sync` copies them to the
 # hosts), docs/OPENNEBULA.md: pcipass's IM probe in place of OpenNebula's
-# pci.rb (kept as pci.rb.orig), and the KVM driver vmm/kvm-pcipass: our
+# pci.rb (kept in im/kvm-probes.d/pcipass-orig/, outside every probe
+# directory, since monitord runs each executable file of one; a symlink,
+# as OpenNebula installs it, is kept pointing where it did), and the KVM
+# driver vmm/kvm-pcipass: our
 # wrappers, `cancel` the same as `shutdown`, and every other action a
 # link to OpenNebula's own in vmm/kvm (run again after upgrading
 # OpenNebula). uninstall-opennebula undoes both.
 ONE_REMOTES	?= /var/lib/one/remotes
 ONE_PROBE	 = $(DESTDIR)$(ONE_REMOTES)/im/kvm-probes.d/host/system/pci.rb
+ONE_SAVED	 = $(DESTDIR)$(ONE_REMOTES)/im/kvm-probes.d/pcipass-orig
 ONE_VMM		 = $(DESTDIR)$(ONE_REMOTES)/vmm/kvm-pcipass
 VMM_WRAPPERS	 = deploy shutdown save restore attach_nic detach_nic
 install-opennebula:
 	install -d $(dir $(ONE_PROBE)) $(ONE_VMM)
-	if [ -f $(ONE_PROBE) ] && ! grep -q "pcipass's drop-in" $(ONE_PROBE); \
-	    then mv $(ONE_PROBE) $(ONE_PROBE).orig; fi
+	sh dist/opennebula/move-probe $(ONE_PROBE) $(ONE_SAVED)/pci.rb
 	install -m 755 dist/opennebula/im/pci.rb $(ONE_PROBE)
 	install -m 644 dist/opennebula/vmm/kvm-pcipass/pcipassrc \
 	    $(ONE_VMM)/pcipassrc
@@ -258,10 +261,10 @@ install-opennebula:
 	    [ -e $(ONE_VMM)/$$n ] || ln -s ../kvm/$$n $(ONE_VMM)/$$n; done
 
 uninstall-opennebula:
-	if [ -f $(ONE_PROBE).orig ]; then mv $(ONE_PROBE).orig $(ONE_PROBE); \
-	    elif grep -q "pcipass's drop-in" $(ONE_PROBE) 2>/dev/null; then \
+	if grep -q "pcipass's drop-in" $(ONE_PROBE) 2>/dev/null; then \
 	    rm -f $(ONE_PROBE); fi
-	rm -rf $(ONE_VMM)
+	sh dist/opennebula/move-probe $(ONE_SAVED)/pci.rb $(ONE_PROBE)
+	rm -rf $(ONE_VMM) $(ONE_SAVED)
 
 clean:
 	rm -rf build build-*

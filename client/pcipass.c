@@ -222,10 +222,13 @@ c_allocate(struct opts *o)
 		return EX_USAGE;
 	if (connect_(&c, o))
 		return EX_ERR;
-	if (o->from != NULL && pcipass_requests_from_xml(&o->reqs, o->from,
-	    o->vm_xml, c, strcmp(current->name, "attach") == 0) < 0) {
+	if (o->from != NULL && (rc = pcipass_requests_from_xml(&o->reqs,
+	    o->from, o->vm_xml, c, strcmp(current->name, "attach") == 0)) <
+	    0) {
 		pcipass_client_free(c);
-		return usage("%s", pcipass_error_last()->message);
+		/* A bad file is a usage error; a daemon that fails, not. */
+		return rc == PCIPASS_EINVAL ? usage("%s",
+		    pcipass_error_last()->message) : fail();
 	}
 	/* A deployment with no device: nothing to hold here. */
 	if (o->from != NULL && pcipass_request_list_count(o->reqs) == 0) {
@@ -401,14 +404,23 @@ host_map(const struct opts *o, const pcipass_view *v, const char **ep)
 	return 0;
 }
 
+/*
+ * When oned's view was read: the file's time, or for standard input the
+ * time before reading it; less a minute, for the clocks of the frontend
+ * and the hosts (as_of is the frontend's time, a holding's the host's):
+ * a holding taken in that minute is RECENT, never released.
+ */
+#define VIEW_SKEW	60
+
 static long long
-view_time(const char *path)
+view_time(const char *path, time_t before)
 {
 	struct stat	st;
 
 	if (strcmp(path, "-") != 0 && stat(path, &st) == 0)
-		return (long long)st.st_mtime;
-	return (long long)time(NULL);
+		before = st.st_mtime;
+	return (long long)before > VIEW_SKEW ? (long long)before - VIEW_SKEW :
+	    0;
 }
 
 /* One host's findings as a table; returns how many were not applied. */
@@ -459,11 +471,12 @@ c_reconcile(struct opts *o)
 	const char		**ep;
 	size_t			 i, open_ = 0;
 	long long		 as_of;
+	time_t			 before = time(NULL);
 	int			 rc;
 
 	if (pcipass_view_read(&v, o->argv[0]) < 0)
 		return usage("%s", pcipass_error_last()->message);
-	as_of = o->as_of >= 0 ? o->as_of : view_time(o->argv[0]);
+	as_of = o->as_of >= 0 ? o->as_of : view_time(o->argv[0], before);
 	if ((ep = calloc(pcipass_view_host_count(v) + 1, sizeof(*ep))) ==
 	    NULL) {
 		pcipass_view_free(v);
@@ -554,7 +567,8 @@ static const struct flag flags[] = {
 	{ "apply", 'a', NULL, "reconcile: release what leaked, take what is "
 	    "missing" },
 	{ "as-of", 'A', "T", "reconcile: when the view was taken, Unix "
-	    "seconds (default: now for -, else the file's time)" },
+	    "seconds (default: the file's time, or when - was read, less "
+	    "60 s for clock skew)" },
 	{ "help", 'h', NULL, "this text" },
 };
 #define NFLAGS	(sizeof(flags) / sizeof(flags[0]))

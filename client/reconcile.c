@@ -129,15 +129,18 @@ decode(pcipass_reconciliation *r, size_t host, xmlrpc_value *value)
 			xmlrpc_struct_find_value(&env, value, classes[k], &arr);
 		if (arr == NULL || xmlrpc_value_type(arr) !=
 		    XMLRPC_TYPE_ARRAY) {
+			if (arr != NULL)
+				xmlrpc_DECREF(arr);
 			rc = -1;
 			break;
 		}
 		n = xmlrpc_array_size(&env, arr);
 		for (i = 0; i < n && rc == 0; i++) {
+			item = NULL;
 			xmlrpc_array_read_item(&env, arr, (unsigned)i, &item);
 			rc = env.fault_occurred ? -1 : add_finding(r, host,
 			    classes[k], &env, item);
-			if (!env.fault_occurred)
+			if (item != NULL)
 				xmlrpc_DECREF(item);
 		}
 		xmlrpc_DECREF(arr);

@@ -434,12 +434,24 @@ START_TEST(t_im_probe)
 	snprintf(path, sizeof(path), "%s/pcipass", bin);
 	ck_assert_int_eq(symlink(getenv("PCIPASS"), path), 0);
 	ck_assert_int_eq(run("allocate 7 --pci ADDRESS=0000:02:00:0"), 0);
-	ck_assert_int_eq(run("probe"), 0);
-	want = strdup(sout);
+	/* The daemon's pci.probe, straight over XML-RPC. */
+	{
+		xmlrpc_value	*v;
+		xmlrpc_env	 env;
+		const char	*txt;
+		int		 code;
+
+		xmlrpc_env_init(&env);
+		ck_assert(rpc_ok(rpc(&d, "pci.probe", NULL), &v, &code,
+		    NULL));
+		xmlrpc_read_string(&env, v, &txt);
+		want = strdup(txt);
+		free((char *)txt);
+		xmlrpc_DECREF(v);
+		xmlrpc_env_clean(&env);
+	}
 	ck_assert_msg(strstr(want, "ADDRESS = \"0000:02:00:0\" ") != NULL,
 	    "%s", want);
-	/* The daemon's answer, byte for byte. */
-	ck_assert_int_eq(run("list --xml"), 0);	/* (a call that works) */
 	snprintf(cmd, sizeof(cmd), "PCIPASS_BIN='%s' PCIPASS_AUTH='%s/auth' "
 	    "PCIPASS_ENDPOINT=%s:%d '%s/dist/opennebula/im/pci.rb' >'%s' "
 	    "2>'%s'", bin, dir, d.host, d.port, getenv("SRCDIR"), out[0],
@@ -525,6 +537,20 @@ START_TEST(t_session)
 	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
 	ck_assert_msg(strstr(read_file(out[1]), "is read-only in") != NULL,
 	    "%s", read_file(out[1]));
+	/* A link planted where the directory goes is refused, not followed. */
+	snprintf(path, sizeof(path), "%s:s3cret\n", user);
+	write_file(auth, path);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/.pcipass' && mkdir '%s/elsewhere'"
+	    " && ln -s '%s/elsewhere' '%s/.pcipass'", home, dir, dir, home);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "'%s/dist/opennebula/pcipass-session' "
+	    "-u '%s' -a '%s' -d '%s' 2>'%s'", getenv("SRCDIR"), user, auth,
+	    home, out[1]);
+	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
+	ck_assert_msg(strstr(read_file(out[1]), "/.pcipass is a symbolic "
+	    "link; remove it") != NULL, "%s", read_file(out[1]));
+	snprintf(path, sizeof(path), "%s/elsewhere/auth", dir);
+	ck_assert_ptr_null(read_file(path));
 	/* The CLI will not use a session others can read. */
 	snprintf(path, sizeof(path), "%s/auth", dir);
 	ck_assert_int_eq(chmod(path, 0644), 0);
@@ -536,38 +562,73 @@ START_TEST(t_session)
 }
 END_TEST
 
-/* make install-opennebula keeps OpenNebula's pci.rb; uninstall restores. */
+/*
+ * make install-opennebula on remotes shaped as OpenNebula installs them:
+ * host/system/pci.rb an executable symlink into node-probes.d. Ours
+ * takes its place and it is kept where monitord runs nothing (it runs
+ * every executable file of host/system), still pointing at the same
+ * probe; on a host without pcipassd ours runs it. Uninstall puts it back.
+ */
 START_TEST(t_install_opennebula)
 {
-	char	cmd[1500], path[600], *s;
-	const char	*probe = "/remotes/im/kvm-probes.d/host/system/pci.rb";
+	char		 cmd[2000], rem[600], sys[700], c[2100], *s;
+	struct stat	 st;
 
-	snprintf(path, sizeof(path), "%s/root%s", dir, probe);
-	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\" && "
-	    "echo '# OpenNebula pci.rb' > '%s'", path, path);
+	snprintf(rem, sizeof(rem), "%s/root/remotes/im", dir);
+	snprintf(sys, sizeof(sys), "%s/kvm-probes.d/host/system", rem);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' '%s/node-probes.d' && "
+	    "printf '#!/bin/sh\\necho OpenNebula probe \"$@\"\\n' > "
+	    "'%s/node-probes.d/pci.rb' && chmod 755 '%s/node-probes.d/pci.rb'"
+	    " && ln -s ../../../node-probes.d/pci.rb '%s/pci.rb' && "
+	    "printf '#!/bin/sh\\n' > '%s/cpu.sh' && chmod 755 '%s/cpu.sh'",
+	    sys, rem, rem, rem, sys, sys, sys);
 	ck_assert_int_eq(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "make -s -C '%s' DESTDIR='%s/root' "
 	    "ONE_REMOTES=/remotes %%s >/dev/null", getenv("SRCDIR"), dir);
 	for (int i = 0; i < 2; i++) {	/* twice: the original stays kept */
-		char	c[1600];
-
 		snprintf(c, sizeof(c), cmd, "install-opennebula");
 		ck_assert_int_eq(system(c), 0);
 	}
-	s = read_file(path);
+	snprintf(c, sizeof(c), "%s/pci.rb", sys);
+	ck_assert_int_eq(lstat(c, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	s = read_file(c);
 	ck_assert_msg(strstr(s, "pcipass's drop-in") != NULL, "%s", s);
-	snprintf(path + strlen(path), sizeof(path) - strlen(path), ".orig");
-	ck_assert_str_eq(read_file(path), "# OpenNebula pci.rb\n");
+	/* The executables monitord runs in host/system: ours and cpu.sh. */
+	snprintf(c, sizeof(c), "cd '%s' && for f in *; do [ -f \"$f\" ] && "
+	    "[ -x \"$f\" ] && echo \"$f\"; done > '%s/x.txt'", sys, dir);
+	ck_assert_int_eq(system(c), 0);
+	snprintf(c, sizeof(c), "%s/x.txt", dir);
+	ck_assert_str_eq(read_file(c), "cpu.sh\npci.rb\n");
+	/* Kept, and still OpenNebula's probe. */
+	snprintf(c, sizeof(c), "'%s/kvm-probes.d/pcipass-orig/pci.rb' a b > "
+	    "'%s/x.txt'", rem, dir);
+	ck_assert_int_eq(system(c), 0);
+	snprintf(c, sizeof(c), "%s/x.txt", dir);
+	ck_assert_str_eq(read_file(c), "OpenNebula probe a b\n");
+	/* A host without pcipassd: ours runs it (PATH without pcipassd). */
+	snprintf(c, sizeof(c), "PATH=/bin:/usr/bin PCIPASS_BIN= '%s/pci.rb' x "
+	    "> '%s/x.txt'", sys, dir);
+	ck_assert_int_eq(system(c), 0);
+	snprintf(c, sizeof(c), "%s/x.txt", dir);
+	ck_assert_str_eq(read_file(c), "OpenNebula probe x\n");
+	snprintf(c, sizeof(c), cmd, "uninstall-opennebula");
+	ck_assert_int_eq(system(c), 0);
+	snprintf(c, sizeof(c), "%s/pci.rb", sys);
+	ck_assert_int_eq(lstat(c, &st), 0);
+	ck_assert(S_ISLNK(st.st_mode));
 	{
-		char	c[1600];
+		char	t[300];
+		ssize_t	n = readlink(c, t, sizeof(t) - 1);
 
-		snprintf(c, sizeof(c), cmd, "uninstall-opennebula");
-		ck_assert_int_eq(system(c), 0);
+		ck_assert_int_gt(n, 0);
+		t[n] = '\0';
+		ck_assert_str_eq(t, "../../../node-probes.d/pci.rb");
 	}
-	path[strlen(path) - 5] = '\0';
-	ck_assert_str_eq(read_file(path), "# OpenNebula pci.rb\n");
-	snprintf(path + strlen(path), sizeof(path) - strlen(path), ".orig");
-	ck_assert_ptr_null(read_file(path));
+	snprintf(c, sizeof(c), "%s/kvm-probes.d/pcipass-orig", rem);
+	ck_assert_int_ne(lstat(c, &st), 0);
+	snprintf(c, sizeof(c), "%s/root/remotes/vmm/kvm-pcipass", dir);
+	ck_assert_int_ne(lstat(c, &st), 0);
 }
 END_TEST
 

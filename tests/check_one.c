@@ -56,6 +56,7 @@ static const char *const actions[] = { "deploy", "shutdown", "cancel",
 
 static struct daemon	a, b;
 static char		root[300], calls[400], mon[400], sess[400];
+static char		*wout;		/* the last wrapper's stdout */
 static pid_t		monitor;
 
 static void
@@ -136,6 +137,8 @@ teardown(void)
 		daemon_stop(&a);
 	if (b.pid > 0)
 		daemon_stop(&b);
+	free(wout);
+	wout = NULL;
 	cleanup_dirs();
 }
 
@@ -148,11 +151,12 @@ static int
 wrapper(const struct daemon *d, const char *action, const char *args,
     const char *text, char **err)
 {
-	char	in[600], errf[600], cmd[3000], bin[600], *p;
+	char	in[600], errf[600], outf[600], cmd[3000], bin[600], *p;
 	int	st;
 
 	snprintf(in, sizeof(in), "%s/stdin", root);
 	snprintf(errf, sizeof(errf), "%s/stderr", root);
+	snprintf(outf, sizeof(outf), "%s/stdout", root);
 	write_file(in, text);
 	snprintf(bin, sizeof(bin), "%s", getenv("PCIPASS"));
 	if ((p = strrchr(bin, '/')) != NULL)
@@ -160,11 +164,13 @@ wrapper(const struct daemon *d, const char *action, const char *args,
 	snprintf(cmd, sizeof(cmd), "ONE_CALLS='%s' PCIPASS_BIN='%s' "
 	    "PCIPASS_AUTH='%s' PCIPASS_ENDPOINT=%s:%d "
 	    "PCIPASS_MONITOR_PID='%s' '%s/remotes/vmm/kvm-pcipass/%s' %s "
-	    "< '%s' > /dev/null 2> '%s'", calls, bin, sess, d->host, d->port,
-	    mon, root, action, args, in, errf);
+	    "< '%s' > '%s' 2> '%s'", calls, bin, sess, d->host, d->port,
+	    mon, root, action, args, in, outf, errf);
 	st = system(cmd);
 	if (err != NULL)
 		*err = read_file(errf);
+	free(wout);
+	wout = read_file(outf);
 	ck_assert(WIFEXITED(st));
 	return WEXITSTATUS(st);
 }
@@ -336,6 +342,8 @@ START_TEST(deploy_then_terminate)
 
 	ck_assert_int_eq(deploy(&a, 42, 2, gpu, &err), 0);
 	ck_assert_str_eq(err, "");
+	/* What OpenNebula's deploy printed, and nothing else, for oned. */
+	ck_assert_str_eq(wout, "a0c4bf2f-3e0c-4e1b-9a7a-5d2c0c7f0001\n");
 	ck_assert_str_eq(held(&a, 42), "0000:01:00:0");
 	snprintf(want, sizeof(want), "deploy %s/vms/42/deployment.0 host-a 42 "
 	    "host-a\n", root);
@@ -632,6 +640,51 @@ START_TEST(deploy_mdev_by_uuid)
 }
 END_TEST
 
+/*
+ * A VM without PCI devices never asks pcipassd: its deploy and shutdown
+ * work with no daemon at all (the endpoint here answers nobody).
+ */
+START_TEST(no_pci_no_daemon)
+{
+	struct daemon	 none = a;
+	static const char *const nothing[] = { NULL };
+	char		*act, *err;
+
+	none.port = 1;
+	ck_assert_int_eq(deploy(&none, 53, 2, nothing, &err), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_str_eq(wout, "a0c4bf2f-3e0c-4e1b-9a7a-5d2c0c7f0001\n");
+	act = action(53, 12, NULL, NULL);
+	ck_assert_int_eq(wrapper(&none, "shutdown", "one-53 host-a 53 host-a",
+	    act, &err), 0);
+	ck_assert_str_eq(err, "");
+	/* With devices and no daemon: the deploy fails, said why. */
+	ck_assert_int_eq(deploy(&none, 54, 2, gpu, &err), 1);
+	ck_assert_msg(strstr(err, "pcipass: VM 54: ") != NULL, "%s", err);
+	ck_assert_msg(strstr(one_calls(), "deploy") != NULL &&
+	    strstr(one_calls(), " 54 ") == NULL, "%s", one_calls());
+	free(act);
+}
+END_TEST
+
+/*
+ * oned's list changed while the VM was off (onevm pci-attach in
+ * poweroff): the resume's deploy names devices other than those held;
+ * oned's choice wins, in one deploy.
+ */
+START_TEST(resume_with_another_list)
+{
+	static const char *const nic[] = { "0000:02:00:0", NULL };
+	char	*err;
+
+	ck_assert_int_eq(deploy(&a, 55, 2, gpu, NULL), 0);
+	ck_assert_int_eq(deploy(&a, 55, 20, nic, &err), 0);
+	ck_assert_msg(strstr(err, "held other devices here; released them "
+	    "for oned's choice") != NULL, "%s", err);
+	ck_assert_str_eq(held(&a, 55), "0000:02:00:0");
+}
+END_TEST
+
 /* Every action the wrappers do not take is OpenNebula's own, linked. */
 START_TEST(other_actions_are_opennebulas)
 {
@@ -672,6 +725,8 @@ one_suite(void)
 	tcase_add_test(tc, poweroff_keeps);
 	tcase_add_test(tc, pci_nic_hotplug);
 	tcase_add_test(tc, deploy_mdev_by_uuid);
+	tcase_add_test(tc, no_pci_no_daemon);
+	tcase_add_test(tc, resume_with_another_list);
 	tcase_add_test(tc, other_actions_are_opennebulas);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,10 +1,12 @@
 #!/bin/sh
 # pcipass's drop-in for OpenNebula's im/kvm-probes.d/host/system/pci.rb
-# (installed by `make install-opennebula`, which keeps OpenNebula's own as
-# pci.rb.orig). It prints what the local pcipassd offers, held devices
-# included (pci.probe), so oned's scheduler sees only devices pcipassd
-# will give. When no daemon answers it prints `pcipassd --probe`, which
-# knows no holdings (API.md), and says so on stderr.
+# (installed by `make install-opennebula`, which keeps OpenNebula's own
+# in im/kvm-probes.d/pcipass-orig/, outside every probe directory). It
+# prints what the local pcipassd offers, held devices included
+# (pci.probe), so oned's scheduler sees only devices pcipassd will give.
+# When no daemon answers it prints `pcipassd --probe`, which knows no
+# holdings (API.md), and says so on stderr. On a host without pcipass it
+# runs OpenNebula's own probe.
 #
 # PCIPASS_ENDPOINT (default 127.0.0.1:2634) and PCIPASS_AUTH (default
 # ~/.pcipass/auth, the session "user:secret", mode 0600) as for the CLI.
@@ -12,6 +14,12 @@
 # /usr/bin and /usr/sbin).
 PATH=${PCIPASS_BIN:+$PCIPASS_BIN:}$PATH:/usr/bin:/usr/sbin
 export PATH
+
+if ! command -v pcipassd >/dev/null 2>&1; then
+	orig=$(dirname "$0")/../../pcipass-orig/pci.rb
+	[ -x "$orig" ] && exec "$orig" "$@"
+	exit 0
+fi
 
 err=$(mktemp "${TMPDIR:-/tmp}/pcipass-probe.XXXXXX") || exit 1
 trap 'rm -f "$err"' EXIT
