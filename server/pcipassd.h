@@ -210,6 +210,13 @@ int	 store_commit(sqlite3 *);
 void	 store_rollback(sqlite3 *);
 int	 store_load(sqlite3 *, struct pp_inventory *);
 
+/* store_mark.c */
+void	 store_mark_path(const char *, char *, size_t);
+int	 store_mark_check(const char *, int *);
+int	 store_mark_write(const char *);
+void	 store_mark_opened(const char *);
+int	 store_mark_same(void);
+
 /* store_alloc.c */
 int	 store_hold(sqlite3 *, pp_addr, int, int, const struct pp_nic *,
 	    const char *, int64_t);

@@ -69,6 +69,8 @@ service_db(void)
 
 	if (db == NULL && (db = store_open(conf->db, 0)) != NULL)
 		pthread_setspecific(db_key, db);
+	else if (db == NULL)
+		store_mark_same();	/* says so when the file is gone */
 	return db;
 }
 

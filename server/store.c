@@ -53,9 +53,12 @@ user_version(sqlite3 *db)
 	return v;
 }
 
-/* Bring a database of any older version to SCHEMA_VERSION. */
+/*
+ * Bring a database of any older version to SCHEMA_VERSION; one with no
+ * schema is made only when no ledger mark says one was here.
+ */
 static int
-migrate(sqlite3 *db, const char *path)
+migrate(sqlite3 *db, const char *path, int marked)
 {
 	int	v;
 
@@ -63,6 +66,13 @@ migrate(sqlite3 *db, const char *path)
 		return -1;
 	if ((v = user_version(db)) < 0)
 		goto fail;
+	if (v == 0 && marked) {
+		log_warnx("store: %s: the ledger is gone: the database has no "
+		    "schema, and its ledger mark says one was kept here. "
+		    "Restore it from a backup; to start an empty ledger on "
+		    "purpose, remove the mark (.NAME.ledger beside it)", path);
+		goto fail;
+	}
 	if (v > SCHEMA_VERSION) {
 		log_warnx("store: %s: schema version %d is newer than this "
 		    "pcipassd's %d", path, v, SCHEMA_VERSION);
@@ -112,9 +122,14 @@ sqlite3 *
 store_open(const char *path, int create)
 {
 	sqlite3	*db;
+	int	 marked = 0;
 
+	/* Only the start makes a database; worker connections never do. */
+	if (create && store_mark_check(path, &marked) < 0)
+		return NULL;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	    (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		log_warnx("store: %s: %s", path, db ? sqlite3_errmsg(db) :
 		    "out of memory");
 		sqlite3_close(db);
@@ -123,11 +138,14 @@ store_open(const char *path, int create)
 	sqlite3_busy_timeout(db, 5000);
 	if ((create && exec(db, "PRAGMA journal_mode = WAL") < 0) ||
 	    exec(db, "PRAGMA synchronous = FULL") < 0 ||
-	    (create && migrate(db, path) < 0) ||
-	    (!create && user_version(db) != SCHEMA_VERSION)) {
+	    (create && migrate(db, path, marked) < 0) ||
+	    (!create && user_version(db) != SCHEMA_VERSION) ||
+	    (create && store_mark_write(path) < 0)) {
 		sqlite3_close(db);
 		return NULL;
 	}
+	if (create)
+		store_mark_opened(path);
 	return db;
 }
 
@@ -323,6 +341,8 @@ token_give(void)
 int
 store_txn_begin(sqlite3 *db)
 {
+	if (store_mark_same() < 0)
+		return -1;
 	token_take();
 	if (exec(db, "BEGIN IMMEDIATE") == 0)
 		return 0;

@@ -501,6 +501,54 @@ START_TEST(vgpu_profiles)
 END_TEST
 
 /*
+ * The ledger cannot silently vanish (docs/RELIABILITY.md): with its files
+ * deleted under the running daemon, writes are refused (INTERNAL) and
+ * logged instead of acknowledged into the deleted file, a new connection
+ * makes no empty database, and a restart refuses to start empty, saying
+ * how to reset on purpose.
+ */
+START_TEST(ledger_never_vanishes)
+{
+	struct daemon	 e;
+	char		 cmd[2000], path[600], *log, *p;
+	const char	*msg;
+	struct stat	 st;
+	int		 code;
+
+	daemon_start(&e, tree_text(tree), FILTER, NULL);
+	p = params(P_INT(5) "%s", reqs("ADDRESS=0000:01:00:0"));
+	ck_assert(rpc_ok(rpc(&e, "pci.allocate", p), NULL, &code, NULL));
+	free(p);
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'*", e.db);
+	ck_assert_int_eq(system(cmd), 0);
+	p = params(P_INT(6) "%s", reqs("ADDRESS=0000:02:00:0"));
+	ck_assert(!rpc_ok(rpc(&e, "pci.allocate", p), NULL, &code, &msg));
+	ck_assert_int_eq(code, 0x2000);
+	free(p);
+	ck_assert(!rpc_ok(rpc(&e, "pci.release", P_INT(5)), NULL, &code,
+	    NULL));
+	ck_assert_int_eq(code, 0x2000);
+	ck_assert_int_ne(stat(e.db, &st), 0);	/* nobody made a new one */
+	snprintf(path, sizeof(path), "%s/daemon.log", e.dir);
+	log = read_file(path);
+	ck_assert_msg(strstr(log, "is no longer the database this daemon "
+	    "opened") != NULL, "%s", log);
+	daemon_stop(&e);
+	snprintf(cmd, sizeof(cmd), "%s -d --listen 127.0.0.1 --port 1 "
+	    "--sysfs-root '%s' --filter '%s/pci.conf' --db '%s' --auth "
+	    "'%s/auth' --rescan 0 > '%s/start.log' 2>&1", getenv("PCIPASSD"),
+	    e.sysfs, e.dir, e.db, e.dir, e.dir);
+	ck_assert_int_ne(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/start.log", e.dir);
+	log = read_file(path);
+	ck_assert_msg(strstr(log, "the ledger is gone") != NULL &&
+	    strstr(log, "to start an empty ledger on purpose, remove") != NULL,
+	    "%s", log);
+	ck_assert_int_ne(stat(e.db, &st), 0);
+}
+END_TEST
+
+/*
  * One daemon per database: a second pcipassd on the same --db refuses to
  * start (each would trust its own copy of the inventory and split IOMMU
  * groups between their VMs), and the first goes on serving.
@@ -1510,6 +1558,7 @@ rpc_suite(void)
 	tcase_add_test(tc, multicall_bounded);
 	tcase_add_test(tc, failed_authentications_throttled);
 	tcase_add_test(tc, one_daemon_per_database);
+	tcase_add_test(tc, ledger_never_vanishes);
 	tcase_add_test(tc, http_errors);
 	tcase_add_test(tc, hostile_bodies_refused_before_parsing);
 	tcase_add_test(tc, race_for_the_last_device);

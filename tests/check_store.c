@@ -3,6 +3,8 @@
  * (server/store.c, server/store_sync.c), and the core operations on it
  * (server/ops.c).
  */
+#include <sys/stat.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -182,6 +184,7 @@ START_TEST(migrates_version_1)
 	    "ALTER TABLE device DROP COLUMN taken;"
 	    "ALTER TABLE device DROP COLUMN creatable;"
 	    "ALTER TABLE device DROP COLUMN profile;"
+	    "ALTER TABLE device DROP COLUMN freed;"
 	    "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_ptr_nonnull(db = store_open(e.db_path, 1));
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT (SELECT "
@@ -215,6 +218,7 @@ START_TEST(migrates_version_2)
 	    "ALTER TABLE device DROP COLUMN taken;"
 	    "ALTER TABLE device DROP COLUMN creatable;"
 	    "ALTER TABLE device DROP COLUMN profile;"
+	    "ALTER TABLE device DROP COLUMN freed;"
 	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_ptr_nonnull(db = store_open(e.db_path, 1));
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT (SELECT "
@@ -229,6 +233,59 @@ START_TEST(migrates_version_2)
 	sqlite3_finalize(st);
 	store_close(db);
 	env_close(&e);
+}
+END_TEST
+
+/*
+ * The ledger mark (docs/RELIABILITY.md): a first start makes the state
+ * directory, the database and .NAME.ledger beside it; once marked, a
+ * missing, emptied or schema-less database is refused, never made anew;
+ * a database from before the mark is taken and marked.
+ */
+START_TEST(ledger_mark)
+{
+	char		 dir[600], path[700], mark[800], cmd[2000];
+	sqlite3		*db;
+	struct stat	 st;
+
+	snprintf(dir, sizeof(dir), "%s/state/pcipass", scratch_dir());
+	snprintf(path, sizeof(path), "%s/pcipass.db", dir);
+	store_mark_path(path, mark, sizeof(mark));
+	snprintf(cmd, sizeof(cmd), "%s/.pcipass.db.ledger", dir);
+	ck_assert_str_eq(mark, cmd);
+	ck_assert_ptr_nonnull(db = store_open(path, 1));
+	store_close(db);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+	ck_assert_int_eq(stat(mark, &st), 0);
+	/* rm pcipass.db*: refused, and nothing made in its place. */
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'*", path);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_ptr_null(store_open(path, 1));
+	ck_assert_int_ne(stat(path, &st), 0);
+	/* Emptied to 0 bytes, or a database without the schema: refused. */
+	write_file(path, "");
+	ck_assert_ptr_null(store_open(path, 1));
+	unlink(path);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE x (y)", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_ptr_null(store_open(path, 1));
+	/* Removing the mark is the reset on purpose. */
+	unlink(path);
+	ck_assert_int_eq(unlink(mark), 0);
+	ck_assert_ptr_nonnull(db = store_open(path, 1));
+	store_close(db);
+	/* A database from before the mark: taken, and marked. */
+	ck_assert_int_eq(unlink(mark), 0);
+	ck_assert_ptr_nonnull(db = store_open(path, 1));
+	store_close(db);
+	ck_assert_int_eq(stat(mark, &st), 0);
+	/* A worker's connection never makes a database. */
+	snprintf(cmd, sizeof(cmd), "%s/other.db", dir);
+	ck_assert_ptr_null(store_open(cmd, 0));
+	ck_assert_int_ne(stat(cmd, &st), 0);
 }
 END_TEST
 
@@ -390,6 +447,7 @@ store_suite(void)
 	tcase_add_test(tc, schema_created_once);
 	tcase_add_test(tc, migrates_version_1);
 	tcase_add_test(tc, migrates_version_2);
+	tcase_add_test(tc, ledger_mark);
 	tcase_add_test(tc, rescan_adds_removes_changes);
 	tcase_add_test(tc, held_device_vanishes_and_returns);
 	tcase_add_test(tc, different_card_in_held_slot_stays_missing);
