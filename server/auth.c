@@ -127,24 +127,33 @@ parse_line(const char *path, int lineno, char *line)
 int
 auth_load(const char *path, int create)
 {
-	FILE		*f;
+	FILE		*f = NULL;
 	struct stat	 st;
 	char		 line[512];
-	int		 lineno = 0, errors = 0;
+	int		 fd, lineno = 0, errors = 0;
 
 	nusers = 0;
-	if ((f = fopen(path, "re")) == NULL && errno == ENOENT) {
+	/* O_NONBLOCK: a FIFO put there must not hang the start. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 &&
+	    errno == ENOENT) {
 		if (!create)
 			return 0;
 		if (create_auth(path) < 0)
 			return -1;
-		f = fopen(path, "re");
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	}
-	if (f == NULL) {
+	if (fd < 0 || (f = fdopen(fd, "r")) == NULL) {
 		log_warn("auth: %s", path);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	if (fstat(fileno(f), &st) < 0 || (st.st_mode & 0077)) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		log_warnx("auth: %s: not a regular file", path);
+		fclose(f);
+		return -1;
+	}
+	if (st.st_mode & 0077) {
 		log_warnx("auth: %s: mode %04o lets others read it; chmod 600 "
 		    "it", path, (unsigned)(st.st_mode & 07777));
 		fclose(f);

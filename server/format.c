@@ -32,6 +32,7 @@ add_str(struct pp_field *f, size_t *n, const char *name, const char *v,
 
 	memcpy(p->text, v, len);
 	p->text[len] = '\0';
+	text_clean(p->text);	/* one bad byte would spoil a whole answer */
 	p->dash = dash && v[0] == '\0';
 }
 

@@ -347,13 +347,27 @@ make_parent(const char *path, char *dir, size_t len)
 	return mkdir(dir, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* Install text at path: temp file, fsync, backup of the old one, rename. */
+/*
+ * Install text at path: temp file, fsync, backup of the old one, rename.
+ * A file that is there keeps its mode and owner (qemu.conf is 0600 and
+ * holds VNC and SPICE passwords); a new one is 0644.
+ */
 static int
 write_atomic(const char *path, const char *text)
 {
-	char	 tmp[PATH_MAX], bak[PATH_MAX], dir[PATH_MAX], *old;
-	size_t	 len = strlen(text);
-	int	 fd, rc = -1;
+	char		 tmp[PATH_MAX], bak[PATH_MAX], dir[PATH_MAX], *old;
+	size_t		 len = strlen(text);
+	struct stat	 st;
+	mode_t		 mode = 0644;
+	uid_t		 uid = (uid_t)-1;
+	gid_t		 gid = (gid_t)-1;
+	int		 fd, rc = -1;
+
+	if (stat(path, &st) == 0) {
+		mode = st.st_mode & 07777;
+		uid = st.st_uid;
+		gid = st.st_gid;
+	}
 
 	if ((old = slurp(path)) != NULL && strcmp(old, text) == 0) {
 		fprintf(stderr, "pcipass-host: %s unchanged\n", path);
@@ -365,8 +379,8 @@ write_atomic(const char *path, const char *text)
 	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
 		goto fail;
-	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, 0644) < 0 ||
-	    fsync(fd) < 0) {
+	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, mode) < 0 ||
+	    fchown(fd, uid, gid) < 0 || fsync(fd) < 0) {
 		close(fd);
 		unlink(tmp);
 		goto fail;

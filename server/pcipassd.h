@@ -174,6 +174,7 @@ const char *sriov_name(enum pp_sriov);
 
 /* scan.c */
 void	 scan_vgpu(const char *, struct pp_device *);
+void	 text_clean(char *);
 int	 scan_inventory(const char *sysfs_root, struct pp_inventory *);
 void	 inventory_free(struct pp_inventory *);
 int	 inventory_copy(struct pp_inventory *, const struct pp_inventory *);

@@ -26,7 +26,6 @@
 
 #include "pcipassd.h"
 
-static void	text_clean(char *);
 
 static __thread jmp_buf	*scan_jmp;
 static __thread char	 scan_errmsg[256];
@@ -498,9 +497,10 @@ utf8_len(const unsigned char *s)
 /*
  * Text from sysfs entry names and pci.ids goes into XML answers, where
  * one invalid byte makes the whole answer unreadable: control characters
- * and invalid UTF-8 become '?'.
+ * and invalid UTF-8 become '?'. format.c cleans every text field on the
+ * way out too, whatever the database holds.
  */
-static void
+void
 text_clean(char *s)
 {
 	unsigned char	*p = (unsigned char *)s;

@@ -7,6 +7,8 @@
  * UPDATE_GOLDEN=1 rewrites the golden files from the current output;
  * review the diff before committing it.
  */
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,11 +319,19 @@ START_TEST(write_qemu_conf)
 	ck_assert_str_eq(s + strlen(QEMU_HEAD) + strlen(acl),
 	    "user = \"oneadmin\"\n");
 	env_file(&env, "etc/libvirt/qemu.conf", "user = \"oneadmin\"\n");
+	/* qemu.conf holds VNC and SPICE passwords: its mode stays 0600. */
+	ck_assert_int_eq(chmod(path, 0600), 0);
 	ck_assert_int_eq(host_run(&env, args, &out, &err), 0);
 	s = read_file(path);
 	ck_assert_msg(strncmp(s, "user = \"oneadmin\"\n\n# Added by "
 	    "pcipass-host", 40) == 0, "%s", s);
 	ck_assert_ptr_nonnull(strstr(s, acl));
+	{
+		struct stat	st;
+
+		ck_assert_int_eq(stat(path, &st), 0);
+		ck_assert_int_eq(st.st_mode & 07777, 0600);
+	}
 }
 END_TEST
 

@@ -549,6 +549,40 @@ START_TEST(ledger_never_vanishes)
 END_TEST
 
 /*
+ * Invalid UTF-8 in the database (a held device gone from sysfs keeps its
+ * stored name; nothing rescans it) never spoils an answer: pci.list and
+ * pci.info stay valid XML, the bad byte a '?'.
+ */
+START_TEST(bad_utf8_in_the_database)
+{
+	struct daemon	 e;
+	xmlrpc_value	*v;
+	char		 cmd[2000], *p;
+	int		 code;
+
+	daemon_start(&e, tree_text(tree), FILTER, NULL);
+	p = params(P_INT(5) "%s", reqs("ADDRESS=0000:01:00:0"));
+	ck_assert(rpc_ok(rpc(&e, "pci.allocate", p), NULL, &code, NULL));
+	free(p);
+	daemon_stop(&e);
+	snprintf(cmd, sizeof(cmd), "rm -r '%s/bus/pci/devices/0000:01:00.0' && "
+	    "sqlite3 '%s' \"UPDATE device SET device_name = "
+	    "CAST(X'41ff42013c43' AS TEXT) WHERE addr = 256\"", e.sysfs, e.db);
+	ck_assert_int_eq(system(cmd), 0);
+	daemon_restart(&e, NULL);
+	ck_assert(rpc_ok(rpc(&e, "pci.list", NULL), &v, &code, NULL));
+	ck_assert_str_eq(field_str(find_addr(v, "0000:01:00:0"), "DEVICE_NAME"),
+	    "A?B?<C");
+	ck_assert_str_eq(field_str(find_addr(v, "0000:01:00:0"), "STATE"),
+	    "missing");
+	xmlrpc_DECREF(v);
+	ck_assert(rpc_ok(rpc(&e, "pci.info", NULL), &v, &code, NULL));
+	xmlrpc_DECREF(v);
+	daemon_stop(&e);
+}
+END_TEST
+
+/*
  * One daemon per database: a second pcipassd on the same --db refuses to
  * start (each would trust its own copy of the inventory and split IOMMU
  * groups between their VMs), and the first goes on serving.
@@ -1500,6 +1534,27 @@ START_TEST(auth_file_checks)
 	ck_assert_ptr_nonnull(strstr(log, "/auth:2: unknown flag \"rw\" "
 	    "(only ro)"));
 	free(log);
+	/* A FIFO as the auth file: refused at once (timeout 5 would make
+	 * it 124), not read forever. */
+	{
+		const char	*dir = scratch_dir();
+		char		 fifo[600], cmd[2000];
+		int		 rc;
+
+		snprintf(fifo, sizeof(fifo), "%s/auth", dir);
+		ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+		snprintf(cmd, sizeof(cmd), "timeout 5 %s -d --port 1 "
+		    "--sysfs-root '%s' --db '%s/db' --auth '%s' --filter "
+		    "/nonexistent --proc-root /nonexistent > '%s/log' 2>&1",
+		    getenv("PCIPASSD"), tree_text(tree), dir, fifo, dir);
+		rc = system(cmd);
+		ck_assert_int_eq(WEXITSTATUS(rc), 1);
+		snprintf(cmd, sizeof(cmd), "%s/log", dir);
+		log = read_file(cmd);
+		ck_assert_msg(strstr(log, "/auth: not a regular file") != NULL,
+		    "%s", log);
+		free(log);
+	}
 }
 END_TEST
 
@@ -1559,6 +1614,7 @@ rpc_suite(void)
 	tcase_add_test(tc, failed_authentications_throttled);
 	tcase_add_test(tc, one_daemon_per_database);
 	tcase_add_test(tc, ledger_never_vanishes);
+	tcase_add_test(tc, bad_utf8_in_the_database);
 	tcase_add_test(tc, http_errors);
 	tcase_add_test(tc, hostile_bodies_refused_before_parsing);
 	tcase_add_test(tc, race_for_the_last_device);
