@@ -211,6 +211,8 @@ $(PCFILE): FORCE
 # pcipass-bind (after editing /etc/pcipass/bind.conf).
 SYSTEMDDIR	?= $(PREFIX)/lib/systemd/system
 UNITS		 = pcipassd.service pcipass-bind.service
+MANDIR		?= $(PREFIX)/share/man
+MANPAGES	 = pcipass.1 pci.conf.5 pcipassd.8 pcipass-host.8
 
 install: all $(if $(LIB_SRCS),$(PCFILE))
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
@@ -224,6 +226,9 @@ install: all $(if $(LIB_SRCS),$(PCFILE))
 	        > $(DESTDIR)$(SYSTEMDDIR)/$$u && \
 	    chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$$u || exit 1; done
 	install -m 644 dist/bind.conf $(DESTDIR)$(PREFIX)/share/pcipass/bind.conf
+	for s in 1 5 8; do install -d $(DESTDIR)$(MANDIR)/man$$s || exit 1; done
+	for m in $(MANPAGES); do install -m 644 man/$$m \
+	    $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m || exit 1; done
 ifneq ($(LIB_SRCS),)
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
 	install -m 755 $(PCIPASS) $(DESTDIR)$(PREFIX)/bin/pcipass

@@ -600,7 +600,7 @@ print_help(FILE *fp)
 	print_flags(fp);
 	fprintf(fp, "\nrequests: --pci 'KEY=VALUE,...' with keys VENDOR, "
 	    "DEVICE, CLASS, SHORT_ADDRESS,\n  ADDRESS, NUMA_NODE, TYPE, MAC, "
-	    "IP, IP6, VLAN_ID, NETWORK\n"
+	    "IP, IP6, VLAN_ID, NETWORK, PROFILE\n"
 	    "environment: PCIPASS_AUTH (session file), PCIPASS_ENDPOINT\n"
 	    "exit: 0 success, 1 error, 2 usage\n");
 }

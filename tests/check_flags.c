@@ -300,6 +300,89 @@ START_TEST(docker_ci_skip_says_why)
 }
 END_TEST
 
+/* The output of a shell command line. */
+static char *
+output(const char *cmdline)
+{
+	char	cmd[2000], path[600];
+
+	snprintf(path, sizeof(path), "%s/output", scratch_dir());
+	snprintf(cmd, sizeof(cmd), "%s > '%s' 2>&1", cmdline, path);
+	ck_assert_int_eq(system(cmd), 0);
+	return read_file(path);
+}
+
+/*
+ * The man pages (man/): man -l renders each without a warning, and each
+ * program's page documents every flag its --help lists (and pcipass(1)
+ * every command of `pcipass help`), so the two cannot drift apart.
+ */
+START_TEST(man_pages)
+{
+	static const struct {
+		const char	*page;
+		const char	*help;		/* env var of the program */
+		const char	*args;
+	} pages[] = {
+		{ "pcipassd.8", "PCIPASSD", "--help" },
+		{ "pcipass-host.8", "PCIPASS_HOST", "--help" },
+		{ "pcipass.1", "PCIPASS", "help" },
+		{ "pci.conf.5", NULL, NULL },
+	};
+	char	cmd[1500], path[600], *src, *help, *p, *q, word[64];
+	size_t	i, n;
+
+	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		snprintf(path, sizeof(path), "%s/man/%s", getenv("SRCDIR"),
+		    pages[i].page);
+		snprintf(cmd, sizeof(cmd), "(LC_ALL=C.UTF-8 MANWIDTH=80 man "
+		    "--warnings -E UTF-8 -l '%s' 2>&1 >/dev/null)", path);
+		ck_assert_str_eq(output(cmd), "");
+		if (pages[i].help == NULL)
+			continue;
+		/* The source, with mdoc's escaped hyphens made plain. */
+		src = read_file(path);
+		for (p = q = src; *p != '\0'; p++)
+			if (!(p[0] == '\\' && p[1] == '-'))
+				*q++ = *p;
+		*q = '\0';
+		snprintf(cmd, sizeof(cmd), "'%s' %s", getenv(pages[i].help),
+		    pages[i].args);
+		help = output(cmd);
+		for (p = help; (p = strstr(p, "\n  ")) != NULL; p += 3) {
+			n = strcspn(p + 3, " \n");
+			if (n == 0 || n >= sizeof(word))
+				continue;
+			snprintf(word, sizeof(word), "%.*s", (int)n, p + 3);
+			if (strcmp(pages[i].args, "help") == 0 &&
+			    word[0] != '-') {
+				/* pcipass help: "  command args..." */
+				char	cm[80];
+
+				if (strspn(word, "abcdefghijklmnopqrstuvwxyz") !=
+				    strlen(word))
+					continue;	/* not a command */
+				snprintf(cm, sizeof(cm), "Cm %s", word);
+				ck_assert_msg(strstr(src, cm) != NULL ||
+				    strstr(src, word) != NULL,
+				    "%s: command %s undocumented",
+				    pages[i].page, word);
+			} else if (word[0] == '-' && strcmp(word, "--help") &&
+			    strcmp(word, "--version")) {
+				char	fl[80];
+
+				/* mdoc's Fl writes the first dash. */
+				snprintf(fl, sizeof(fl), "Fl %s", word + 1);
+				ck_assert_msg(strstr(src, fl) != NULL,
+				    "%s: %s undocumented", pages[i].page, word);
+			}
+		}
+		free(src);
+		free(help);
+	}
+}
+END_TEST
+
 Suite *
 flags_suite(void)
 {
@@ -315,6 +398,7 @@ flags_suite(void)
 	tc = tcase_create("scripts");
 	tcase_add_checked_fixture(tc, NULL, cleanup_dirs);
 	tcase_add_test(tc, docker_ci_skip_says_why);
+	tcase_add_test(tc, man_pages);
 	suite_add_tcase(s, tc);
 	return s;
 }
