@@ -27,6 +27,8 @@
 #include <xmlrpc-c/abyss.h>
 #include <xmlrpc-c/server_abyss.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "rpc.h"
 
 #define MAX_CONN		256
@@ -414,7 +416,11 @@ server_main(struct pp_config *c, struct pp_filter *f)
 		fatalx("cannot start the signal thread");
 	log_info("pcipassd %s listening on %s:%d", PCIPASS_VERSION,
 	    c->listen, c->port);
+	/* Type=notify: ready once the port is open on a stored scan. */
+	sd_notifyf(0, "READY=1\nSTATUS=listening on %s:%d", c->listen,
+	    c->port);
 	ServerRun(&server);
+	sd_notify(0, "STOPPING=1");
 	pthread_join(th, NULL);
 	ServerFree(&server);
 	ChanSwitchDestroy(chanswitch);

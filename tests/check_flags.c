@@ -2,9 +2,14 @@
  * check_flags.c: pcipassd's command line (server/pcipassd.c): -n, --probe
  * and bad flags, run as a user would.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +305,69 @@ START_TEST(docker_ci_skip_says_why)
 }
 END_TEST
 
+/*
+ * Type=notify, played by the test: pcipassd with NOTIFY_SOCKET sends
+ * READY=1 once its port is open (a connect right after succeeds), and
+ * STOPPING=1 on SIGTERM.
+ */
+START_TEST(notify_ready)
+{
+	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
+	struct sockaddr_in	 sin = { .sin_family = AF_INET };
+	socklen_t		 len = sizeof(sin);
+	struct timeval		 tv = { 30, 0 };
+	const char		*dir = scratch_dir(), *sysfs;
+	char			 cmd[3000], buf[256];
+	ssize_t			 n;
+	pid_t			 pid;
+	int			 s, t, port, st;
+
+	sysfs = tree_text("01:00.0 3D controller [0302]: NVIDIA Corporation "
+	    "GV100GL [10de:1db4]\n\tIOMMU group: 2\n");
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/notify", dir);
+	ck_assert_int_ge(s = socket(AF_UNIX, SOCK_DGRAM, 0), 0);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)), 0);
+	/* A port the kernel hands out, given back for the daemon. */
+	t = socket(AF_INET, SOCK_STREAM, 0);
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	ck_assert_int_eq(bind(t, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(t, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(t);
+	snprintf(cmd, sizeof(cmd), "%s/auth", dir);
+	write_file(cmd, SESSION "\n");
+	chmod(cmd, 0600);
+	snprintf(cmd, sizeof(cmd), "exec %s -d --listen 127.0.0.1 --port %d "
+	    "--sysfs-root '%s' --filter /nonexistent --proc-root /nonexistent "
+	    "--db '%s/db' --auth '%s/auth' --rescan 0 > '%s/log' 2>&1",
+	    getenv("PCIPASSD"), port, sysfs, dir, dir, dir);
+	if ((pid = fork()) == 0) {
+		setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	n = recv(s, buf, sizeof(buf) - 1, 0);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_msg(strncmp(buf, "READY=1\nSTATUS=listening on 127.0.0.1:",
+	    38) == 0, "%s", buf);
+	t = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(t, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	close(t);
+	kill(pid, SIGTERM);
+	n = recv(s, buf, sizeof(buf) - 1, 0);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "STOPPING=1");
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(s);
+}
+END_TEST
+
 /* The output of a shell command line. */
 static char *
 output(const char *cmdline)
@@ -383,6 +451,30 @@ START_TEST(man_pages)
 }
 END_TEST
 
+/*
+ * The unit's sandbox, as systemd scores it (offline: no systemd needs to
+ * run): under 5.0 (issue 16), 9.6 before.
+ */
+START_TEST(unit_hardened)
+{
+	const char	*dir = scratch_dir();
+	char		 cmd[1500], *out, *p;
+	double		 score;
+
+	snprintf(cmd, sizeof(cmd), "sed 's|@SBINDIR@|/usr/sbin|' "
+	    "'%s/dist/systemd/pcipassd.service' > '%s/pcipassd.service' && "
+	    "(systemd-analyze security --offline=true "
+	    "'%s/pcipassd.service' 2>&1 | tail -n 1)", getenv("SRCDIR"), dir,
+	    dir);
+	out = output(cmd);
+	ck_assert_ptr_nonnull(p = strstr(out, "Overall exposure level for "
+	    "pcipassd.service: "));
+	score = strtod(p + 45, NULL);
+	ck_assert_msg(score > 0.0 && score < 5.0, "%s", out);
+	free(out);
+}
+END_TEST
+
 Suite *
 flags_suite(void)
 {
@@ -394,11 +486,13 @@ flags_suite(void)
 	tcase_add_test(tc, probe_filters);
 	tcase_add_test(tc, probe_names_nvidia_vendors);
 	tcase_add_test(tc, bad_flags);
+	tcase_add_test(tc, notify_ready);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("scripts");
 	tcase_add_checked_fixture(tc, NULL, cleanup_dirs);
 	tcase_add_test(tc, docker_ci_skip_says_why);
 	tcase_add_test(tc, man_pages);
+	tcase_add_test(tc, unit_hardened);
 	suite_add_tcase(s, tc);
 	return s;
 }
