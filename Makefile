@@ -273,13 +273,30 @@ uninstall-opennebula:
 	sh dist/opennebula/move-probe $(ONE_SAVED)/pci.rb $(ONE_PROBE)
 	rm -rf $(ONE_VMM) $(ONE_SAVED)
 
+# What make install wrote, nothing else (the state in /var/lib/pcipass
+# and /etc/pcipass stays).
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/pcipassd \
+	    $(DESTDIR)$(PREFIX)/sbin/pcipass-host \
+	    $(DESTDIR)$(PREFIX)/sbin/pcipass-session \
+	    $(DESTDIR)$(PREFIX)/bin/pcipass \
+	    $(DESTDIR)$(PREFIX)/share/pcipass/bind.conf \
+	    $(DESTDIR)$(INCDIR)/pcipass.h $(DESTDIR)$(LIBDIR)/libpcipass.a \
+	    $(DESTDIR)$(LIBDIR)/libpcipass.so.0 \
+	    $(DESTDIR)$(LIBDIR)/libpcipass.so \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/pcipass.pc
+	for u in $(UNITS); do rm -f $(DESTDIR)$(SYSTEMDDIR)/$$u; done
+	for m in $(MANPAGES); do \
+	    rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; done
+	-rmdir $(DESTDIR)$(PREFIX)/share/pcipass 2>/dev/null
+
 clean:
 	rm -rf build build-*
 
 # Benchmarks (bench/, docs/BENCHMARKS.md): an -O2 build of its own, wrk
 # and hyperfine from Debian when missing; BENCH_QUICK=1 for a fast pass.
 BENCH_BUILD	?= build-bench
-.PHONY: bench install-opennebula uninstall-opennebula
+.PHONY: bench install-opennebula uninstall-opennebula uninstall
 bench: deps
 	@sh bench/deps.sh
 	@$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) CFLAGS="-O2 -g" all

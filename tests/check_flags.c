@@ -475,6 +475,32 @@ START_TEST(unit_hardened)
 }
 END_TEST
 
+/* make install puts the man pages and units in place; uninstall takes
+ * back every file it wrote. */
+START_TEST(install_uninstall)
+{
+	const char	*dir = scratch_dir();
+	char		 cmd[1500], *out;
+
+	snprintf(cmd, sizeof(cmd), "make -s -C '%s' install DESTDIR='%s' "
+	    "PREFIX=/usr >/dev/null && cd '%s' && find . -type f | sort",
+	    getenv("SRCDIR"), dir, dir);
+	out = output(cmd);
+	ck_assert_msg(strstr(out, "./usr/share/man/man8/pcipassd.8\n") != NULL &&
+	    strstr(out, "./usr/share/man/man5/pci.conf.5\n") != NULL &&
+	    strstr(out, "./usr/lib/systemd/system/pcipassd.service\n") !=
+	    NULL && strstr(out, "./usr/sbin/pcipass-session\n") != NULL,
+	    "%s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "make -s -C '%s' uninstall DESTDIR='%s' "
+	    "PREFIX=/usr >/dev/null && cd '%s' && find . ! -type d",
+	    getenv("SRCDIR"), dir, dir);
+	out = output(cmd);
+	ck_assert_str_eq(out, "");
+	free(out);
+}
+END_TEST
+
 Suite *
 flags_suite(void)
 {
@@ -493,6 +519,7 @@ flags_suite(void)
 	tcase_add_test(tc, docker_ci_skip_says_why);
 	tcase_add_test(tc, man_pages);
 	tcase_add_test(tc, unit_hardened);
+	tcase_add_test(tc, install_uninstall);
 	suite_add_tcase(s, tc);
 	return s;
 }
