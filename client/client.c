@@ -212,7 +212,15 @@ call(xmlrpc_value **out, pcipass_client *c, const char *method,
 	if (!env.fault_occurred)
 		xmlrpc_client_call2(&env, c->xc, c->server, method, params,
 		    &resp);
-	if (env.fault_occurred)
+	if (env.fault_occurred && env.fault_code == XMLRPC_NETWORK_ERROR &&
+	    env.fault_string != NULL && (strstr(env.fault_string,
+	    "Couldn't connect") != NULL || strstr(env.fault_string,
+	    "Failed to connect") != NULL))
+		/* Ours, not libcurl's: what is wrong and where. */
+		rc = err_set(PCIPASS_ECONNECT, env.fault_code, "%s: no pcipassd "
+		    "answers at %s (connection refused): is it running, and "
+		    "listening there?", method, c->endpoint);
+	else if (env.fault_occurred)
 		rc = err_from_env(&env, method);
 	else
 		rc = answer_decode(out, resp, method);

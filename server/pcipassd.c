@@ -176,6 +176,12 @@ main(int argc, char **argv)
 	 * to stderr only with -v (oned runs it every cycle). */
 	log_init(c.foreground || c.probe || c.check_only, c.probe ?
 	    c.verbose - 1 : c.verbose);
+	/* Sessions travel in clear text: off loopback, say so once. */
+	if (!c.probe && strncmp(c.listen, "127.", 4) != 0 &&
+	    strcmp(c.listen, "localhost") != 0)
+		log_warnx("--listen %s: sessions and secrets cross the network "
+		    "in clear text; put a TLS terminator (stunnel, as docker/ "
+		    "does) in front, or listen on loopback", c.listen);
 	/* -n reports the errors of both files before giving up. */
 	f = filter_load(c.filter, report_stderr, NULL);
 	if (c.check_only) {

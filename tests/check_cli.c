@@ -476,12 +476,22 @@ START_TEST(t_im_probe)
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	ck_assert_str_eq(read_file(out[0]), cold);
 	ck_assert_msg(strstr(read_file(out[1]), "pcipass probe: pcipass: "
-	    "pci.probe: ") != NULL && strstr(read_file(out[1]),
-	    "127.0.0.1 port 1") != NULL && strstr(read_file(out[1]),
+	    "pci.probe: no pcipassd answers at 127.0.0.1:1 (connection "
+	    "refused)") != NULL && strstr(read_file(out[1]),
 	    "printing pcipassd --probe, which knows no holdings") != NULL,
 	    "%s", read_file(out[1]));
 	free(want);
 	free(cold);
+}
+END_TEST
+
+/* A daemon that is not there: our message, saying where we looked. */
+START_TEST(t_daemon_down)
+{
+	ck_assert_int_eq(run("version -H 127.0.0.1:1"), 1);
+	ck_assert_str_eq(serr, "pcipass: pci.version: no pcipassd answers at "
+	    "127.0.0.1:1 (connection refused): is it running, and listening "
+	    "there?\n");
 }
 END_TEST
 
@@ -708,6 +718,7 @@ cli_suite(void)
 	tcase_add_test(tc, t_im_probe);
 	tcase_add_test(tc, t_install_opennebula);
 	tcase_add_test(tc, t_session);
+	tcase_add_test(tc, t_daemon_down);
 	tcase_add_test(tc, t_vgpu);
 	tcase_add_test(tc, t_host);
 	suite_add_tcase(s, tc);

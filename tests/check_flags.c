@@ -92,6 +92,16 @@ START_TEST(check_only)
 	ck_assert_int_eq(run(args, &out), 0);
 	ck_assert_str_eq(out, "configuration OK\n");
 	free(out);
+	/* Off loopback without TLS in front: a warning, once (-n binds
+	 * nothing; 192.0.2.1 is documentation's own address). */
+	snprintf(args, sizeof(args), "-n --listen 192.0.2.1 --filter '%s' %s",
+	    conf(":filter: '10de:*'\n"), sandbox());
+	ck_assert_int_eq(run(args, &out), 0);
+	ck_assert_str_eq(out, "--listen 192.0.2.1: sessions and secrets cross "
+	    "the network in clear text; put a TLS terminator (stunnel, as "
+	    "docker/ does) in front, or listen on loopback\n"
+	    "configuration OK\n");
+	free(out);
 	snprintf(args, sizeof(args), "-n --filter '%s' %s",
 	    conf(":filter: '10dex:*'\n:device_name:\n  - '(['\n"), sandbox());
 	ck_assert_int_eq(run(args, &out), 1);
