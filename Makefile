@@ -71,10 +71,13 @@ deps:
 
 # The newcomer's two commands (README): run pcipassd on this host with the
 # embedded defaults, and install what the tests need and run them all.
+# The daemon keeps its state in /var/lib/pcipass and /etc/pcipass: root's,
+# through sudo for a user who has it.
 run: deps
 	@$(MAKE) --no-print-directory all
-	mkdir -p /var/lib/pcipass /etc/pcipass
-	$(PCIPASSD) -d -v
+	@s=; [ "$$(id -u)" -eq 0 ] || s=sudo; \
+	    set -x; $$s mkdir -p /var/lib/pcipass /etc/pcipass && \
+	    exec $$s $(abspath $(PCIPASSD)) -d -v
 
 test: test-deps
 	@$(MAKE) --no-print-directory check
