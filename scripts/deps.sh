@@ -7,7 +7,7 @@ set -eu
 build="gcc make pkg-config libc6-dev libxmlrpc-core-c3-dev \
 libcurl4-openssl-dev libpci-dev pci.ids libsqlite3-dev libyaml-dev \
 libjson-c-dev libpcre2-dev uuid-dev libxml2-dev libsystemd-dev"
-test="$build check pciutils python3 curl valgrind sqlite3 procps strace git uuid-runtime libxml2-utils man-db groff-base systemd"
+test="$build check pciutils python3 curl valgrind sqlite3 procps strace git uuid-runtime libxml2-utils man-db groff-base mandoc systemd"
 
 case "${1:-build}" in
 build) want=$build ;;
