@@ -95,9 +95,15 @@ root_device(const char *proc, char *out, size_t len)
 	FILE	*f;
 	int	 found = 0;
 
-	snprintf(path, sizeof(path), "%s/mounts", proc);
-	if ((f = fopen(path, "re")) == NULL)
-		return -1;
+	/* Init's view first: the host's own, even when this daemon runs in
+	 * a mount namespace of its own (systemd's sandbox, a container
+	 * given the host's /proc as --proc-root). */
+	snprintf(path, sizeof(path), "%s/1/mounts", proc);
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(path, sizeof(path), "%s/mounts", proc);
+		if ((f = fopen(path, "re")) == NULL)
+			return -1;
+	}
 	while (fgets(line, sizeof(line), f) != NULL)
 		if (sscanf(line, "%511s %511s", l, mnt) == 2 &&
 		    strcmp(mnt, "/") == 0 && strncmp(l, "/dev/", 5) == 0) {
@@ -135,9 +141,12 @@ default_ifaces(const char *proc, char out[][32], int max)
 	FILE	*f;
 	int	 n = 0;
 
-	snprintf(path, sizeof(path), "%s/net/route", proc);
-	if ((f = fopen(path, "re")) == NULL)
-		return 0;
+	snprintf(path, sizeof(path), "%s/1/net/route", proc);
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(path, sizeof(path), "%s/net/route", proc);
+		if ((f = fopen(path, "re")) == NULL)
+			return 0;
+	}
 	while (n < max && fgets(line, sizeof(line), f) != NULL) {
 		/* Iface Destination Gateway Flags RefCnt Use Metric Mask */
 		if (sscanf(line, "%31s %15s %15s %x %*s %*s %*s %15s", ifn, dst,

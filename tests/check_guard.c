@@ -101,6 +101,24 @@ START_TEST(root_filesystem)
 }
 END_TEST
 
+/*
+ * In a container (or systemd's sandbox) the daemon's own mounts are not
+ * the host's: init's (PROC/1/mounts, PROC/1/net/route) are what count.
+ */
+START_TEST(host_view_through_init)
+{
+	setup(ALL);
+	env_file(&env, "proc/mounts", "overlay / overlay rw 0 0\n");
+	env_file(&env, "proc/1/mounts", "/dev/nvme0n1p2 / ext4 rw 0 0\n");
+	env_file(&env, "proc/net/route", ROUTE_HDR);
+	env_file(&env, "proc/1/net/route", ROUTE_HDR
+	    "eno1\t00000000\t0110A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n");
+	ck_assert_str_eq(criticals(), "0000:00:02.0 boot VGA\n"
+	    "0000:00:1f.6 default route via eno1\n"
+	    "0000:02:00.0 root filesystem on nvme0n1p2\n");
+}
+END_TEST
+
 /* LVM or dm-crypt: the root is dm-0, built on nvme0n1p3. */
 START_TEST(root_on_device_mapper)
 {
@@ -252,6 +270,7 @@ guard_suite(void)
 	tcase_add_test(tc, boot_vga_only);
 	tcase_add_test(tc, root_filesystem);
 	tcase_add_test(tc, root_on_device_mapper);
+	tcase_add_test(tc, host_view_through_init);
 	tcase_add_test(tc, default_route);
 	tcase_add_test(tc, default_route_bridge);
 	tcase_add_test(tc, default_route_virtio);
