@@ -143,7 +143,7 @@ stress: all $(STRESS)
 	    KILLS=$(STRESS_KILLS) sh tests/stress/run.sh
 
 FUZZ_SECONDS	?= 60
-FUZZ_HARNESSES	 = rpc filter scan template view
+FUZZ_HARNESSES	 = rpc filter scan template view fromxml
 FUZZ_FLAGS	 = -O1 -g -fno-omit-frame-pointer \
 		   -fsanitize=fuzzer-no-link,address,undefined \
 		   -fno-sanitize-recover=undefined
@@ -163,6 +163,8 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(FUZZ_OBJS)
 $(BUILD)/fuzz/fuzz_template: $(BUILD)/fuzz/fuzz_template.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(CLI_LIBS)
 $(BUILD)/fuzz/fuzz_view: $(BUILD)/fuzz/fuzz_view.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(CLI_LIBS)
+$(BUILD)/fuzz/fuzz_fromxml: $(BUILD)/fuzz/fuzz_fromxml.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(CLI_LIBS)
 
 fuzz-bins: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%)

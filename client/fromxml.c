@@ -136,6 +136,9 @@ by_uuid(pcipass_client *c, pcipass_device_list **list, const char *name,
 	size_t		 i;
 	int		 rc;
 
+	if (c == NULL)
+		return err_set(PCIPASS_EINVAL, 0, "%s: mdev %.40s: finding its "
+		    "VF needs the daemon", name, uuid);
 	if (*list == NULL && (rc = pcipass_list(list, c)) < 0)
 		return rc;
 	for (i = 0; i < pcipass_device_list_count(*list); i++) {

@@ -32,4 +32,5 @@ for h in "$@"; do
 		grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -5
 	fi
 done
+rm -f /tmp/fuzz-fromxml.*
 exit $status

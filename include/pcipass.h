@@ -122,7 +122,8 @@ int	 pcipass_template_parse(pcipass_request_list **out, const char *name,
  * <VMM_DRIVER_ACTION_DATA> a driver action reads: each TEMPLATE/PCI by
  * ADDRESS, with its PROFILE; with attaching, only the one with ATTACH =
  * "YES"). vm_path (or NULL): a VM XML whose PCI lend their PROFILE to
- * the same ADDRESS. The list may be empty. Errors name the file
+ * the same ADDRESS. c may be NULL when no mdev is expected (an mdev is
+ * then an error). The list may be empty. Errors name the file
  * (PCIPASS_EINVAL). *out: free with pcipass_request_list_free().
  */
 int	 pcipass_requests_from_xml(pcipass_request_list **out,
