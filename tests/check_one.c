@@ -335,10 +335,36 @@ resends(int want)
 
 static const char *const gpu[] = { "0000:01:00:0", NULL };
 
+/*
+ * Driver action name (shutdown, cancel, save, restore) on host for vmid,
+ * holding the GPU, in LCM state lcm, with the arguments oned's driver
+ * gives it (one_vmm_exec.rb); its exit status.
+ */
+static int
+act_on(const struct daemon *d, const char *host, const char *name,
+    int vmid, int lcm)
+{
+	char	args[300], *act = action(vmid, lcm, gpu, NULL);
+	int	rc;
+
+	if (strcmp(name, "save") == 0)
+		snprintf(args, sizeof(args), "one-%d /ds/%d/checkpoint %s %d %s",
+		    vmid, vmid, host, vmid, host);
+	else if (strcmp(name, "restore") == 0)
+		snprintf(args, sizeof(args), "/ds/%d/checkpoint %s one-%d %d %s",
+		    vmid, host, vmid, vmid, host);
+	else
+		snprintf(args, sizeof(args), "one-%d %s %d %s", vmid, host, vmid,
+		    host);
+	rc = wrapper(d, name, args, act, NULL);
+	free(act);
+	return rc;
+}
+
 /* Deploy, then terminate: held while it runs, free after; oned told. */
 START_TEST(deploy_then_terminate)
 {
-	char	*dom, *act, *err, want[800];
+	char	*dom, *err, want[800];
 
 	ck_assert_int_eq(deploy(&a, 42, 2, gpu, &err), 0);
 	ck_assert_str_eq(err, "");
@@ -353,22 +379,19 @@ START_TEST(deploy_then_terminate)
 	snprintf(want, sizeof(want), "%s.deploy.stdin", calls);
 	ck_assert_str_eq(read_file(want), dom);
 	ck_assert_int_ge(resends(1), 1);
-	act = action(42, 12, gpu, NULL);	/* SHUTDOWN: terminate */
-	ck_assert_int_eq(wrapper(&a, "shutdown", "one-42 host-a 42 host-a",
-	    act, NULL), 0);
+	/* SHUTDOWN: terminate. */
+	ck_assert_int_eq(act_on(&a, "host-a", "shutdown", 42, 12), 0);
 	ck_assert_str_eq(held(&a, 42), "");
 	ck_assert_msg(strstr(one_calls(), "\nshutdown one-42 host-a 42 "
 	    "host-a\n") != NULL, "%s", one_calls());
 	ck_assert_int_ge(resends(2), 2);
 	/* terminate --hard: cancel, the same. */
 	ck_assert_int_eq(deploy(&a, 42, 2, gpu, NULL), 0);
-	ck_assert_int_eq(wrapper(&a, "cancel", "one-42 host-a 42 host-a", act,
-	    NULL), 0);
+	ck_assert_int_eq(act_on(&a, "host-a", "cancel", 42, 12), 0);
 	ck_assert_str_eq(held(&a, 42), "");
 	ck_assert_msg(strstr(one_calls(), "\ncancel one-42 host-a 42 "
 	    "host-a\n") != NULL, "%s", one_calls());
 	free(dom);
-	free(act);
 }
 END_TEST
 
@@ -432,7 +455,7 @@ END_TEST
  */
 START_TEST(failed_deploy)
 {
-	char	*err, *act;
+	char	*err;
 
 	one_fails("deploy", 1);
 	ck_assert_int_eq(deploy(&a, 45, 2, gpu, &err), 3);
@@ -440,14 +463,12 @@ START_TEST(failed_deploy)
 	ck_assert_str_eq(held(&a, 45), "");
 	one_fails("deploy", 0);
 	ck_assert_int_eq(deploy(&a, 45, 2, gpu, NULL), 0);
-	act = action(45, 18, gpu, NULL);	/* SHUTDOWN_POWEROFF */
-	ck_assert_int_eq(wrapper(&a, "shutdown", "one-45 host-a 45 host-a",
-	    act, NULL), 0);
+	/* SHUTDOWN_POWEROFF, then a resume (BOOT_POWEROFF) that fails. */
+	ck_assert_int_eq(act_on(&a, "host-a", "shutdown", 45, 18), 0);
 	ck_assert_str_eq(held(&a, 45), "0000:01:00:0");
 	one_fails("deploy", 1);
-	ck_assert_int_eq(deploy(&a, 45, 20, gpu, NULL), 3);	/* BOOT_POWEROFF */
+	ck_assert_int_eq(deploy(&a, 45, 20, gpu, NULL), 3);
 	ck_assert_str_eq(held(&a, 45), "0000:01:00:0");
-	free(act);
 }
 END_TEST
 
@@ -458,79 +479,57 @@ END_TEST
  */
 START_TEST(cold_migrate)
 {
-	char	*act;
-
 	daemon_start(&b, tree_text(tree), FILTER, NULL);
 	ck_assert_int_eq(deploy(&a, 46, 2, gpu, NULL), 0);
-	act = action(46, 7, gpu, NULL);		/* SAVE_MIGRATE */
-	ck_assert_int_eq(wrapper(&a, "save", "one-46 /ds/46/checkpoint host-a "
-	    "46 host-a", act, NULL), 0);
+	/* SAVE_MIGRATE on A, BOOT_MIGRATE on B. */
+	ck_assert_int_eq(act_on(&a, "host-a", "save", 46, 7), 0);
 	ck_assert_str_eq(held(&a, 46), "");
-	free(act);
-	act = action(46, 35, gpu, NULL);	/* BOOT_MIGRATE */
-	ck_assert_int_eq(wrapper(&b, "restore", "/ds/46/checkpoint host-b "
-	    "one-46 46 host-b", act, NULL), 0);
+	ck_assert_int_eq(act_on(&b, "host-b", "restore", 46, 35), 0);
 	ck_assert_str_eq(held(&b, 46), "0000:01:00:0");
 	ck_assert_msg(strstr(one_calls(), "\nsave one-46 /ds/46/checkpoint "
 	    "host-a 46 host-a\nrestore /ds/46/checkpoint host-b one-46 46 "
 	    "host-b\n") != NULL, "%s", one_calls());
-	free(act);
 }
 END_TEST
 
 /* Undeploy gives back; resume takes again. Suspend keeps. */
 START_TEST(undeploy_resume_suspend)
 {
-	char	*act, *err;
+	char	*err;
 
 	ck_assert_int_eq(deploy(&a, 48, 2, gpu, NULL), 0);
-	act = action(48, 29, gpu, NULL);	/* SHUTDOWN_UNDEPLOY */
-	ck_assert_int_eq(wrapper(&a, "shutdown", "one-48 host-a 48 host-a",
-	    act, NULL), 0);
+	/* SHUTDOWN_UNDEPLOY, then the resume's BOOT_UNDEPLOY. */
+	ck_assert_int_eq(act_on(&a, "host-a", "shutdown", 48, 29), 0);
 	ck_assert_str_eq(held(&a, 48), "");
-	free(act);
-	ck_assert_int_eq(deploy(&a, 48, 32, gpu, &err), 0);	/* BOOT_UNDEPLOY */
+	ck_assert_int_eq(deploy(&a, 48, 32, gpu, &err), 0);
 	ck_assert_str_eq(held(&a, 48), "0000:01:00:0");
-	act = action(48, 6, gpu, NULL);		/* SAVE_SUSPEND */
-	ck_assert_int_eq(wrapper(&a, "save", "one-48 /ds/48/checkpoint host-a "
-	    "48 host-a", act, NULL), 0);
+	/* SAVE_SUSPEND, then BOOT_SUSPENDED: kept, re-asserted. */
+	ck_assert_int_eq(act_on(&a, "host-a", "save", 48, 6), 0);
 	ck_assert_str_eq(held(&a, 48), "0000:01:00:0");
-	free(act);
-	act = action(48, 21, gpu, NULL);	/* BOOT_SUSPENDED */
-	ck_assert_int_eq(wrapper(&a, "restore", "/ds/48/checkpoint host-a "
-	    "one-48 48 host-a", act, NULL), 0);
+	ck_assert_int_eq(act_on(&a, "host-a", "restore", 48, 21), 0);
 	ck_assert_str_eq(held(&a, 48), "0000:01:00:0");
-	free(act);
-	/* Stop: the VM leaves the host. */
-	act = action(48, 5, gpu, NULL);		/* SAVE_STOP */
-	ck_assert_int_eq(wrapper(&a, "save", "one-48 /ds/48/checkpoint host-a "
-	    "48 host-a", act, NULL), 0);
+	/* SAVE_STOP: the VM leaves the host. */
+	ck_assert_int_eq(act_on(&a, "host-a", "save", 48, 5), 0);
 	ck_assert_str_eq(held(&a, 48), "");
-	free(act);
 }
 END_TEST
 
 /* Poweroff keeps; the resume re-asserts the same devices. */
 START_TEST(poweroff_keeps)
 {
-	char	*act, *before;
+	char	*before;
 
 	ck_assert_int_eq(deploy(&a, 49, 2, gpu, NULL), 0);
-	act = action(49, 18, gpu, NULL);	/* SHUTDOWN_POWEROFF */
-	ck_assert_int_eq(wrapper(&a, "shutdown", "one-49 host-a 49 host-a",
-	    act, NULL), 0);
+	/* SHUTDOWN_POWEROFF, then the resume's BOOT_POWEROFF. */
+	ck_assert_int_eq(act_on(&a, "host-a", "shutdown", 49, 18), 0);
 	before = list_summary(&a);
 	ck_assert_str_eq(held(&a, 49), "0000:01:00:0");
-	ck_assert_int_eq(deploy(&a, 49, 20, gpu, NULL), 0);	/* BOOT_POWEROFF */
+	ck_assert_int_eq(deploy(&a, 49, 20, gpu, NULL), 0);
 	ck_assert_str_eq(list_summary(&a), before);
 	/* A failed shutdown: the VM still runs, nothing changes. */
 	one_fails("shutdown", 1);
-	free(act);
-	act = action(49, 12, gpu, NULL);
-	ck_assert_int_eq(wrapper(&a, "shutdown", "one-49 host-a 49 host-a",
-	    act, NULL), 3);
+	ck_assert_int_eq(act_on(&a, "host-a", "shutdown", 49, 12), 3);
 	ck_assert_str_eq(list_summary(&a), before);
-	free(act);
 }
 END_TEST
 
