@@ -11,8 +11,9 @@
 # PCIPASS_ENDPOINT (default 127.0.0.1:2634) and PCIPASS_AUTH (default
 # ~/.pcipass/auth, the session "user:secret", mode 0600) as for the CLI.
 # PCIPASS_BIN: where pcipass and pcipassd are (default: PATH, then
-# /usr/bin and /usr/sbin).
-PATH=${PCIPASS_BIN:+$PCIPASS_BIN:}$PATH:/usr/bin:/usr/sbin
+# make install's /usr/local and a package's /usr).
+PATH=${PCIPASS_BIN:+$PCIPASS_BIN:}$PATH:/usr/local/bin:/usr/local/sbin
+PATH=$PATH:/usr/bin:/usr/sbin
 export PATH
 
 if ! command -v pcipassd >/dev/null 2>&1; then
