@@ -157,6 +157,11 @@ c_list(struct opts *o)
 	pcipass_client_free(c);
 	if (rc < 0)
 		return fail();
+	/* An empty table is most often a pci.conf that offers nothing. */
+	if (pcipass_device_list_count(l) == 0)
+		fprintf(stderr, "pcipass: no device listed: the daemon's "
+		    "pci.conf offers none (passthrough is opt-in, see "
+		    "pci.conf(5)), and no VM holds one\n");
 	if (o->format == NULL)
 		return print_table(l, o->columns);
 	rc = pcipass_render_json(&s, l);

@@ -485,6 +485,21 @@ START_TEST(t_im_probe)
 }
 END_TEST
 
+/* An empty list says why it is most likely empty (stderr; stdout stays
+ * the table). */
+START_TEST(t_empty_list)
+{
+	daemon_stop(&d);
+	daemon_start(&d, tree_text(TREE), "# nothing offered\n", NULL);
+	ck_assert_int_eq(run("list"), 0);
+	ck_assert_str_eq(sout, "PCI DEVICES\n\n   VM ADDR    TYPE           "
+	    "NAME\n");
+	ck_assert_str_eq(serr, "pcipass: no device listed: the daemon's "
+	    "pci.conf offers none (passthrough is opt-in, see pci.conf(5)), "
+	    "and no VM holds one\n");
+}
+END_TEST
+
 /* A daemon that is not there: our message, saying where we looked. */
 START_TEST(t_daemon_down)
 {
@@ -719,6 +734,7 @@ cli_suite(void)
 	tcase_add_test(tc, t_install_opennebula);
 	tcase_add_test(tc, t_session);
 	tcase_add_test(tc, t_daemon_down);
+	tcase_add_test(tc, t_empty_list);
 	tcase_add_test(tc, t_vgpu);
 	tcase_add_test(tc, t_host);
 	suite_add_tcase(s, tc);
