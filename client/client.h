@@ -21,6 +21,14 @@ struct pcipass_device_list {
 	struct pcipass_device	*dev;
 };
 
+/* xml.c (libxml2's types stay out of the other files' prototypes) */
+struct _xmlNode;
+int	 xml_is(const struct _xmlNode *, const char *);
+struct _xmlNode *xml_child(struct _xmlNode *, const char *);
+char	*xml_text(struct _xmlNode *, const char *);
+char	*xml_attr(struct _xmlNode *, const char *);
+int	 xml_error(const char *, const char *);
+
 /* view.c: oned's view of one host's holdings */
 struct view_pci {
 	int		 vmid;

@@ -27,61 +27,19 @@
 
 #include "client.h"
 
-static int
-is(const xmlNode *n, const char *name)
-{
-	return n != NULL && n->type == XML_ELEMENT_NODE &&
-	    strcmp((const char *)n->name, name) == 0;
-}
-
-static xmlNode *
-child(xmlNode *n, const char *name)
-{
-	for (n = n != NULL ? n->children : NULL; n != NULL; n = n->next)
-		if (is(n, name))
-			return n;
-	return NULL;
-}
-
-static char *
-text_of(xmlNode *n, const char *name)
-{
-	xmlChar	*t;
-	char	*s;
-
-	if ((n = child(n, name)) == NULL || (t = xmlNodeGetContent(n)) == NULL)
-		return NULL;
-	s = strdup((const char *)t);
-	xmlFree(t);
-	return s;
-}
-
-static char *
-attr(xmlNode *n, const char *name)
-{
-	xmlChar	*t = n != NULL ? xmlGetProp(n, (const xmlChar *)name) : NULL;
-	char	*s;
-
-	if (t == NULL)
-		return NULL;
-	s = strdup((const char *)t);
-	xmlFree(t);
-	return s;
-}
-
 /* The PROFILE of the VM XML's PCI at addr, or NULL; malloc'd. */
 static char *
 profile_of(xmlNode *vm, const char *addr)
 {
-	xmlNode	*p = child(vm, "TEMPLATE");
+	xmlNode	*p = xml_child(vm, "TEMPLATE");
 	char	*a, *prof = NULL;
 
 	for (p = p != NULL ? p->children : NULL; p != NULL && prof == NULL;
 	    p = p->next) {
-		if (!is(p, "PCI") || (a = text_of(p, "ADDRESS")) == NULL)
+		if (!xml_is(p, "PCI") || (a = xml_text(p, "ADDRESS")) == NULL)
 			continue;
 		if (strcasecmp(a, addr) == 0)
-			prof = text_of(p, "PROFILE");
+			prof = xml_text(p, "PROFILE");
 		free(a);
 	}
 	if (prof != NULL && prof[0] == '\0') {
@@ -113,7 +71,7 @@ add(pcipass_request_list *l, const char *name, const char *addr,
 static int
 hex_attr(xmlNode *a, const char *key, unsigned max, unsigned *out)
 {
-	char		*s = attr(a, key), *end;
+	char		*s = xml_attr(a, key), *end;
 	unsigned long	 v;
 	int		 ok;
 
@@ -165,13 +123,13 @@ from_domain(pcipass_request_list *l, const char *name, xmlNode *dom,
 	unsigned		 d, b, s, f;
 	int			 rc = 0;
 
-	h = child(dom, "devices");
+	h = xml_child(dom, "devices");
 	for (h = h != NULL ? h->children : NULL; h != NULL && rc == 0;
 	    h = h->next) {
-		if (!is(h, "hostdev"))
+		if (!xml_is(h, "hostdev"))
 			continue;
-		type = attr(h, "type");
-		a = child(child(h, "source"), "address");
+		type = xml_attr(h, "type");
+		a = xml_child(xml_child(h, "source"), "address");
 		if (type != NULL && strcmp(type, "pci") == 0) {
 			if (hex_attr(a, "domain", 0xffffffff, &d) < 0 ||
 			    hex_attr(a, "bus", 0xff, &b) < 0 ||
@@ -187,7 +145,7 @@ from_domain(pcipass_request_list *l, const char *name, xmlNode *dom,
 				rc = add(l, name, buf, vm);
 			}
 		} else if (type != NULL && strcmp(type, "mdev") == 0) {
-			if ((uuid = attr(a, "uuid")) == NULL)
+			if ((uuid = xml_attr(a, "uuid")) == NULL)
 				rc = err_set(PCIPASS_EINVAL, 0, "%s: an mdev "
 				    "<hostdev> without a source uuid", name);
 			else if ((rc = by_uuid(c, &list, name, uuid, &addr)) ==
@@ -209,14 +167,14 @@ from_vm(pcipass_request_list *l, const char *name, xmlNode *vm,
 	char	*addr, *att;
 	int	 rc = 0, n = 0;
 
-	p = child(vm, "TEMPLATE");
+	p = xml_child(vm, "TEMPLATE");
 	for (p = p != NULL ? p->children : NULL; p != NULL && rc == 0;
 	    p = p->next) {
-		if (!is(p, "PCI"))
+		if (!xml_is(p, "PCI"))
 			continue;
-		att = text_of(p, "ATTACH");
+		att = xml_text(p, "ATTACH");
 		if (!attaching || (att != NULL && strcasecmp(att, "YES") == 0)) {
-			if ((addr = text_of(p, "ADDRESS")) == NULL)
+			if ((addr = xml_text(p, "ADDRESS")) == NULL)
 				rc = err_set(PCIPASS_EINVAL, 0, "%s: a PCI "
 				    "without ADDRESS (not scheduled yet?)",
 				    name);
@@ -236,19 +194,12 @@ from_vm(pcipass_request_list *l, const char *name, xmlNode *vm,
 static xmlDoc *
 read_doc(const char *path)
 {
-	xmlDoc		*doc;
-	const xmlError	*e;
-	const char	*m;
+	xmlDoc	*doc;
 
 	doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
 	    XML_PARSE_NOWARNING);
-	if (doc == NULL) {
-		e = xmlGetLastError();
-		m = e != NULL && e->message != NULL ? e->message :
-		    "cannot read it\n";
-		err_set(PCIPASS_EINVAL, 0, "%s:%d: %.*s", path, e != NULL ?
-		    e->line : 0, (int)strcspn(m, "\n"), m);
-	}
+	if (doc == NULL)
+		xml_error(path, "");
 	return doc;
 }
 
@@ -256,10 +207,10 @@ read_doc(const char *path)
 static xmlNode *
 vm_of(xmlNode *root)
 {
-	if (is(root, "VM"))
+	if (xml_is(root, "VM"))
 		return root;
-	if (is(root, "VMM_DRIVER_ACTION_DATA"))
-		return child(root, "VM");
+	if (xml_is(root, "VMM_DRIVER_ACTION_DATA"))
+		return xml_child(root, "VM");
 	return NULL;
 }
 
@@ -286,7 +237,7 @@ pcipass_requests_from_xml(pcipass_request_list **out, const char *path,
 	}
 	root = xmlDocGetRootElement(doc);
 	if ((rc = pcipass_request_list_new(&l)) == 0) {
-		if (is(root, "domain") && !attaching)
+		if (xml_is(root, "domain") && !attaching)
 			rc = from_domain(l, path, root, vm, c);
 		else if (vm_of(root) != NULL)
 			rc = from_vm(l, path, vm_of(root), attaching);

@@ -18,35 +18,6 @@
 
 #define VIEW_MAX_BYTES	(256u * 1024 * 1024)
 
-static xmlNode *
-child(xmlNode *n, const char *name)
-{
-	for (n = n != NULL ? n->children : NULL; n != NULL; n = n->next)
-		if (n->type == XML_ELEMENT_NODE &&
-		    strcmp((const char *)n->name, name) == 0)
-			return n;
-	return NULL;
-}
-
-/* The text of element name under n, malloc'd, blanks trimmed; or NULL. */
-static char *
-text_of(xmlNode *n, const char *name)
-{
-	xmlChar	*t;
-	char	*s, *b, *e;
-
-	if ((n = child(n, name)) == NULL || (t = xmlNodeGetContent(n)) == NULL)
-		return NULL;
-	for (b = (char *)t; *b == ' ' || *b == '\t' || *b == '\n'; b++)
-		;
-	e = b + strlen(b);
-	while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n'))
-		e--;
-	s = strndup(b, (size_t)(e - b));
-	xmlFree(t);
-	return s;
-}
-
 static int
 add_holding(struct view_host *h, int vmid, const char *addr)
 {
@@ -86,20 +57,19 @@ read_host(pcipass_view *v, const char *name, xmlNode *host)
 	}
 	h = &v->host[v->nhost];
 	memset(h, 0, sizeof(*h));
-	if ((h->name = text_of(host, "NAME")) == NULL || h->name[0] == '\0') {
+	if ((h->name = xml_text(host, "NAME")) == NULL || h->name[0] == '\0') {
 		free(h->name);
 		return err_set(PCIPASS_EINVAL, 0, "%s: HOST %zu has no NAME",
 		    name, v->nhost);
 	}
 	v->nhost++;
-	pci = child(child(host, "HOST_SHARE"), "PCI_DEVICES");
+	pci = xml_child(xml_child(host, "HOST_SHARE"), "PCI_DEVICES");
 	for (pci = pci != NULL ? pci->children : NULL; pci != NULL && rc == 0;
 	    pci = pci->next) {
-		if (pci->type != XML_ELEMENT_NODE ||
-		    strcmp((const char *)pci->name, "PCI") != 0)
+		if (!xml_is(pci, "PCI"))
 			continue;
-		vmid = text_of(pci, "VMID");
-		addr = text_of(pci, "ADDRESS");
+		vmid = xml_text(pci, "VMID");
+		addr = xml_text(pci, "ADDRESS");
 		errno = 0;
 		id = vmid != NULL ? strtol(vmid, &end, 10) : 0;
 		if (vmid == NULL || addr == NULL || addr[0] == '\0')
@@ -134,26 +104,18 @@ pcipass_view_parse(pcipass_view **out, const char *name, const char *xml,
 	/* No network, no entities, no DTD: the input is data. */
 	doc = xmlReadMemory(xml, (int)len, name, NULL, XML_PARSE_NONET |
 	    XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
-	if (doc == NULL) {
-		const xmlError	*e = xmlGetLastError();
-		const char	*m = e != NULL && e->message != NULL ?
-				    e->message : "parse error\n";
-
-		return err_set(PCIPASS_EINVAL, 0, "%s:%d: not XML: %.*s", name,
-		    e != NULL ? e->line : 0, (int)strcspn(m, "\n"), m);
-	}
+	if (doc == NULL)
+		return xml_error(name, "not XML: ");
 	if ((v = calloc(1, sizeof(*v))) == NULL) {
 		xmlFreeDoc(doc);
 		return err_nomem();
 	}
 	root = xmlDocGetRootElement(doc);
-	if (root != NULL && strcmp((const char *)root->name, "HOST") == 0)
+	if (xml_is(root, "HOST"))
 		rc = read_host(v, name, root);
-	else if (root != NULL && strcmp((const char *)root->name,
-	    "HOST_POOL") == 0) {
+	else if (xml_is(root, "HOST_POOL")) {
 		for (n = root->children; n != NULL && rc == 0; n = n->next)
-			if (n->type == XML_ELEMENT_NODE &&
-			    strcmp((const char *)n->name, "HOST") == 0)
+			if (xml_is(n, "HOST"))
 				rc = read_host(v, name, n);
 	} else
 		rc = err_set(PCIPASS_EINVAL, 0, "%s: expected <HOST_POOL> "
