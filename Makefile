@@ -42,8 +42,8 @@ SRV_OBJS	:= $(SRV_SRCS:%.c=$(BUILD)/%.o)
 # so a core file that reached into the RPC front would not link.
 CORE_SRCS	:= $(addprefix server/,addr.c bind.c filter.c format.c guard.c \
 		   hostcheck.c hostconf.c inventory.c log.c match.c rules.c \
-		   reconcile.c scan.c store.c store_alloc.c store_mark.c \
-		   store_sync.c)
+		   reconcile.c scan.c store.c store_alloc.c store_bind.c \
+		   store_mark.c store_sync.c)
 CORE_OBJS	:= $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CORE_LIB	 = $(BUILD)/libpcipass-core.a
 LIB_SRCS	:= $(filter-out client/pcipass.c,$(wildcard client/*.c))

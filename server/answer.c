@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcipassd.h"
+#include "rpc.h"
 
 struct answer {
 	uint64_t	 gen;
@@ -24,79 +24,6 @@ static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 built = PTHREAD_COND_INITIALIZER;
 static struct answer	*current[ANSWER_N];
 static int		 building[ANSWER_N];
-
-/*
- * The inventory as readers see it, with STATE set, shared while the store
- * generation stays the same: pci.test and the answers read it, nothing
- * writes it.
- */
-struct snapshot {
-	uint64_t		 gen;
-	int			 refs;
-	struct pp_inventory	 inv;
-};
-
-static pthread_mutex_t	 snap_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct snapshot	*snap;
-
-void
-snapshot_put(struct snapshot *sn)
-{
-	int	last;
-
-	if (sn == NULL)
-		return;
-	pthread_mutex_lock(&snap_lock);
-	last = --sn->refs == 0;
-	pthread_mutex_unlock(&snap_lock);
-	if (last) {
-		inventory_free(&sn->inv);
-		free(sn);
-	}
-}
-
-/* A reference to the current snapshot; NULL if it cannot be read. */
-struct snapshot *
-snapshot_get(sqlite3 *db, int flags)
-{
-	uint64_t		 gen = store_generation();
-	struct snapshot		*sn, *old = NULL;
-	struct pp_result	 res;
-
-	pthread_mutex_lock(&snap_lock);
-	if ((sn = snap) != NULL && sn->gen == gen)
-		sn->refs++;
-	else
-		sn = NULL;
-	pthread_mutex_unlock(&snap_lock);
-	if (sn != NULL)
-		return sn;
-	if ((sn = calloc(1, sizeof(*sn))) == NULL)
-		return NULL;
-	if (op_snapshot(db, flags, &res) < 0) {
-		result_free(&res);
-		free(sn);
-		return NULL;
-	}
-	sn->inv = res.inv;
-	sn->gen = gen;
-	sn->refs = 2;		/* ours and the caller's */
-	pthread_mutex_lock(&snap_lock);
-	if (snap == NULL || snap->gen <= gen) {
-		old = snap;
-		snap = sn;
-	} else
-		sn->refs--;
-	pthread_mutex_unlock(&snap_lock);
-	snapshot_put(old);
-	return sn;
-}
-
-const struct pp_inventory *
-snapshot_inv(const struct snapshot *sn)
-{
-	return &sn->inv;
-}
 
 void
 answer_put(struct answer *a)
@@ -121,30 +48,35 @@ answer_xml(const struct answer *a, size_t *len)
 	return a->xml;
 }
 
+/* The answer's value, [true, VALUE, 0], with the one encoder. */
 static int
 write_answer(FILE *fp, int which, const struct pp_inventory *inv)
 {
 	char	*text = NULL;
 	size_t	 len = 0;
 	FILE	*tf;
-	int	 rc;
+	int	 rc = 0;
 
-	if (which == ANSWER_LIST)
-		return format_rpc_list(fp, inv);
 	if (which == ANSWER_INFO)
 		text = format_info(inv);
-	else if ((tf = open_memstream(&text, &len)) != NULL) {
+	else if (which == ANSWER_PROBE &&
+	    (tf = open_memstream(&text, &len)) != NULL) {
 		rc = format_probe(tf, inv);
 		if (fclose(tf) != 0 || rc < 0) {
 			free(text);
 			text = NULL;
 		}
 	}
-	if (text == NULL)
+	if (which != ANSWER_LIST && text == NULL)
 		return -1;
-	rc = format_rpc_string(fp, text);
+	rv_ok_begin(fp);
+	if (which == ANSWER_LIST)
+		rv_devices(fp, inv, NULL, 0, -1);
+	else
+		rv_string(fp, text);
+	rv_ok_end(fp);
 	free(text);
-	return rc;
+	return ferror(fp) ? -1 : 0;
 }
 
 static struct answer *
@@ -163,7 +95,7 @@ build(sqlite3 *db, int which, int flags, uint64_t gen)
 		free(a);
 		return NULL;
 	}
-	rc = write_answer(fp, which, &sn->inv);
+	rc = write_answer(fp, which, snapshot_inv(sn));
 	snapshot_put(sn);
 	if (fclose(fp) != 0 || rc < 0) {
 		free(a->xml);
@@ -219,8 +151,6 @@ answer_free_all(void)
 {
 	size_t	i;
 
-	snapshot_put(snap);
-	snap = NULL;
 	for (i = 0; i < ANSWER_N; i++) {
 		answer_put(current[i]);
 		current[i] = NULL;

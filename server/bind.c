@@ -293,26 +293,8 @@ vfio_loaded(const char *root, char *msg, size_t len)
 	return -1;
 }
 
-static int
-origin_insert(sqlite3 *db, pp_addr a, const char *drv, int vmid)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO bind_origin "
-	    "(addr, driver, vmid) VALUES (?1, ?2, ?3)", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)a);
-	sqlite3_bind_text(st, 2, drv, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, vmid);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int
-set_add(struct bind_set *set, pp_addr a, const char *drv)
+int
+bind_set_add(struct bind_set *set, pp_addr a, const char *drv)
 {
 	struct bind_item	*nv;
 
@@ -350,12 +332,12 @@ bind_devices(const char *root, sqlite3 *db, const struct pp_inventory *inv,
 		current_driver(root, all[i], cur, sizeof(cur));
 		if (strcmp(cur, VFIO_DRIVER) == 0)
 			continue;
-		if (origin_insert(db, all[i], cur, vmid) < 0) {
+		if (store_origin_put(db, all[i], cur, vmid) < 0) {
 			snprintf(msg, len, "database error recording the "
 			    "original driver: %s", sqlite3_errmsg(db));
 			goto done;
 		}
-		if (set_add(&mine, all[i], cur) < 0) {
+		if (bind_set_add(&mine, all[i], cur) < 0) {
 			snprintf(msg, len, "out of memory");
 			goto done;
 		}
@@ -363,7 +345,7 @@ bind_devices(const char *root, sqlite3 *db, const struct pp_inventory *inv,
 			goto done;
 	}
 	for (i = 0; i < mine.n; i++)
-		if (set_add(set, mine.item[i].addr, mine.item[i].driver) < 0) {
+		if (bind_set_add(set, mine.item[i].addr, mine.item[i].driver) < 0) {
 			snprintf(msg, len, "out of memory");
 			goto done;
 		}
@@ -398,34 +380,6 @@ bind_set_free(struct bind_set *set)
 	set->n = 0;
 }
 
-static int
-origin_delete(sqlite3 *db, pp_addr a)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if (sqlite3_prepare_v2(db, "DELETE FROM bind_origin WHERE addr = ?1",
-	    -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)a);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* The rows of a query on (addr, driver), collected before acting. */
-static int
-collect(sqlite3_stmt *st, struct bind_set *set)
-{
-	int	rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (set_add(set, (pp_addr)sqlite3_column_int64(st, 0),
-		    (const char *)sqlite3_column_text(st, 1)) < 0)
-			return -1;
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
 /* Restore one recorded device and drop its record. */
 static int
 restore_recorded(const char *root, sqlite3 *db, const struct bind_item *it,
@@ -436,7 +390,7 @@ restore_recorded(const char *root, sqlite3 *db, const struct bind_item *it,
 		    "bind_origin", it->driver), -1;
 	if (restore_one(root, it->addr, it->driver, msg, len) < 0)
 		return -1;
-	if (origin_delete(db, it->addr) < 0)
+	if (store_origin_forget(db, it->addr) < 0)
 		return snprintf(msg, len, "database error: %s",
 		    sqlite3_errmsg(db)), -1;
 	return 0;
@@ -453,64 +407,17 @@ int
 bind_restore_vm(const char *root, sqlite3 *db, int vmid)
 {
 	struct bind_set	 set = { 0, NULL };
-	sqlite3_stmt	*st;
 	char		 msg[512];
 	size_t		 i;
 	int		 rc;
 
-	if ((st = store_stmt(db, "SELECT b.addr, b.driver FROM bind_origin "
-	    "b WHERE b.vmid = ?1 AND NOT EXISTS (SELECT 1 FROM iommu_member "
-	    "m1 JOIN iommu_member m2 ON m2.grp = m1.grp JOIN device d ON "
-	    "d.addr = m2.addr WHERE m1.addr = b.addr AND d.vmid = ?1) "
-	    "ORDER BY b.addr")) == NULL)
-		return -1;
-	sqlite3_bind_int(st, 1, vmid);
-	rc = collect(st, &set);
-	store_stmt_done(st);
+	rc = store_origins_freed(db, vmid, &set);
 	for (i = 0; rc == 0 && i < set.n; i++)
 		if (restore_recorded(root, db, &set.item[i], msg,
 		    sizeof(msg)) < 0) {
 			log_warnx("bind: VM %d: %s", vmid, msg);
 			rc = -1;
 		}
-	bind_set_free(&set);
-	return rc;
-}
-
-/* vmid holding a, -1 for none (or no daemon database yet). */
-static int
-held_by(sqlite3 *db, pp_addr a)
-{
-	sqlite3_stmt	*st;
-	int		 vmid = -1;
-
-	if ((st = store_stmt(db, "SELECT vmid FROM device WHERE addr = ?1")) ==
-	    NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)a);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		vmid = sqlite3_column_int(st, 0);
-	store_stmt_done(st);
-	return vmid;
-}
-
-/* Its record: 1 and the driver, 0 none, -1 error. */
-static int
-origin_get(sqlite3 *db, pp_addr a, struct bind_item *it)
-{
-	struct bind_set	 set = { 0, NULL };
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((st = store_stmt(db, "SELECT addr, driver FROM bind_origin "
-	    "WHERE addr = ?1")) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)a);
-	rc = collect(st, &set);
-	store_stmt_done(st);
-	if (rc == 0 && set.n == 1)
-		*it = set.item[0];
-	rc = rc < 0 ? -1 : (int)set.n;
 	bind_set_free(&set);
 	return rc;
 }
@@ -583,14 +490,14 @@ unbind_devices(const char *root, sqlite3 *db, const struct pp_inventory *inv,
 	if (with_groups(inv, addr, n, &all, &nall) < 0)
 		return snprintf(msg, len, "out of memory"), -1;
 	for (i = 0; i < nall; i++)
-		if ((vmid = held_by(db, all[i])) >= 0) {
+		if ((vmid = store_held_by(db, all[i])) >= 0) {
 			snprintf(msg, len, "%s: held by VM %d; release it "
 			    "first", addr_fmt(all[i], ADDR_SYSFS, s, sizeof(s)),
 			    vmid);
 			goto done;
 		}
 	for (i = 0; i < nall; i++) {
-		if ((has = origin_get(db, all[i], &it)) < 0) {
+		if ((has = store_origin_get(db, all[i], &it)) < 0) {
 			snprintf(msg, len, "database error: %s",
 			    sqlite3_errmsg(db));
 			goto done;

@@ -1,7 +1,8 @@
 /*
  * Device fields and the text formats built from them: OpenNebula's probe
- * template and the <PCI_DEVICES> XML of its host share. The RPC encoder
- * walks the same field list, so every output names fields alike.
+ * template and the <PCI_DEVICES> XML of its host share. The RPC front's
+ * encoder (rpc_value.c) walks the same field list, so every output names
+ * fields alike.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -288,94 +289,4 @@ format_info(const struct pp_inventory *inv)
 		return NULL;
 	}
 	return buf;
-}
-
-/*
- * XML-RPC answers written straight from the inventory: for the listing
- * methods, building xmlrpc-c values first cost ~60 MB and ~1 s of CPU at
- * 4096 devices. The shape is what xmlrpc-c writes: [true, VALUE, 0].
- */
-static void
-put_xml_text(FILE *fp, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char	c = (unsigned char)*s;
-
-		if (c == '&')
-			fputs("&amp;", fp);
-		else if (c == '<')
-			fputs("&lt;", fp);
-		else if (c == '>')
-			fputs("&gt;", fp);
-		else if (c == '\r')
-			fputs("&#x0d;", fp);
-		else if (c < 0x20 && c != '\t' && c != '\n')
-			fputc('?', fp);		/* not allowed in XML 1.0 */
-		else
-			fputc(c, fp);
-	}
-}
-
-static void
-rpc_head(FILE *fp)
-{
-	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
-	    "<methodResponse>\r\n<params>\r\n<param><value><array><data>"
-	    "\r\n<value><boolean>1</boolean></value>\r\n", fp);
-}
-
-static int
-rpc_tail(FILE *fp)
-{
-	fputs("<value><i4>0</i4></value>\r\n</data></array></value>"
-	    "</param>\r\n</params>\r\n</methodResponse>\r\n", fp);
-	return ferror(fp) ? -1 : 0;
-}
-
-static void
-rpc_device(FILE *fp, const struct pp_device *d)
-{
-	struct pp_field	 f[PP_MAXFIELDS];
-	size_t		 n, i;
-
-	n = device_fields(d, f);
-	fputs("<value><struct>\r\n", fp);
-	for (i = 0; i < n; i++) {
-		fprintf(fp, "<member><name>%s</name>\r\n", f[i].name);
-		if (f[i].kind == F_INT)
-			fprintf(fp, "<value><i4>%d</i4></value>", f[i].ival);
-		else {
-			fputs("<value><string>", fp);
-			put_xml_text(fp, f[i].text);
-			fputs("</string></value>", fp);
-		}
-		fputs("</member>\r\n", fp);
-	}
-	fputs("</struct></value>\r\n", fp);
-}
-
-/* pci.list's whole answer: the listed devices. */
-int
-format_rpc_list(FILE *fp, const struct pp_inventory *inv)
-{
-	size_t	i;
-
-	rpc_head(fp);
-	fputs("<value><array><data>\r\n", fp);
-	for (i = 0; i < inv->ndev; i++)
-		if (device_listed(&inv->dev[i]))
-			rpc_device(fp, &inv->dev[i]);
-	fputs("</data></array></value>\r\n", fp);
-	return rpc_tail(fp);
-}
-
-/* A whole answer whose value is the string s. */
-int
-format_rpc_string(FILE *fp, const char *s)
-{
-	rpc_head(fp);
-	fputs("<value><string>", fp);
-	put_xml_text(fp, s);
-	fputs("</string></value>\r\n", fp);
-	return rpc_tail(fp);
 }

@@ -5,8 +5,9 @@
  * that transaction is on disk; so two callers never get the same device
  * and a failed call changes nothing. Nothing here knows XML-RPC.
  *
- * Writers keep a copy of the stored inventory (ops_cache.c), so an
- * allocation does not reread every row.
+ * Writers keep a copy of the stored inventory (snapshot.c), which the
+ * store's verbs change with the rows, so an allocation does not reread
+ * every row.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +29,6 @@ fail(struct pp_result *res, int err, const char *fmt, ...)
 	va_end(ap);
 	res->err = err;
 	return -1;
-}
-
-static int
-internal(sqlite3 *db, struct pp_result *res, const char *what)
-{
-	log_warnx("%s: %s", what, sqlite3_errmsg(db));
-	store_rollback(db);
-	return fail(res, PP_ERR_INTERNAL, "database error while %s; nothing "
-	    "changed", what);
 }
 
 void
@@ -90,20 +82,6 @@ abandon(sqlite3 *db, struct pp_result *res, const char *what)
 	batch_savepoint_end(db, 0);
 	batch_leave(0, 0);
 	return -1;
-}
-
-/* A consistent read of the whole inventory with STATE set. */
-int
-op_snapshot(sqlite3 *db, int flags, struct pp_result *res)
-{
-	memset(res, 0, sizeof(*res));
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return internal(db, res, "starting a transaction");
-	if (store_load(db, &res->inv) < 0)
-		return internal(db, res, "reading the inventory");
-	store_rollback(db);
-	match_states(&res->inv, flags & OP_BIND ? MATCH_BIND : 0);
-	return 0;
 }
 
 /* The normalised request list, one request per line. */
@@ -260,12 +238,13 @@ bind_held(sqlite3 *db, struct pp_result *res, const struct pp_inventory *inv,
 
 /* What a bind did, in the inventory: DRIVER is vfio-pci now. */
 static int
-record_bound(sqlite3 *db, struct pp_result *res, const struct bind_set *set)
+record_bound(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
+    const struct bind_set *set)
 {
 	size_t	i;
 
 	for (i = 0; i < set->n; i++)
-		if (store_driver(db, set->item[i].addr, "vfio-pci") < 0)
+		if (store_driver(db, inv, set->item[i].addr, "vfio-pci") < 0)
 			return db_error(db, res, "recording the binding");
 	return 0;
 }
@@ -289,14 +268,14 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 		return -1;
 	}
 	for (i = 0; i < nreq; i++)
-		if (store_hold(db, inv->dev[idx[i]].addr, vmid,
+		if (store_hold(db, inv, inv->dev[idx[i]].addr, vmid,
 		    first + (int)i, &req[i].nic, req[i].profile, now) < 0)
 			return abandon(db, res, "recording the holding");
 	if ((norm != NULL ? store_requests_put(db, vmid, norm) :
 	    store_requests_forget(db, vmid)) < 0)
 		return abandon(db, res, "recording the requests");
 	if ((flags & OP_BIND) && (bind_held(db, res, inv, idx, nreq, vmid,
-	    &set) < 0 || record_bound(db, res, &set) < 0)) {
+	    &set) < 0 || record_bound(db, res, inv, &set) < 0)) {
 		bind_undo(service_conf()->sysfs_root, &set);
 		bind_set_free(&set);
 		return abandon(db, res, NULL);
@@ -306,11 +285,6 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 		bind_set_free(&set);
 		return abandon(db, res, "recording the holding");
 	}
-	for (i = 0; i < nreq; i++)
-		cache_hold(&inv->dev[idx[i]], vmid, first + (int)i,
-		    &req[i].nic, req[i].profile, now);
-	for (i = 0; i < set.n; i++)
-		cache_driver(inv, set.item[i].addr, "vfio-pci");
 	if (copy_result(res, inv, idx, nreq) < 0 || batch_leave(1, 1) < 0) {
 		if (res->err == 0)
 			fail(res, PP_ERR_INTERNAL, "database error while "
@@ -432,7 +406,7 @@ release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
 		db_error(b, res, "releasing");
 		return leave_unchanged(res, 0);
 	}
-	if ((n = store_free(b, vmid, a, one, now)) < 0)
+	if ((n = store_free(b, inv, vmid, a, one, now)) < 0)
 		return abandon(b, res, "releasing");
 	if (one && n == 0) {
 		fail(res, PP_ERR_NO_EXISTS, "VM %d does not hold %s", vmid,
@@ -444,7 +418,6 @@ release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
 		bind_restore_vm(service_conf()->sysfs_root, b, vmid);
 	if (batch_savepoint_end(b, 1) < 0)
 		return abandon(b, res, "releasing");
-	cache_release(inv, vmid, a, one, now);
 	if (batch_leave(1, 1) < 0)
 		return fail(res, PP_ERR_INTERNAL, "database error while "
 		    "committing; nothing changed");
@@ -500,8 +473,8 @@ op_test(sqlite3 *db, int vmid, const struct pp_request *req, size_t nreq,
  * Write a reconcile plan (reconcile.c) in this call's savepoint: leaked
  * holdings freed and their drivers restored first, then missing ones
  * taken and, with --bind vfio, bound, judged on the planned inventory w
- * (a group whose leak is let go is free for its new VM). Then the
- * writers' copy is told the same.
+ * (a group whose leak is let go is free for its new VM). The verbs
+ * change the writers' copy inv with the rows.
  */
 static int
 reconcile_write(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
@@ -525,7 +498,7 @@ reconcile_write(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	}
 	for (i = 0; i < p->n[RC_LEAKED]; i++) {
 		it = &p->item[RC_LEAKED][i];
-		if (store_free(db, it->vmid, it->addr, 1, now) != 1)
+		if (store_free(db, inv, it->vmid, it->addr, 1, now) != 1)
 			return abandon(db, res, "releasing a leaked holding");
 	}
 	/* A group that changes hands keeps its binding: its recorded
@@ -539,8 +512,8 @@ reconcile_write(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	for (i = 0; i < p->n[RC_MISSING]; i++) {
 		it = &p->item[RC_MISSING][i];
 		d = inventory_find(w, it->addr);
-		if (store_hold(db, it->addr, it->vmid, d->req_index, &none,
-		    "", d->taken) < 0 ||
+		if (store_hold(db, inv, it->addr, it->vmid, d->req_index,
+		    &none, "", d->taken) < 0 ||
 		    store_requests_forget(db, it->vmid) < 0)
 			return abandon(db, res, "recording an adopted holding");
 		if ((flags & OP_BIND) && root != NULL &&
@@ -551,23 +524,12 @@ reconcile_write(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 			goto undo;
 		}
 	}
-	if (record_bound(db, res, &set) < 0)
+	if (record_bound(db, res, inv, &set) < 0)
 		goto undo;
 	if (batch_savepoint_end(db, 1) < 0) {
 		db_error(db, res, "reconciling");
 		goto undo;
 	}
-	for (i = 0; i < p->n[RC_LEAKED]; i++)
-		cache_release(inv, p->item[RC_LEAKED][i].vmid,
-		    p->item[RC_LEAKED][i].addr, 1, now);
-	for (i = 0; i < p->n[RC_MISSING]; i++) {
-		it = &p->item[RC_MISSING][i];
-		d = inventory_find(w, it->addr);
-		cache_hold(inventory_find(inv, it->addr), it->vmid,
-		    d->req_index, &none, "", d->taken);
-	}
-	for (i = 0; i < set.n; i++)
-		cache_driver(inv, set.item[i].addr, "vfio-pci");
 	if (batch_leave(1, 1) < 0) {
 		if (root != NULL)
 			bind_undo(root, &set);

@@ -9,7 +9,7 @@
  * every call of its batch, changing nothing.
  *
  * The batch lock also guards the writers' copy of the inventory
- * (ops_cache.c), which carries the batch's uncommitted changes, so each
+ * (snapshot.c), which carries the batch's uncommitted changes, so each
  * call decides on what the calls before it in the batch did.
  */
 #include <pthread.h>
@@ -117,17 +117,17 @@ batch_leave(int wrote, int wait)
 int
 batch_savepoint(sqlite3 *db)
 {
-	return sqlite3_exec(db, "SAVEPOINT op", NULL, NULL, NULL) ==
-	    SQLITE_OK ? 0 : -1;
+	return store_savepoint(db);
 }
 
-/* Keep (1) or undo (0) what the call wrote since its savepoint. */
+/*
+ * Keep (1) or undo (0) what the call wrote since its savepoint. Undone,
+ * the writers' copy no longer matches the rows: it is reloaded.
+ */
 int
 batch_savepoint_end(sqlite3 *db, int keep)
 {
-	if (!keep && sqlite3_exec(db, "ROLLBACK TO op", NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		return -1;
-	return sqlite3_exec(db, "RELEASE op", NULL, NULL, NULL) == SQLITE_OK ?
-	    0 : -1;
+	if (!keep)
+		cache_invalidate();
+	return store_savepoint_end(db, keep);
 }

@@ -129,6 +129,7 @@ int	 bind_devices(const char *, sqlite3 *, const struct pp_inventory *,
 	    const pp_addr *, size_t, int, struct bind_set *, char *, size_t);
 void	 bind_undo(const char *, struct bind_set *);
 void	 bind_set_free(struct bind_set *);
+int	 bind_set_add(struct bind_set *, pp_addr, const char *);
 int	 bind_restore_vm(const char *, sqlite3 *, int);
 int	 unbind_devices(const char *, sqlite3 *, const struct pp_inventory *,
 	    const pp_addr *, size_t, int *, char *, size_t);
@@ -210,6 +211,9 @@ int	 store_txn_end(sqlite3 *, int, uint64_t *);
 int	 store_commit(sqlite3 *);
 void	 store_rollback(sqlite3 *);
 int	 store_load(sqlite3 *, struct pp_inventory *);
+int	 store_read(sqlite3 *, struct pp_inventory *);
+int	 store_savepoint(sqlite3 *);
+int	 store_savepoint_end(sqlite3 *, int);
 
 /* store_mark.c */
 void	 store_mark_path(const char *, char *, size_t);
@@ -219,14 +223,23 @@ void	 store_mark_opened(const char *);
 int	 store_mark_same(void);
 
 /* store_alloc.c */
-int	 store_hold(sqlite3 *, pp_addr, int, int, const struct pp_nic *,
-	    const char *, int64_t);
-int	 store_free(sqlite3 *, int, pp_addr, int, int64_t);
+int	 store_hold(sqlite3 *, struct pp_inventory *, pp_addr, int, int,
+	    const struct pp_nic *, const char *, int64_t);
+int	 store_free(sqlite3 *, struct pp_inventory *, int, pp_addr, int,
+	    int64_t);
 int	 store_requests_get(sqlite3 *, int, char **);
 int	 store_requests_put(sqlite3 *, int, const char *);
 int	 store_requests_forget(sqlite3 *, int);
-int	 store_driver(sqlite3 *, pp_addr, const char *);
+int	 store_driver(sqlite3 *, struct pp_inventory *, pp_addr,
+	    const char *);
 int	 store_bind_reown(sqlite3 *, pp_addr, int);
+
+/* store_bind.c */
+int	 store_origin_put(sqlite3 *, pp_addr, const char *, int);
+int	 store_origin_forget(sqlite3 *, pp_addr);
+int	 store_origins_freed(sqlite3 *, int, struct bind_set *);
+int	 store_origin_get(sqlite3 *, pp_addr, struct bind_item *);
+int	 store_held_by(sqlite3 *, pp_addr);
 
 /* store_sync.c */
 struct sync_counts {
@@ -332,7 +345,6 @@ struct pp_result {
 	size_t			 nidx;
 	int			 count;
 };
-int	 op_snapshot(sqlite3 *, int, struct pp_result *);
 int	 op_allocate(sqlite3 *, int, const struct pp_request *, size_t, int,
 	    struct pp_result *);
 int	 op_attach(sqlite3 *, int, const struct pp_request *, int,
@@ -354,15 +366,15 @@ int	 batch_leave(int, int);
 int	 batch_savepoint(sqlite3 *);
 int	 batch_savepoint_end(sqlite3 *, int);
 
-/* ops_cache.c */
+/* snapshot.c: the inventory in memory, per store generation */
+struct snapshot;
+struct snapshot *snapshot_get(sqlite3 *, int);
+const struct pp_inventory *snapshot_inv(const struct snapshot *);
+void	 snapshot_put(struct snapshot *);
 struct pp_inventory *cache_current(sqlite3 *);
 void	 cache_committed_at(uint64_t);
 void	 cache_invalidate(void);
-void	 cache_hold(struct pp_device *, int, int, const struct pp_nic *,
-	    const char *, int64_t);
-void	 cache_release(struct pp_inventory *, int, pp_addr, int, int64_t);
-void	 cache_driver(struct pp_inventory *, pp_addr, const char *);
-void	 cache_free(void);
+void	 snapshot_free_all(void);
 
 /* format.c */
 enum { F_STR, F_INT };
@@ -378,19 +390,5 @@ size_t	 device_fields(const struct pp_device *, struct pp_field *);
 int	 format_probe(FILE *, const struct pp_inventory *);
 char	*format_info(const struct pp_inventory *);
 int	 device_listed(const struct pp_device *);
-int	 format_rpc_list(FILE *, const struct pp_inventory *);
-int	 format_rpc_string(FILE *, const char *);
-
-/* answer.c */
-enum { ANSWER_LIST, ANSWER_INFO, ANSWER_PROBE, ANSWER_N };
-struct answer;
-struct answer *answer_get(sqlite3 *, int, int);
-const char *answer_xml(const struct answer *, size_t *);
-void	 answer_put(struct answer *);
-struct snapshot;
-struct snapshot *snapshot_get(sqlite3 *, int);
-const struct pp_inventory *snapshot_inv(const struct snapshot *);
-void	 snapshot_put(struct snapshot *);
-void	 answer_free_all(void);
 
 #endif /* PCIPASSD_H */

@@ -43,7 +43,6 @@
 
 static TServer		 server;
 static TChanSwitch	*chanswitch;	/* the server does not own it */
-static xmlrpc_registry	*registry;
 
 static void
 reply(TSession *s, int status, const char *text)
@@ -190,50 +189,41 @@ body_refusal(const char *b, size_t len)
 	return NULL;
 }
 
-static void
-write_xml(TSession *s, const char *xml, size_t len)
-{
-	ResponseStatus(s, 200);
-	ResponseContentType(s, "text/xml; charset=\"utf-8\"");
-	ResponseContentLength(s, len);
-	ResponseWriteStart(s);
-	ResponseWriteBody(s, xml, (xmlrpc_uint32_t)len);
-	ResponseWriteEnd(s);
-}
-
+/* The answer: one buffer, or a shared listing between head and tail. */
 static void
 answer_call(TSession *s, const char *body, size_t len)
 {
-	xmlrpc_env		 env;
-	xmlrpc_mem_block	*out = NULL;
-	const char		*why;
-	struct answer		*cached;
-	const char		*xml;
-	size_t			 clen;
+	struct rpc_reply	 r;
+	const char		*xml = NULL;
+	size_t			 n = 0;
 
-	if ((why = body_refusal(body, len)) != NULL) {
-		log_info("refused a request: %s", why);
-		reply(s, 400, why);
+	if ((xml = body_refusal(body, len)) != NULL) {
+		log_info("refused a request: %s", xml);
+		reply(s, 400, xml);
 		return;
 	}
-	methods_request_begin();
-	if ((cached = methods_cached(body, len, s)) != NULL) {
-		xml = answer_xml(cached, &clen);
-		write_xml(s, xml, clen);
-		answer_put(cached);
+	methods_answer(body, len, s, &r);
+	if (r.status != 200) {
+		reply(s, r.status, r.status == 503 ? "out of memory\n" :
+		    "internal error\n");
+		methods_reply_free(&r);
 		return;
 	}
-	xmlrpc_env_init(&env);
-	xmlrpc_registry_process_call2(&env, registry, body, len, s, &out);
-	if (env.fault_occurred) {
-		log_warnx("rpc: %s", env.fault_string);
-		reply(s, 500, "internal error\n");
+	if (r.shared != NULL)
+		xml = answer_xml(r.shared, &n);
+	ResponseStatus(s, 200);
+	ResponseContentType(s, "text/xml; charset=\"utf-8\"");
+	ResponseContentLength(s, r.shared != NULL ? strlen(rv_head) + n +
+	    strlen(rv_tail) : r.len);
+	ResponseWriteStart(s);
+	if (r.shared != NULL) {
+		ResponseWriteBody(s, rv_head, (xmlrpc_uint32_t)strlen(rv_head));
+		ResponseWriteBody(s, xml, (xmlrpc_uint32_t)n);
+		ResponseWriteBody(s, rv_tail, (xmlrpc_uint32_t)strlen(rv_tail));
 	} else
-		write_xml(s, XMLRPC_MEMBLOCK_CONTENTS(char, out),
-		    XMLRPC_MEMBLOCK_SIZE(char, out));
-	if (out != NULL)
-		XMLRPC_MEMBLOCK_FREE(char, out);
-	xmlrpc_env_clean(&env);
+		ResponseWriteBody(s, r.buf, (xmlrpc_uint32_t)r.len);
+	ResponseWriteEnd(s);
+	methods_reply_free(&r);
 }
 
 static void
@@ -402,9 +392,8 @@ server_main(struct pp_config *c, struct pp_filter *f)
 	AbyssInit(&err);
 	if (err != NULL)
 		fatalx("abyss: %s", err);
-	registry = xmlrpc_registry_new(&env);
-	if (env.fault_occurred || methods_register(&env, registry) < 0)
-		fatalx("registry: %s", env.fault_string);
+	if (methods_init() < 0)
+		fatalx("cannot make the method registry");
 	if (make_server(c) < 0)
 		goto fail;
 	ServerInit2(&server, &err);
@@ -424,7 +413,7 @@ server_main(struct pp_config *c, struct pp_filter *f)
 	pthread_join(th, NULL);
 	ServerFree(&server);
 	ChanSwitchDestroy(chanswitch);
-	xmlrpc_registry_free(registry);
+	methods_free();
 	answer_free_all();
 	AbyssTerm();
 	service_free();
@@ -433,8 +422,7 @@ server_main(struct pp_config *c, struct pp_filter *f)
 	log_info("stopped");
 	return 0;
 fail:
-	if (registry != NULL)
-		xmlrpc_registry_free(registry);
+	methods_free();
 	service_free();
 	close(lock);
 	return 1;

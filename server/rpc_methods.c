@@ -1,6 +1,12 @@
 /*
- * The method table and thin handlers: decode parameters, call the core
- * (ops.c), encode the answer as oned does: [true, VALUE, 0] or
+ * The XML-RPC front's one dispatcher, the method table and thin handlers.
+ * rpc.c hands every checked body to methods_answer(): the call is parsed
+ * once; pci.* methods and system.multicall are run here, each call of a
+ * multicall exactly as it would run alone; only what is not ours (the
+ * introspection methods, an unknown name, a body that does not parse)
+ * goes on to xmlrpc-c's registry for its standard answer. Handlers decode
+ * their parameters, call the core (ops.c) and write the answer with the
+ * one encoder (rpc_value.c), as oned does: [true, VALUE, 0] or
  * [false, "[pci.method] message", CODE].
  */
 #include <sys/socket.h>
@@ -19,19 +25,20 @@ struct call {
 	xmlrpc_env	*env;
 	xmlrpc_value	*params;
 	void		*session;	/* Abyss TSession */
+	FILE		*out;		/* the answer's value */
+	struct answer	*shared;	/* or a shared listing (answer.c) */
 	char		 user[128];
 	char		 peer[64];
 	int		 vmid;
 	int		 rw;		/* the user may change state */
 	int		 auth_failed;	/* this call failed authentication */
-	int		 uncounted;	/* a failure is counted elsewhere */
 };
 
 /* What a method needs: its parameter types after the session. */
 struct method {
 	const char	*name;
-	xmlrpc_value	*(*fn)(struct call *);
-	const char	*types;		/* after the session: i s A S */
+	int		(*fn)(struct call *);
+	const char	*types;		/* after the session: i s A S b */
 	int		 optional;	/* trailing parameters that may lack */
 	int		 writes;
 	const char	*signature;
@@ -39,86 +46,54 @@ struct method {
 	const char	*help;
 };
 
-static xmlrpc_value *
+static xmlrpc_registry	*registry;
+
+/* [true, v, 0]; v's reference is taken. -1 with a fault in the env. */
+static int
 ok(struct call *c, xmlrpc_value *v)
 {
-	xmlrpc_value	*r;
-
-	if (v == NULL)
-		return NULL;
-	r = xmlrpc_build_value(c->env, "(bVi)", 1, v, 0);
-	xmlrpc_DECREF(v);
-	return r;
+	if (v == NULL || c->env->fault_occurred) {
+		if (v != NULL)
+			xmlrpc_DECREF(v);
+		return -1;
+	}
+	rv_ok_begin(c->out);
+	if (rv_value(c->out, c->env, v) < 0)
+		return -1;
+	rv_ok_end(c->out);
+	return 0;
 }
 
-static xmlrpc_value *
+static int
 fail(struct call *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static xmlrpc_value *
+static int
 fail(struct call *c, int code, const char *fmt, ...)
 {
-	char	msg[4096], full[4200];
+	char	msg[4096];
 	va_list	ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(full, sizeof(full), "[%s] %s", c->method, msg);
-	return xmlrpc_build_value(c->env, "(bsi)", 0, full, code);
+	rv_fail(c->out, c->method, msg, code);
+	return 0;
 }
 
-static xmlrpc_value *
+static int
 fail_res(struct call *c, const struct pp_result *res)
 {
 	return fail(c, res->err, "%s", res->msg);
 }
 
-static xmlrpc_value *
-encode_device(xmlrpc_env *env, const struct pp_device *d)
-{
-	struct pp_field	 f[PP_MAXFIELDS];
-	xmlrpc_value	*st, *v;
-	size_t		 n, i;
-
-	n = device_fields(d, f);
-	st = xmlrpc_struct_new(env);
-	for (i = 0; i < n && !env->fault_occurred; i++) {
-		v = f[i].kind == F_INT ? xmlrpc_int_new(env, f[i].ival) :
-		    xmlrpc_string_new(env, f[i].text);
-		xmlrpc_struct_set_value(env, st, f[i].name, v);
-		xmlrpc_DECREF(v);
-	}
-	return st;
-}
-
-static xmlrpc_value *
-encode_list(struct call *c, const struct pp_inventory *inv,
-    const size_t *idx, size_t nidx, int vmid)
-{
-	xmlrpc_value	*a = xmlrpc_array_new(c->env), *v;
-	size_t		 i;
-
-	for (i = 0; i < (idx ? nidx : inv->ndev); i++) {
-		const struct pp_device	*d = &inv->dev[idx ? idx[i] : i];
-
-		if (idx == NULL && (vmid >= 0 ? d->vmid != vmid :
-		    !device_listed(d)))
-			continue;
-		v = encode_device(c->env, d);
-		xmlrpc_array_append_item(c->env, a, v);
-		xmlrpc_DECREF(v);
-	}
-	return a;
-}
-
 static sqlite3 *
-db_or_fail(struct call *c, xmlrpc_value **err)
+db_or_fail(struct call *c)
 {
 	sqlite3	*db = service_db();
 
 	if (db == NULL)
-		*err = fail(c, PP_ERR_INTERNAL, "cannot open the database");
+		fail(c, PP_ERR_INTERNAL, "cannot open the database");
 	return db;
 }
 
@@ -136,92 +111,72 @@ log_devices(struct call *c, const char *what, const struct pp_result *res)
 	    c->peer);
 }
 
-/* The listed devices, or those vmid holds when vmid >= 0. */
-static xmlrpc_value *
-devices(struct call *c, int vmid)
+/* pci.list, pci.info, pci.probe: the answer shared by every caller. */
+static int
+listing(struct call *c, int which)
 {
-	struct pp_result	 res;
-	xmlrpc_value		*v, *err = NULL;
-	sqlite3			*db;
+	sqlite3	*db;
 
-	if ((db = db_or_fail(c, &err)) == NULL)
-		return err;
-	if (op_snapshot(db, service_flags(), &res) < 0)
-		return fail_res(c, &res);
-	v = encode_list(c, &res.inv, NULL, 0, vmid);
-	result_free(&res);
-	return ok(c, v);
+	if ((db = db_or_fail(c)) == NULL)
+		return 0;
+	if ((c->shared = answer_get(db, which, service_flags())) == NULL)
+		return fail(c, PP_ERR_INTERNAL, "database error while reading "
+		    "the inventory; nothing changed");
+	return 0;
 }
 
-static xmlrpc_value *
+static int
 m_list(struct call *c)
 {
-	return devices(c, -1);
+	return listing(c, ANSWER_LIST);
 }
 
-static xmlrpc_value *
-m_vm(struct call *c)
-{
-	return devices(c, c->vmid);
-}
-
-static xmlrpc_value *
-text_answer(struct call *c, int probe)
-{
-	struct pp_result	 res;
-	xmlrpc_value		*err = NULL;
-	sqlite3			*db;
-	char			*buf = NULL;
-	size_t			 len = 0;
-	FILE			*fp;
-
-	if ((db = db_or_fail(c, &err)) == NULL)
-		return err;
-	if (op_snapshot(db, service_flags(), &res) < 0)
-		return fail_res(c, &res);
-	if (probe) {
-		if ((fp = open_memstream(&buf, &len)) != NULL) {
-			format_probe(fp, &res.inv);
-			if (fclose(fp) != 0) {
-				free(buf);
-				buf = NULL;
-			}
-		}
-	} else
-		buf = format_info(&res.inv);
-	result_free(&res);
-	if (buf == NULL)
-		return fail(c, PP_ERR_INTERNAL, "out of memory");
-	err = ok(c, xmlrpc_string_new(c->env, buf));
-	free(buf);
-	return err;
-}
-
-static xmlrpc_value *
+static int
 m_info(struct call *c)
 {
-	return text_answer(c, 0);
+	return listing(c, ANSWER_INFO);
 }
 
-static xmlrpc_value *
+static int
 m_probe(struct call *c)
 {
-	return text_answer(c, 1);
+	return listing(c, ANSWER_PROBE);
 }
 
-static xmlrpc_value *
+static int
+m_vm(struct call *c)
+{
+	struct snapshot	*sn;
+	sqlite3		*db;
+
+	if ((db = db_or_fail(c)) == NULL)
+		return 0;
+	if ((sn = snapshot_get(db, service_flags())) == NULL)
+		return fail(c, PP_ERR_INTERNAL, "database error while reading "
+		    "the inventory; nothing changed");
+	rv_ok_begin(c->out);
+	rv_devices(c->out, snapshot_inv(sn), NULL, 0, c->vmid);
+	rv_ok_end(c->out);
+	snapshot_put(sn);
+	return 0;
+}
+
+static int
 m_version(struct call *c)
 {
-	return ok(c, xmlrpc_string_new(c->env, "pcipass " PCIPASS_VERSION));
+	rv_ok_begin(c->out);
+	rv_string(c->out, "pcipass " PCIPASS_VERSION);
+	rv_ok_end(c->out);
+	return 0;
 }
 
-static xmlrpc_value *
+static int
 m_test(struct call *c)
 {
 	struct pp_request	 req[PP_MAXREQ];
 	struct pp_test		 t;
 	struct pp_result	 res;
-	xmlrpc_value		*v, *fr, *err = NULL;
+	xmlrpc_value		*v, *fr;
 	size_t			 n, i;
 	char			 msg[512];
 	sqlite3			*db;
@@ -234,12 +189,12 @@ m_test(struct call *c)
 		return fail(c, PP_ERR_API, "%s", msg);
 	if (xmlrpc_array_size(c->env, c->params) > 2)
 		vmid = c->vmid;
-	if ((db = db_or_fail(c, &err)) == NULL)
-		return err;
+	if ((db = db_or_fail(c)) == NULL)
+		return 0;
 	if (op_test(db, vmid, req, n, service_flags(), &t, &res) < 0) {
-		err = fail_res(c, &res);
+		fail_res(c, &res);
 		result_free(&res);
-		return err;
+		return 0;
 	}
 	result_free(&res);
 	fr = xmlrpc_array_new(c->env);
@@ -254,12 +209,12 @@ m_test(struct call *c)
 	return ok(c, v);
 }
 
-static xmlrpc_value *
+static int
 m_allocate(struct call *c)
 {
 	struct pp_request	 req[PP_MAXREQ];
 	struct pp_result	 res;
-	xmlrpc_value		*v, *err = NULL;
+	xmlrpc_value		*v;
 	size_t			 n;
 	char			 msg[512];
 	sqlite3			*db;
@@ -270,26 +225,28 @@ m_allocate(struct call *c)
 	xmlrpc_DECREF(v);
 	if (rc < 0)
 		return fail(c, PP_ERR_API, "%s", msg);
-	if ((db = db_or_fail(c, &err)) == NULL)
-		return err;
+	if ((db = db_or_fail(c)) == NULL)
+		return 0;
 	if (op_allocate(db, c->vmid, req, n, service_flags(), &res) < 0) {
 		log_info("allocate: VM %d refused (%s) for %s@%s", c->vmid,
 		    res.msg, c->user, c->peer);
-		err = fail_res(c, &res);
+		fail_res(c, &res);
 	} else {
 		log_devices(c, "allocate", &res);
-		err = ok(c, encode_list(c, &res.inv, res.idx, res.nidx, -1));
+		rv_ok_begin(c->out);
+		rv_devices(c->out, &res.inv, res.idx, res.nidx, -1);
+		rv_ok_end(c->out);
 	}
 	result_free(&res);
-	return err;
+	return 0;
 }
 
-static xmlrpc_value *
+static int
 m_attach(struct call *c)
 {
 	struct pp_request	 req;
 	struct pp_result	 res;
-	xmlrpc_value		*v, *err = NULL;
+	xmlrpc_value		*v;
 	char			 msg[512];
 	sqlite3			*db;
 	int			 rc;
@@ -299,24 +256,25 @@ m_attach(struct call *c)
 	xmlrpc_DECREF(v);
 	if (rc < 0)
 		return fail(c, PP_ERR_API, "%s", msg);
-	if ((db = db_or_fail(c, &err)) == NULL)
-		return err;
+	if ((db = db_or_fail(c)) == NULL)
+		return 0;
 	if (op_attach(db, c->vmid, &req, service_flags(), &res) < 0)
-		err = fail_res(c, &res);
+		fail_res(c, &res);
 	else {
 		log_devices(c, "attach", &res);
-		err = ok(c, encode_device(c->env,
-		    &res.inv.dev[res.idx[0]]));
+		rv_ok_begin(c->out);
+		rv_device(c->out, &res.inv.dev[res.idx[0]]);
+		rv_ok_end(c->out);
 	}
 	result_free(&res);
-	return err;
+	return 0;
 }
 
-static xmlrpc_value *
+static int
 m_detach(struct call *c)
 {
 	struct pp_result	 res;
-	xmlrpc_value		*v, *err = NULL;
+	xmlrpc_value		*v;
 	const char		*s;
 	char			 buf[PP_ADDR_SYSFS_LEN];
 	pp_addr			 a;
@@ -328,14 +286,14 @@ m_detach(struct call *c)
 	xmlrpc_DECREF(v);
 	rc = addr_parse(s, ADDR_ONE, &a);
 	if (rc < 0) {
-		err = fail(c, PP_ERR_API, "address \"%.40s\": expected "
+		fail(c, PP_ERR_API, "address \"%.40s\": expected "
 		    "DDDD:BB:SS.F or DDDD:BB:SS:F", s);
 		free((char *)s);
-		return err;
+		return 0;
 	}
 	free((char *)s);
-	if ((db = db_or_fail(c, &err)) == NULL)
-		return err;
+	if ((db = db_or_fail(c)) == NULL)
+		return 0;
 	if (op_detach(db, c->vmid, a, &res) < 0)
 		return fail_res(c, &res);
 	log_info("detach: VM %d: %s by %s@%s", c->vmid, addr_fmt(a,
@@ -343,15 +301,14 @@ m_detach(struct call *c)
 	return ok(c, xmlrpc_bool_new(c->env, 1));
 }
 
-static xmlrpc_value *
+static int
 m_release(struct call *c)
 {
 	struct pp_result	 res;
-	xmlrpc_value		*err = NULL;
 	sqlite3			*db;
 
-	if ((db = db_or_fail(c, &err)) == NULL)
-		return err;
+	if ((db = db_or_fail(c)) == NULL)
+		return 0;
 	if (op_release(db, c->vmid, &res) < 0)
 		return fail_res(c, &res);
 	log_info("release: VM %d: %d device(s) by %s@%s", c->vmid, res.count,
@@ -359,7 +316,7 @@ m_release(struct call *c)
 	return ok(c, xmlrpc_int_new(c->env, res.count));
 }
 
-static xmlrpc_value *
+static int
 m_monitor(struct call *c)
 {
 	struct sync_counts	n;
@@ -414,13 +371,13 @@ log_reconcile(struct call *c, const struct rc_plan *p, int apply)
 			    p->item[k][i].reason);
 }
 
-static xmlrpc_value *
+static int
 m_reconcile(struct call *c)
 {
 	struct rc_holding	*view;
 	struct rc_plan		 plan;
 	struct pp_result	 res;
-	xmlrpc_value		*v, *l, *r, *mi, *co, *err = NULL;
+	xmlrpc_value		*v, *l, *r, *mi, *co;
 	xmlrpc_bool		 apply;
 	size_t			 nh;
 	char			 msg[512];
@@ -445,17 +402,17 @@ m_reconcile(struct call *c)
 	xmlrpc_DECREF(v);
 	if (rc < 0)
 		return fail(c, PP_ERR_API, "%s", msg);
-	if ((db = db_or_fail(c, &err)) == NULL) {
+	if ((db = db_or_fail(c)) == NULL) {
 		free(view);
-		return err;
+		return 0;
 	}
 	rc = op_reconcile(db, view, nh, as_of, apply, service_flags(), &plan,
 	    &res);
 	free(view);
 	if (rc < 0) {
-		err = fail_res(c, &res);
+		fail_res(c, &res);
 		result_free(&res);
-		return err;
+		return 0;
 	}
 	result_free(&res);
 	log_reconcile(c, &plan, apply);
@@ -569,26 +526,21 @@ peer_of(void *session, char *buf, size_t len)
 }
 
 /*
- * Parameters, session, rights and vmid of a call. Returns 1 when the call
- * may run; otherwise 0 with *answer set to the error answer, or NULL
- * with a fault in the environment.
+ * Session, rights and vmid of a call whose parameters check. Returns 1
+ * when the call may run, else 0 with the refusal written.
  */
 static int
-check_call_answer(struct call *c, const struct method *m,
-    xmlrpc_value **answer)
+admit(struct call *c, const struct method *m)
 {
 	xmlrpc_env	*env = c->env;
 	xmlrpc_value	*v;
 	const char	*sess;
 	int		 auth, wait;
 
-	*answer = NULL;
-	if (check_params(c, m) < 0)
-		return 0;
 	peer_of(c->session, c->peer, sizeof(c->peer));
 	if ((wait = auth_throttled(c->peer)) > 0) {
 		c->auth_failed = 1;
-		*answer = fail(c, PP_ERR_AUTHENTICATION, "too many failed "
+		fail(c, PP_ERR_AUTHENTICATION, "too many failed "
 		    "authentications from %s: try again in %d s", c->peer,
 		    wait);
 		return 0;
@@ -602,16 +554,14 @@ check_call_answer(struct call *c, const struct method *m,
 	free((char *)sess);
 	if (auth == AUTH_NONE) {
 		c->auth_failed = 1;
-		if (!c->uncounted)
-			auth_failed(c->peer, m->name);
-		*answer = fail(c, PP_ERR_AUTHENTICATION, "authentication "
-		    "failed: wrong user or secret in the session string");
+		auth_failed(c->peer, m->name);
+		fail(c, PP_ERR_AUTHENTICATION, "authentication failed: wrong "
+		    "user or secret in the session string");
 		return 0;
 	}
 	c->rw = auth == AUTH_RW;
 	if (m->writes && auth != AUTH_RW) {
-		*answer = fail(c, PP_ERR_AUTHORIZATION, "user %s is read-only",
-		    c->user);
+		fail(c, PP_ERR_AUTHORIZATION, "user %s is read-only", c->user);
 		return 0;
 	}
 	if (strlen(m->types) > 0 && (m->types[0] == 'i' ||
@@ -624,160 +574,338 @@ check_call_answer(struct call *c, const struct method *m,
 		xmlrpc_DECREF(v);
 	}
 	if (c->vmid < 0) {
-		*answer = fail(c, PP_ERR_API, "vmid %d: expected 0 to "
-		    "2147483647", c->vmid);
+		fail(c, PP_ERR_API, "vmid %d: expected 0 to 2147483647",
+		    c->vmid);
 		return 0;
 	}
 	return 1;
 }
 
-static int
-check_call(struct call *c, const struct method *m)
-{
-	xmlrpc_value	*answer;
-	int		 ok = check_call_answer(c, m, &answer);
-
-	if (answer != NULL)
-		xmlrpc_DECREF(answer);
-	return ok;
-}
-
 /*
- * What one HTTP request may cost: system.multicall runs every call it
+ * What one HTTP request may cost: a system.multicall runs every call it
  * carries on this thread, so a 1 MB body of 3,900 pci.list calls once
  * made the daemon allocate 1.7 GB for a read-only user. At most
  * MAX_CALLS calls per request, of which at most MAX_LISTINGS whole
  * listings (pci.list, pci.info, pci.probe: each the whole inventory);
  * after a failed authentication the rest of the request is refused
- * without another guess. rpc.c starts each request's budget.
+ * without another guess.
  */
 #define MAX_CALLS	16
 #define MAX_LISTINGS	1
 
-static __thread struct budget {
+struct budget {
 	int	calls, listings, auth_failed;
-} budget;
+};
 
-void
-methods_request_begin(void)
-{
-	memset(&budget, 0, sizeof(budget));
-}
-
-static xmlrpc_value *
-over_budget(struct call *c, const struct method *m)
+/* 1 with the refusal written when the request has spent its budget. */
+static int
+over_budget(struct call *c, const struct method *m, struct budget *b)
 {
 	int	listing = m->fn == m_list || m->fn == m_info ||
 		    m->fn == m_probe;
 
-	if (budget.auth_failed)
+	if (b->auth_failed)
 		return fail(c, PP_ERR_AUTHENTICATION, "authentication failed "
-		    "earlier in this request");
-	if (++budget.calls > MAX_CALLS)
+		    "earlier in this request"), 1;
+	if (++b->calls > MAX_CALLS)
 		return fail(c, PP_ERR_API, "more than %d calls in one "
-		    "request (system.multicall)", MAX_CALLS);
-	if (listing && ++budget.listings > MAX_LISTINGS)
+		    "request (system.multicall)", MAX_CALLS), 1;
+	if (listing && ++b->listings > MAX_LISTINGS)
 		return fail(c, PP_ERR_API, "more than %d listing (pci.list, "
-		    "pci.info, pci.probe) in one request", MAX_LISTINGS);
+		    "pci.info, pci.probe) in one request", MAX_LISTINGS), 1;
+	return 0;
+}
+
+static const struct method *
+method_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(methods[i].name, name) == 0)
+			return &methods[i];
 	return NULL;
 }
 
-/* Every pci.* call comes through here. */
-static xmlrpc_value *
-dispatch(xmlrpc_env *env, xmlrpc_value *params, void *info, void *session)
+/*
+ * Every pci.* call, alone or in a multicall, runs here: its answer's
+ * value is left in *text (or, for a listing, as a shared answer in
+ * *shared), or a fault in env. The caller frees *text.
+ */
+static void
+run(const struct method *m, xmlrpc_env *env, xmlrpc_value *params,
+    void *session, struct budget *b, char **text, size_t *len,
+    struct answer **shared)
 {
-	const struct method	*m = info;
-	struct call		 c = { .method = m->name, .env = env,
-				    .params = params, .session = session };
-	xmlrpc_value		*answer;
+	struct call	c = { .method = m->name, .env = env, .params = params,
+			    .session = session };
 
-	if ((answer = over_budget(&c, m)) != NULL)
-		return answer;
-	if (!check_call_answer(&c, m, &answer)) {
-		budget.auth_failed = c.auth_failed;
-		return answer;
+	*text = NULL;
+	*len = 0;
+	*shared = NULL;
+	if ((c.out = open_memstream(text, len)) == NULL) {
+		xmlrpc_faultf(env, "out of memory");
+		return;
 	}
-	return m->fn(&c);
+	if (!over_budget(&c, m, b) && check_params(&c, m) == 0) {
+		if (admit(&c, m))
+			m->fn(&c);
+		else
+			b->auth_failed = c.auth_failed;
+	}
+	if (fclose(c.out) != 0 && !env->fault_occurred)
+		xmlrpc_faultf(env, "out of memory");
+	if (env->fault_occurred) {
+		answer_put(c.shared);
+		c.shared = NULL;
+	}
+	*shared = c.shared;
 }
 
-static int	check_call(struct call *, const struct method *);
+/* The value of a call that ran: its text or its shared answer. */
+static void
+put_value(FILE *fp, const char *text, size_t len, struct answer *shared)
+{
+	const char	*xml;
+	size_t		 n;
+
+	if (shared != NULL) {
+		xml = answer_xml(shared, &n);
+		fwrite(xml, 1, n, fp);
+	} else
+		fwrite(text, 1, len, fp);
+}
 
 /*
- * The shared-answer path for pci.list, pci.info and pci.probe (answer.c).
- * Returns a reference to the answer to write, or NULL when the call must
- * take the ordinary path (another method, bad parameters, a failed
- * session: the registry then answers with the right fault or error).
+ * system.multicall as xmlrpc-c has it: one parameter, an array of
+ * {methodName, params} structs; each result a one-element array of the
+ * value or a {faultCode, faultString} struct; a malformed element or a
+ * nested multicall faults the whole call. Calls run in order, on this
+ * request's budget. The results go to fp; -1 with a fault in env.
  */
-struct answer *
-methods_cached(const char *body, size_t len, void *session)
+static int
+multicall(xmlrpc_env *env, xmlrpc_value *params, void *session,
+    struct budget *b, FILE *fp)
 {
-	static const char	*names[ANSWER_N] = { "pci.list", "pci.info",
-				    "pci.probe" };
+	const struct method	*m;
+	xmlrpc_value		*list = NULL, *item, *p;
+	struct answer		*shared;
+	const char		*name;
+	char			*text;
+	size_t			 len;
+	xmlrpc_env		 sub;
+	int			 n, i;
+
+	if ((n = xmlrpc_array_size(env, params)) != 1) {
+		xmlrpc_env_set_fault_formatted(env, XMLRPC_PARSE_ERROR,
+		    "system.multicall takes one parameter, an array of calls; "
+		    "got %d", n);
+		return -1;
+	}
+	xmlrpc_array_read_item(env, params, 0, &list);
+	if (xmlrpc_value_type(list) != XMLRPC_TYPE_ARRAY) {
+		xmlrpc_env_set_fault_formatted(env, XMLRPC_TYPE_ERROR,
+		    "system.multicall's parameter must be an array of calls");
+		xmlrpc_DECREF(list);
+		return -1;
+	}
+	fputs("<value><array><data>\r\n", fp);
+	n = xmlrpc_array_size(env, list);
+	for (i = 0; i < n && !env->fault_occurred; i++) {
+		xmlrpc_array_read_item(env, list, (unsigned)i, &item);
+		if (xmlrpc_value_type(item) != XMLRPC_TYPE_STRUCT)
+			xmlrpc_env_set_fault_formatted(env, XMLRPC_TYPE_ERROR,
+			    "call %d of system.multicall is not a struct "
+			    "(methodName, params)", i);
+		else
+			xmlrpc_decompose_value(env, item, "{s:s,s:A,*}",
+			    "methodName", &name, "params", &p);
+		xmlrpc_DECREF(item);
+		if (env->fault_occurred)
+			break;
+		xmlrpc_env_init(&sub);
+		if (strcmp(name, "system.multicall") == 0)
+			xmlrpc_env_set_fault_formatted(env,
+			    XMLRPC_REQUEST_REFUSED_ERROR,
+			    "Recursive system.multicall forbidden");
+		else if ((m = method_find(name)) == NULL)
+			xmlrpc_env_set_fault_formatted(&sub,
+			    XMLRPC_NO_SUCH_METHOD_ERROR,
+			    "Method '%s' not defined", name);
+		else {
+			run(m, &sub, p, session, b, &text, &len, &shared);
+			if (!sub.fault_occurred) {
+				fputs("<value><array><data>\r\n", fp);
+				put_value(fp, text, len, shared);
+				fputs("</data></array></value>\r\n", fp);
+			}
+			free(text);
+			answer_put(shared);
+		}
+		if (sub.fault_occurred)
+			rv_fault(fp, sub.fault_code, sub.fault_string);
+		xmlrpc_env_clean(&sub);
+		xmlrpc_DECREF(p);
+		free((char *)name);
+	}
+	xmlrpc_DECREF(list);
+	fputs("</data></array></value>\r\n", fp);
+	return env->fault_occurred ? -1 : 0;
+}
+
+/* What is not ours: xmlrpc-c's registry answers it as it always has. */
+static void
+registry_answer(const char *body, size_t len, void *session,
+    struct rpc_reply *r)
+{
+	xmlrpc_env		 env;
+	xmlrpc_mem_block	*out = NULL;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_registry_process_call2(&env, registry, body, len, session,
+	    &out);
+	if (env.fault_occurred) {
+		log_warnx("rpc: %s", env.fault_string);
+		r->status = 500;
+	} else if ((r->buf = malloc(XMLRPC_MEMBLOCK_SIZE(char, out))) ==
+	    NULL)
+		r->status = 503;
+	else {
+		r->len = XMLRPC_MEMBLOCK_SIZE(char, out);
+		memcpy(r->buf, XMLRPC_MEMBLOCK_CONTENTS(char, out), r->len);
+	}
+	if (out != NULL)
+		XMLRPC_MEMBLOCK_FREE(char, out);
+	xmlrpc_env_clean(&env);
+}
+
+/*
+ * The answer to one checked request body. A single listing comes back as
+ * r->shared, to be written between rv_head and rv_tail without a copy;
+ * anything else as the whole response in r->buf. r->status is 200, or
+ * an HTTP error when no XML-RPC answer could be made.
+ */
+void
+methods_answer(const char *body, size_t len, void *session,
+    struct rpc_reply *r)
+{
+	const struct method	*m = NULL;
+	struct budget		 b = { 0, 0, 0 };
 	xmlrpc_env		 env;
 	xmlrpc_value		*params = NULL;
 	const char		*name = NULL;
-	const struct method	*m = NULL;
-	struct answer		*a = NULL;
-	struct call		 c;
-	sqlite3			*db;
-	size_t			 i, j;
+	char			*text = NULL;
+	size_t			 tlen;
+	FILE			*fp;
+	int			 multi;
 
-	/* Most calls are not these: skip the parse the registry will do. */
-	for (i = 0; i < ANSWER_N; i++) {
-		char	tag[64];
-
-		snprintf(tag, sizeof(tag), "<methodName>%s</methodName>",
-		    names[i]);
-		if (memmem(body, len, tag, strlen(tag)) != NULL)
-			break;
-	}
-	if (i == ANSWER_N)
-		return NULL;
+	memset(r, 0, sizeof(*r));
+	r->status = 200;
 	xmlrpc_env_init(&env);
 	xmlrpc_parse_call(&env, body, len, &name, &params);
-	for (i = 0; !env.fault_occurred && i < ANSWER_N; i++)
-		if (strcmp(name, names[i]) == 0)
-			break;
-	for (j = 0; !env.fault_occurred && i < ANSWER_N &&
-	    j < sizeof(methods) / sizeof(methods[0]); j++)
-		if (strcmp(methods[j].name, name) == 0)
-			m = &methods[j];
-	if (m != NULL) {
-		memset(&c, 0, sizeof(c));
-		c.method = m->name;
-		c.env = &env;
-		c.params = params;
-		c.session = session;
-		/* A failure here goes on to dispatch(), which counts it. */
-		c.uncounted = 1;
-		if (check_call(&c, m) == 1 && (db = service_db()) != NULL)
-			a = answer_get(db, (int)i, service_flags());
+	multi = !env.fault_occurred && strcmp(name, "system.multicall") == 0;
+	if (env.fault_occurred || (!multi && (m = method_find(name)) ==
+	    NULL)) {
+		registry_answer(body, len, session, r);
+		goto done;
 	}
+	if ((fp = open_memstream(&r->buf, &r->len)) == NULL) {
+		r->status = 503;
+		goto done;
+	}
+	if (multi) {
+		fputs(rv_head, fp);
+		if (multicall(&env, params, session, &b, fp) == 0)
+			fputs(rv_tail, fp);
+	} else {
+		run(m, &env, params, session, &b, &text, &tlen, &r->shared);
+		if (!env.fault_occurred && r->shared == NULL) {
+			fputs(rv_head, fp);
+			fwrite(text, 1, tlen, fp);
+			fputs(rv_tail, fp);
+		}
+		free(text);
+	}
+	if (env.fault_occurred && fclose(fp) == 0) {
+		answer_put(r->shared);
+		r->shared = NULL;
+		free(r->buf);
+		if ((fp = open_memstream(&r->buf, &r->len)) == NULL) {
+			r->buf = NULL;
+			r->status = 503;
+			goto done;
+		}
+		rv_fault_response(fp, env.fault_code, env.fault_string);
+	}
+	if (fclose(fp) != 0) {
+		answer_put(r->shared);
+		free(r->buf);
+		memset(r, 0, sizeof(*r));
+		r->status = 503;
+	}
+done:
 	if (params != NULL)
 		xmlrpc_DECREF(params);
 	free((char *)name);
 	xmlrpc_env_clean(&env);
-	return a;
+}
+
+void
+methods_reply_free(struct rpc_reply *r)
+{
+	answer_put(r->shared);
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * The registry knows our methods for system.listMethods, methodHelp and
+ * methodSignature; their calls never reach it (methods_answer runs them),
+ * so its function for them only says so.
+ */
+static xmlrpc_value *
+not_here(xmlrpc_env *env, xmlrpc_value *params, void *info, void *session)
+{
+	(void)params;
+	(void)session;
+	xmlrpc_faultf(env, "%s reached the registry", ((const struct method *)
+	    info)->name);
+	return NULL;
 }
 
 int
-methods_register(xmlrpc_env *env, xmlrpc_registry *reg)
+methods_init(void)
 {
-	size_t	i;
+	xmlrpc_env	env;
+	size_t		i;
 
-	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+	xmlrpc_env_init(&env);
+	registry = xmlrpc_registry_new(&env);
+	for (i = 0; !env.fault_occurred &&
+	    i < sizeof(methods) / sizeof(methods[0]); i++) {
 		struct xmlrpc_method_info3	mi = {
 			.methodName = methods[i].name,
-			.methodFunction = dispatch,
+			.methodFunction = not_here,
 			.serverInfo = (void *)&methods[i],
-			.stackSize = 512 * 1024,
 			.signatureString = methods[i].signature,
 			.help = methods[i].help,
 		};
 
-		xmlrpc_registry_add_method3(env, reg, &mi);
-		if (env->fault_occurred)
-			return -1;
+		xmlrpc_registry_add_method3(&env, registry, &mi);
 	}
+	if (env.fault_occurred) {
+		log_warnx("registry: %s", env.fault_string);
+		xmlrpc_env_clean(&env);
+		return -1;
+	}
+	xmlrpc_env_clean(&env);
 	return 0;
+}
+
+void
+methods_free(void)
+{
+	if (registry != NULL)
+		xmlrpc_registry_free(registry);
+	registry = NULL;
 }

@@ -131,7 +131,7 @@ service_free(void)
 	}
 	filter_free(filter);
 	filter = NULL;
-	cache_free();
+	snapshot_free_all();
 	batch_set_db(NULL);
 	store_close(writers);
 	writers = NULL;

@@ -522,6 +522,35 @@ load_members(sqlite3 *db, struct pp_inventory *inv)
 }
 
 /* The whole inventory as stored; free with inventory_free(). */
+/* A consistent read of the whole inventory, in its own read transaction. */
+int
+store_read(sqlite3 *db, struct pp_inventory *inv)
+{
+	int	rc;
+
+	if (exec(db, "BEGIN") < 0)
+		return -1;
+	rc = store_load(db, inv);
+	exec(db, "ROLLBACK");
+	return rc;
+}
+
+/* A call's own savepoint inside an open write transaction. */
+int
+store_savepoint(sqlite3 *db)
+{
+	return exec(db, "SAVEPOINT op");
+}
+
+/* Keep (1) or undo (0) what was written since the savepoint. */
+int
+store_savepoint_end(sqlite3 *db, int keep)
+{
+	if (!keep && exec(db, "ROLLBACK TO op") < 0)
+		return -1;
+	return exec(db, "RELEASE op");
+}
+
 int
 store_load(sqlite3 *db, struct pp_inventory *inv)
 {

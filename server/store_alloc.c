@@ -2,9 +2,10 @@
  * The store's verbs for holdings: who holds which device, the requests
  * of each VM's last allocate, the driver a bind left. Each is one SQL
  * statement (or two) run inside the caller's transaction or savepoint;
- * none commits. ops.c decides, these write; the writers' copy of the
- * inventory (ops_cache.c) is told the same change after the savepoint
- * holds.
+ * none commits. ops.c decides, these write: each changes the row and,
+ * when given one, the writers' copy of the inventory (snapshot.c)
+ * together, so the two cannot drift; a savepoint rolled back makes that
+ * copy reload (batch_savepoint_end).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +34,13 @@ exec_bound(sqlite3 *db, const char *sql, int vmid, sqlite3_int64 a,
 
 /* vmid takes free device a; fails unless exactly that row changed. */
 int
-store_hold(sqlite3 *db, pp_addr a, int vmid, int req_index,
-    const struct pp_nic *nic, const char *profile, int64_t taken)
+store_hold(sqlite3 *db, struct pp_inventory *inv, pp_addr a, int vmid,
+    int req_index, const struct pp_nic *nic, const char *profile,
+    int64_t taken)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	struct pp_device	*d;
+	sqlite3_stmt		*st;
+	int			 rc;
 
 	if ((st = store_stmt(db, "UPDATE device SET vmid = ?1, "
 	    "req_index = ?2, nic = ?3, mac = ?4, ip = ?5, ip6 = ?6, "
@@ -57,7 +60,42 @@ store_hold(sqlite3 *db, pp_addr a, int vmid, int req_index,
 	sqlite3_bind_text(st, 11, profile, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	store_stmt_done(st);
-	return rc == SQLITE_DONE && sqlite3_changes(db) == 1 ? 0 : -1;
+	if (rc != SQLITE_DONE || sqlite3_changes(db) != 1)
+		return -1;
+	if (inv != NULL && (d = inventory_find(inv, a)) != NULL) {
+		d->vmid = vmid;
+		d->req_index = req_index;
+		d->nic = *nic;
+		d->taken = taken;
+		snprintf(d->profile, sizeof(d->profile), "%s", profile);
+	}
+	return 0;
+}
+
+/* What store_free() did to the rows, done to the writers' copy. */
+static void
+free_in(struct pp_inventory *inv, int vmid, pp_addr a, int one, int64_t now)
+{
+	size_t	i, j;
+
+	for (i = j = 0; i < inv->ndev; i++) {
+		struct pp_device	*d = &inv->dev[i];
+
+		if (d->vmid == vmid && (!one || d->addr == a)) {
+			if (!d->present)
+				continue;
+			d->vmid = -1;
+			d->req_index = -1;
+			d->taken = 0;
+			d->freed = now;
+			d->profile[0] = '\0';
+			memset(&d->nic, 0, sizeof(d->nic));
+		}
+		if (i != j)
+			inv->dev[j] = *d;
+		j++;
+	}
+	inv->ndev = j;
 }
 
 /*
@@ -66,7 +104,8 @@ store_hold(sqlite3 *db, pp_addr a, int vmid, int req_index,
  * requests forgotten. Returns how many devices, or -1.
  */
 int
-store_free(sqlite3 *db, int vmid, pp_addr a, int one, int64_t now)
+store_free(sqlite3 *db, struct pp_inventory *inv, int vmid, pp_addr a,
+    int one, int64_t now)
 {
 	int	gone, freed;
 
@@ -83,6 +122,8 @@ store_free(sqlite3 *db, int vmid, pp_addr a, int one, int64_t now)
 	    vmid, (sqlite3_int64)a, now, &freed) < 0 ||
 	    store_requests_forget(db, vmid) < 0)
 		return -1;
+	if (inv != NULL)
+		free_in(inv, vmid, a, one, now);
 	return gone + freed;
 }
 
@@ -131,9 +172,11 @@ store_requests_forget(sqlite3 *db, int vmid)
 
 /* What a bind did: the device's DRIVER is now driver. */
 int
-store_driver(sqlite3 *db, pp_addr a, const char *driver)
+store_driver(sqlite3 *db, struct pp_inventory *inv, pp_addr a,
+    const char *driver)
 {
-	sqlite3_stmt	*st;
+	struct pp_device	*d;
+	sqlite3_stmt		*st;
 	int		 rc;
 
 	if ((st = store_stmt(db, "UPDATE device SET driver = ?2 WHERE "
@@ -143,7 +186,11 @@ store_driver(sqlite3 *db, pp_addr a, const char *driver)
 	sqlite3_bind_text(st, 2, driver, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	store_stmt_done(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	if (rc != SQLITE_DONE)
+		return -1;
+	if (inv != NULL && (d = inventory_find(inv, a)) != NULL)
+		snprintf(d->driver, sizeof(d->driver), "%s", driver);
+	return 0;
 }
 
 /*

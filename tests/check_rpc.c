@@ -1336,6 +1336,120 @@ START_TEST(multicall_bounded)
 }
 END_TEST
 
+/* The value of a single call's answer: between <param> and </param>. */
+static char *
+param_value(const char *resp)
+{
+	const char	*a = strstr(resp, "<param>"), *b = strstr(resp, "</param>");
+
+	ck_assert_msg(a != NULL && b != NULL && b > a, "no param in %s", resp);
+	a += strlen("<param>");
+	return strndup(a, (size_t)(b - a));
+}
+
+/*
+ * One dispatcher, one encoder: a call answers byte for byte the same
+ * alone and inside system.multicall (wrapped in a one-element array), the
+ * shared listing as much as pci.vm's own list; and the multicall's own
+ * faults are xmlrpc-c's.
+ */
+START_TEST(multicall_same_as_alone)
+{
+	static const char *const names[] = { "pci.list", "pci.vm", "pci.info",
+				    "pci.version" };
+	const char	*call[1];
+	char		*alone, *multi, *v, *body, *r, *p, line[128], want[64];
+	size_t		 i;
+
+	r = reqs("VENDOR=10de");
+	p = params(P_INT(7) "%s", r);
+	xmlrpc_DECREF(call_ok("pci.allocate", p));
+	free(p);
+	free(r);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		body = i == 1 ? strdup("<methodCall><methodName>pci.vm"
+		    "</methodName><params><param><value>" SESSION "</value>"
+		    "</param><param><value><int>7</int></value></param>"
+		    "</params></methodCall>") : NULL;
+		if (body == NULL) {
+			ck_assert_int_gt(asprintf(&body, "<methodCall>"
+			    "<methodName>%s</methodName><params><param><value>"
+			    SESSION "</value></param></params></methodCall>",
+			    names[i]), 0);
+		}
+		ck_assert_int_eq(http_post(&d, "text/xml", body, strlen(body),
+		    &alone), 200);
+		free(body);
+		v = param_value(alone);
+		ck_assert_ptr_nonnull(strstr(v, "<boolean>1</boolean>"));
+		if (i == 1) {
+			/* pci.vm takes a vmid: build its multicall by hand. */
+			ck_assert_int_gt(asprintf(&body, "<methodCall>"
+			    "<methodName>system.multicall</methodName><params>"
+			    "<param><value><array><data><value><struct><member>"
+			    "<name>methodName</name><value>pci.vm</value>"
+			    "</member><member><name>params</name><value><array>"
+			    "<data><value>" SESSION "</value><value><int>7"
+			    "</int></value></data></array></value></member>"
+			    "</struct></value></data></array></value></param>"
+			    "</params></methodCall>"), 0);
+			ck_assert_int_eq(http_post(&d, "text/xml", body,
+			    strlen(body), &multi), 200);
+			free(body);
+			ck_assert_ptr_nonnull(strstr(v, "<name>ADDRESS</name>"));
+		} else {
+			snprintf(line, sizeof(line), "%s " SESSION, names[i]);
+			call[0] = line;
+			multi = post_multicall(call, 1);
+		}
+		snprintf(want, sizeof(want), "<value><array><data>\r\n");
+		ck_assert_msg(strncmp(strstr(multi, "<param>") + 7, want,
+		    strlen(want)) == 0, "%s: %s", names[i], multi);
+		ck_assert_msg(strstr(multi, v) != NULL, "%s alone:\n%s\n"
+		    "in a multicall:\n%s", names[i], v, multi);
+		free(v);
+		free(alone);
+		free(multi);
+	}
+}
+END_TEST
+
+START_TEST(multicall_faults)
+{
+	const char	*calls[2] = { "pci.nothing " SESSION,
+			    "pci.version " SESSION };
+	char		*resp;
+
+	/* An unknown method is that call's fault, not the request's. */
+	resp = post_multicall(calls, 2);
+	ck_assert_ptr_null(strstr(resp, "<fault>"));
+	ck_assert_ptr_nonnull(strstr(resp, "<i4>-506</i4>"));
+	ck_assert_ptr_nonnull(strstr(resp, "Method 'pci.nothing' not "
+	    "defined"));
+	ck_assert_ptr_nonnull(strstr(resp, "<string>pcipass 0.1.0</string>"));
+	free(resp);
+	/* A call with bad parameters: its own -501 or -502 fault. */
+	calls[0] = "pci.vm " SESSION;
+	resp = post_multicall(calls, 2);
+	ck_assert_ptr_null(strstr(resp, "<fault>"));
+	ck_assert_ptr_nonnull(strstr(resp, "<i4>-502</i4>"));
+	ck_assert_ptr_nonnull(strstr(resp, "<string>pcipass 0.1.0</string>"));
+	free(resp);
+	/* Nested, or an element not a struct: the whole call faults. */
+	calls[0] = "system.multicall " SESSION;
+	resp = multicall_body(calls, 2);
+	ck_assert_int_eq(rpc_fault(&d, resp), -507);
+	free(resp);
+	ck_assert_int_eq(rpc_fault(&d, "<methodCall><methodName>"
+	    "system.multicall</methodName><params><param><value><array><data>"
+	    "<value><int>5</int></value></data></array></value></param>"
+	    "</params></methodCall>"), -501);
+	ck_assert_int_eq(rpc_fault(&d, "<methodCall><methodName>"
+	    "system.multicall</methodName><params><param><value><int>5</int>"
+	    "</value></param></params></methodCall>"), -501);
+}
+END_TEST
+
 /*
  * Guessing secrets is throttled per peer: after 20 failures in a minute
  * the peer is refused, right secret or not, and the log says so once
@@ -1611,6 +1725,8 @@ rpc_suite(void)
 	tcase_add_test(tc, vgpu_keys_through_the_store);
 	tcase_add_test(tc, vgpu_profiles);
 	tcase_add_test(tc, multicall_bounded);
+	tcase_add_test(tc, multicall_same_as_alone);
+	tcase_add_test(tc, multicall_faults);
 	tcase_add_test(tc, failed_authentications_throttled);
 	tcase_add_test(tc, one_daemon_per_database);
 	tcase_add_test(tc, ledger_never_vanishes);
