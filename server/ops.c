@@ -220,8 +220,9 @@ assign(struct pp_result *res, const struct pp_inventory *inv,
  * failed bind changes nothing (bind.c undoes its own writes).
  */
 static int
-bind_held(sqlite3 *db, struct pp_result *res, const struct pp_inventory *inv,
-    const size_t *idx, size_t n, int vmid, struct bind_set *set)
+bind_held(sqlite3 *db, const char *root, struct pp_result *res,
+    const struct pp_inventory *inv, const size_t *idx, size_t n, int vmid,
+    struct bind_set *set)
 {
 	pp_addr	a[PP_MAXREQ];
 	char	why[1024];
@@ -229,8 +230,7 @@ bind_held(sqlite3 *db, struct pp_result *res, const struct pp_inventory *inv,
 
 	for (i = 0; i < n; i++)
 		a[i] = inv->dev[idx[i]].addr;
-	if (bind_devices(service_conf()->sysfs_root, db, inv, a, n, vmid, set,
-	    why, sizeof(why)) == 0)
+	if (bind_devices(root, db, inv, a, n, vmid, set, why, sizeof(why)) == 0)
 		return 0;
 	return fail(res, PP_ERR_INTERNAL, "binding to vfio-pci failed; "
 	    "nothing changed: %s", why);
@@ -254,9 +254,9 @@ record_bound(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
  * the batch once it is on disk, undoing the bind if its commit failed.
  */
 static int
-hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
-    const struct pp_request *req, size_t nreq, int vmid, int first,
-    const size_t *idx, const char *norm, int flags)
+hold_commit(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
+    struct pp_inventory *inv, const struct pp_request *req, size_t nreq,
+    int vmid, int first, const size_t *idx, const char *norm)
 {
 	struct bind_set	set = { 0, NULL };
 	int64_t		now = (int64_t)time(NULL);
@@ -274,14 +274,14 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	if ((norm != NULL ? store_requests_put(db, vmid, norm) :
 	    store_requests_forget(db, vmid)) < 0)
 		return abandon(db, res, "recording the requests");
-	if ((flags & OP_BIND) && (bind_held(db, res, inv, idx, nreq, vmid,
-	    &set) < 0 || record_bound(db, res, inv, &set) < 0)) {
-		bind_undo(service_conf()->sysfs_root, &set);
+	if ((x->flags & OP_BIND) && (bind_held(db, x->root, res, inv, idx,
+	    nreq, vmid, &set) < 0 || record_bound(db, res, inv, &set) < 0)) {
+		bind_undo(x->root, &set);
 		bind_set_free(&set);
 		return abandon(db, res, NULL);
 	}
 	if (batch_savepoint_end(db, 1) < 0) {
-		bind_undo(service_conf()->sysfs_root, &set);
+		bind_undo(x->root, &set);
 		bind_set_free(&set);
 		return abandon(db, res, "recording the holding");
 	}
@@ -289,8 +289,8 @@ hold_commit(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 		if (res->err == 0)
 			fail(res, PP_ERR_INTERNAL, "database error while "
 			    "committing; nothing changed");
-		if (flags & OP_BIND)
-			bind_undo(service_conf()->sysfs_root, &set);
+		if (x->flags & OP_BIND)
+			bind_undo(x->root, &set);
 		bind_set_free(&set);
 		return -1;
 	}
@@ -319,8 +319,8 @@ profile_unsupported(struct pp_result *res, const struct pp_request *req,
 }
 
 static int
-allocate(sqlite3 *db, int vmid, const struct pp_request *req,
-    size_t nreq, int flags, struct pp_result *res)
+allocate(const struct op_ctx *x, int vmid, const struct pp_request *req,
+    size_t nreq, struct pp_result *res)
 {
 	struct pp_inventory	*inv;
 	size_t			 idx[PP_MAXREQ];
@@ -328,9 +328,9 @@ allocate(sqlite3 *db, int vmid, const struct pp_request *req,
 	sqlite3			*b;
 	int			 rc = -1;
 
-	if ((inv = begin_write(db, &b, res)) == NULL)
+	if ((inv = begin_write(x->db, &b, res)) == NULL)
 		return -1;
-	if (profile_unsupported(res, req, nreq, flags) < 0)
+	if (profile_unsupported(res, req, nreq, x->flags) < 0)
 		return leave_unchanged(res, 0);
 	if ((norm = norm_list(req, nreq)) == NULL ||
 	    store_requests_get(b, vmid, &last) < 0) {
@@ -351,19 +351,18 @@ allocate(sqlite3 *db, int vmid, const struct pp_request *req,
 			    vmid, held_count(inv, vmid));
 			rc = leave_unchanged(res, 0);
 		}
-	} else if (assign(res, inv, req, nreq, vmid, matchflags(flags),
+	} else if (assign(res, inv, req, nreq, vmid, matchflags(x->flags),
 	    idx) < 0)
 		rc = leave_unchanged(res, 0);
 	else
-		rc = hold_commit(b, res, inv, req, nreq, vmid, 0, idx, norm,
-		    flags);
+		rc = hold_commit(x, b, res, inv, req, nreq, vmid, 0, idx, norm);
 	free(norm);
 	free(last);
 	return rc;
 }
 
 static int
-attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
+attach(const struct op_ctx *x, int vmid, const struct pp_request *req,
     struct pp_result *res)
 {
 	struct pp_inventory	*inv;
@@ -371,22 +370,22 @@ attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
 	sqlite3			*b;
 	int			 next = 0;
 
-	if ((inv = begin_write(db, &b, res)) == NULL)
+	if ((inv = begin_write(x->db, &b, res)) == NULL)
 		return -1;
-	if (profile_unsupported(res, req, 1, flags) < 0)
+	if (profile_unsupported(res, req, 1, x->flags) < 0)
 		return leave_unchanged(res, 0);
 	for (i = 0; i < inv->ndev; i++)
 		if (inv->dev[i].vmid == vmid && inv->dev[i].req_index >= next)
 			next = inv->dev[i].req_index + 1;
-	if (assign(res, inv, req, 1, vmid, matchflags(flags | OP_NEW),
+	if (assign(res, inv, req, 1, vmid, matchflags(x->flags | OP_NEW),
 	    idx) < 0)
 		return leave_unchanged(res, 0);
-	return hold_commit(b, res, inv, req, 1, vmid, next, idx, NULL,
-	    flags);
+	return hold_commit(x, b, res, inv, req, 1, vmid, next, idx, NULL);
 }
 
 static int
-release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
+release(const struct op_ctx *x, int vmid, pp_addr a, int one,
+    struct pp_result *res)
 {
 	struct pp_inventory	*inv;
 	struct pp_device	*d;
@@ -395,7 +394,7 @@ release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
 	sqlite3			*b;
 	int			 n;
 
-	if ((inv = begin_write(db, &b, res)) == NULL)
+	if ((inv = begin_write(x->db, &b, res)) == NULL)
 		return -1;
 	if (one && (d = inventory_find(inv, a)) != NULL && d->vmid == vmid &&
 	    match_detach_splits(inv, d, vmid, why, sizeof(why))) {
@@ -414,8 +413,8 @@ release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
 		return abandon(b, res, NULL);
 	}
 	/* Devices pcipass bound for vmid go back to their drivers. */
-	if (service_conf() != NULL)
-		bind_restore_vm(service_conf()->sysfs_root, b, vmid);
+	if (x->root != NULL)
+		bind_restore_vm(x->root, b, vmid);
 	if (batch_savepoint_end(b, 1) < 0)
 		return abandon(b, res, "releasing");
 	if (batch_leave(1, 1) < 0)
@@ -427,44 +426,44 @@ release(sqlite3 *db, int vmid, pp_addr a, int one, struct pp_result *res)
 
 /* The write operations. */
 int
-op_allocate(sqlite3 *db, int vmid, const struct pp_request *req,
-    size_t nreq, int flags, struct pp_result *res)
+op_allocate(const struct op_ctx *x, int vmid, const struct pp_request *req,
+    size_t nreq, struct pp_result *res)
 {
-	return allocate(db, vmid, req, nreq, flags, res);
+	return allocate(x, vmid, req, nreq, res);
 }
 
 int
-op_attach(sqlite3 *db, int vmid, const struct pp_request *req, int flags,
+op_attach(const struct op_ctx *x, int vmid, const struct pp_request *req,
     struct pp_result *res)
 {
-	return attach(db, vmid, req, flags, res);
+	return attach(x, vmid, req, res);
 }
 
 int
-op_detach(sqlite3 *db, int vmid, pp_addr a, struct pp_result *res)
+op_detach(const struct op_ctx *x, int vmid, pp_addr a, struct pp_result *res)
 {
-	return release(db, vmid, a, 1, res);
+	return release(x, vmid, a, 1, res);
 }
 
 int
-op_release(sqlite3 *db, int vmid, struct pp_result *res)
+op_release(const struct op_ctx *x, int vmid, struct pp_result *res)
 {
-	return release(db, vmid, 0, 0, res);
+	return release(x, vmid, 0, 0, res);
 }
 
-/* pci.test reads the readers' shared snapshot (answer.c). */
+/* pci.test reads the readers' shared snapshot (snapshot.c). */
 int
-op_test(sqlite3 *db, int vmid, const struct pp_request *req, size_t nreq,
-    int flags, struct pp_test *t, struct pp_result *res)
+op_test(const struct op_ctx *x, int vmid, const struct pp_request *req,
+    size_t nreq, struct pp_test *t, struct pp_result *res)
 {
 	struct snapshot	*sn;
 	int		 rc;
 
 	memset(res, 0, sizeof(*res));
-	if ((sn = snapshot_get(db, flags)) == NULL)
+	if ((sn = snapshot_get(x->db, x->flags)) == NULL)
 		return fail(res, PP_ERR_INTERNAL, "cannot read the inventory");
-	rc = match_test(snapshot_inv(sn), req, nreq, vmid, matchflags(flags),
-	    t);
+	rc = match_test(snapshot_inv(sn), req, nreq, vmid,
+	    matchflags(x->flags), t);
 	snapshot_put(sn);
 	return rc < 0 ? fail(res, PP_ERR_INTERNAL, "out of memory") : 0;
 }
@@ -477,11 +476,12 @@ op_test(sqlite3 *db, int vmid, const struct pp_request *req, size_t nreq,
  * change the writers' copy inv with the rows.
  */
 static int
-reconcile_write(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
-    const struct pp_inventory *w, const struct rc_plan *p, int flags)
+reconcile_write(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
+    struct pp_inventory *inv, const struct pp_inventory *w,
+    const struct rc_plan *p)
 {
-	const char		*root = service_conf() != NULL ?
-				    service_conf()->sysfs_root : NULL;
+	const char		*root = x->root;
+	int			 flags = x->flags;
 	const struct rc_item	*it;
 	const struct pp_device	*d;
 	struct bind_set		 set = { 0, NULL };
@@ -552,8 +552,8 @@ undo:
  * both cases.
  */
 int
-op_reconcile(sqlite3 *db, const struct rc_holding *view, size_t nh,
-    int64_t as_of, int apply, int flags, struct rc_plan *plan,
+op_reconcile(const struct op_ctx *x, const struct rc_holding *view,
+    size_t nh, int64_t as_of, int apply, struct rc_plan *plan,
     struct pp_result *res)
 {
 	struct pp_inventory	*inv, w;
@@ -561,11 +561,11 @@ op_reconcile(sqlite3 *db, const struct rc_holding *view, size_t nh,
 	int			 rc;
 
 	memset(plan, 0, sizeof(*plan));
-	if ((inv = begin_write(db, &b, res)) == NULL)
+	if ((inv = begin_write(x->db, &b, res)) == NULL)
 		return -1;
 	if (inventory_copy(&w, inv) < 0 ||
 	    reconcile_plan(&w, view, nh, as_of, (int64_t)time(NULL),
-	    matchflags(flags), plan) < 0) {
+	    matchflags(x->flags), plan) < 0) {
 		inventory_free(&w);
 		fail(res, PP_ERR_INTERNAL, "out of memory");
 		return leave_unchanged(res, 0);
@@ -575,7 +575,7 @@ op_reconcile(sqlite3 *db, const struct rc_holding *view, size_t nh,
 	if (!apply || plan->n[RC_LEAKED] + plan->n[RC_MISSING] == 0)
 		rc = leave_unchanged(res, 1);
 	else
-		rc = reconcile_write(b, res, inv, &w, plan, flags);
+		rc = reconcile_write(x, b, res, inv, &w, plan);
 	inventory_free(&w);
 	if (rc < 0)
 		reconcile_plan_free(plan);

@@ -5,10 +5,15 @@
 #include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "pcipassd.h"
 #include "flags.h"
@@ -153,6 +158,106 @@ probe(const struct pp_config *c, const struct pp_filter *f)
 	return 0;
 }
 
+/* The signals the signal thread takes; blocked in every other thread. */
+static sigset_t	sigs;
+
+struct signals {
+	struct pcipassd	*pd;
+	struct rpc	*rpc;
+};
+
+/*
+ * SIGHUP reloads the filter and rescans, SIGTERM/SIGINT stop the server
+ * (calls in flight still get their answer), and the wait times out for
+ * the periodic rescans.
+ */
+static void *
+signal_thread(void *arg)
+{
+	struct signals		*sg = arg;
+	struct timespec		 ts = { .tv_sec = sg->pd->conf->rescan };
+	struct sync_counts	 counts;
+	int			 sig;
+
+	for (;;) {
+		sig = sigtimedwait(&sigs, NULL, ts.tv_sec > 0 ? &ts : NULL);
+		if (sig == SIGHUP)
+			service_reload(sg->pd);
+		else if (sig == SIGTERM || sig == SIGINT) {
+			log_info("signal %d: stopping", sig);
+			rpc_stop(sg->rpc);
+			return NULL;
+		} else if (sig < 0 && errno == EAGAIN)
+			service_rescan(sg->pd, &counts);
+	}
+}
+
+/*
+ * The daemon, in its start-up order: signals blocked, the auth file
+ * read, one daemon per database (said on stderr before detaching),
+ * detached, the store opened, the first scan stored, then the port
+ * opened, so an open port means a ready daemon (and systemd is told so).
+ */
+static int
+serve(const struct pp_config *c, struct pp_filter *f)
+{
+	struct pcipassd		 pd;
+	struct signals		 sg = { &pd, NULL };
+	struct sync_counts	 counts;
+	pthread_t		 th;
+	int			 lock, rc = 1;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (auth_load(c->auth, 1) < 0) {
+		filter_free(f);
+		return 1;
+	}
+	/* The flock is on the open file, so the daemon child keeps it. */
+	if ((lock = store_lock(c->db)) < 0) {
+		filter_free(f);
+		return 1;
+	}
+	/*
+	 * Fork before sqlite opens anything: a child does not inherit the
+	 * parent's file locks, and a connection opened before the fork would
+	 * think it still held its WAL lock (another process closing the
+	 * database would then delete the WAL under it).
+	 */
+	if (!c->foreground && daemon(0, 0) < 0)
+		fatal("daemon");
+	if (service_init(&pd, c, f) < 0)
+		goto done;
+	if (service_rescan(&pd, &counts) < 0) {
+		log_warnx("first scan of %s failed", c->sysfs_root);
+		goto done;
+	}
+	log_info("inventory: %d devices added, %d removed, %d changed",
+	    counts.added, counts.removed, counts.changed);
+	if ((sg.rpc = rpc_listen(&pd)) == NULL)
+		goto done;
+	if (pthread_create(&th, NULL, signal_thread, &sg) != 0)
+		fatalx("cannot start the signal thread");
+	log_info("pcipassd %s listening on %s:%d", PCIPASS_VERSION,
+	    c->listen, c->port);
+	sd_notifyf(0, "READY=1\nSTATUS=listening on %s:%d", c->listen,
+	    c->port);
+	rpc_run(sg.rpc);
+	sd_notify(0, "STOPPING=1");
+	pthread_join(th, NULL);
+	log_info("stopped");
+	rc = 0;
+done:
+	rpc_free(sg.rpc);
+	service_free(&pd);
+	close(lock);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -218,5 +323,5 @@ main(int argc, char **argv)
 		filter_free(f);
 		return rc;
 	}
-	return server_main(&c, f);
+	return serve(&c, f);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdarg.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #define PCIPASS_VERSION		"0.1.0"
@@ -312,17 +313,31 @@ int	 reconcile_plan(struct pp_inventory *, const struct rc_holding *,
 	    size_t, int64_t, int64_t, int, struct rc_plan *);
 void	 reconcile_plan_free(struct rc_plan *);
 
-/* service.c */
-int	 service_init(const struct pp_config *, struct pp_filter *);
-const struct pp_config *service_conf(void);
-int	 service_flags(void);
-sqlite3	*service_db(void);
-int	 service_rescan(struct sync_counts *);
-int	 service_reload(void);
-void	 service_free(void);
+/* service.c: the daemon, made in main() and passed down */
+struct pcipassd {
+	const struct pp_config	*conf;
+	struct pp_filter	*filter;	/* replaced on SIGHUP */
+	pthread_mutex_t		 scan_lock;	/* one scan; guards filter */
+	pthread_key_t		 db_key;	/* each thread's connection */
+	int			 have_key;
+	sqlite3			*writers;	/* the write batch's */
+	int			 flags;		/* OP_BIND with --bind vfio */
+};
+struct op_ctx;
+int	 service_init(struct pcipassd *, const struct pp_config *,
+	    struct pp_filter *);
+sqlite3	*service_db(struct pcipassd *);
+int	 service_ctx(struct pcipassd *, struct op_ctx *);
+int	 service_rescan(struct pcipassd *, struct sync_counts *);
+int	 service_reload(struct pcipassd *);
+void	 service_free(struct pcipassd *);
 
-/* rpc.c */
-int	 server_main(struct pp_config *, struct pp_filter *);
+/* rpc.c: the XML-RPC front, listening */
+struct rpc;
+struct rpc *rpc_listen(struct pcipassd *);
+void	 rpc_run(struct rpc *);
+void	 rpc_stop(struct rpc *);
+void	 rpc_free(struct rpc *);
 
 /* ops.c */
 enum pp_err {
@@ -345,18 +360,28 @@ struct pp_result {
 	size_t			 nidx;
 	int			 count;
 };
-int	 op_allocate(sqlite3 *, int, const struct pp_request *, size_t, int,
+/*
+ * What an operation runs with, passed in by its caller: the caller's
+ * connection, OP_* flags, and the sysfs root that binds write under
+ * (NULL: no sysfs writes at all, as in tests of the ledger alone).
+ */
+struct op_ctx {
+	sqlite3		*db;
+	int		 flags;
+	const char	*root;
+};
+int	 op_allocate(const struct op_ctx *, int, const struct pp_request *,
+	    size_t, struct pp_result *);
+int	 op_attach(const struct op_ctx *, int, const struct pp_request *,
 	    struct pp_result *);
-int	 op_attach(sqlite3 *, int, const struct pp_request *, int,
-	    struct pp_result *);
-int	 op_detach(sqlite3 *, int, pp_addr, struct pp_result *);
-int	 op_release(sqlite3 *, int, struct pp_result *);
-int	 op_test(sqlite3 *, int, const struct pp_request *, size_t, int,
+int	 op_detach(const struct op_ctx *, int, pp_addr, struct pp_result *);
+int	 op_release(const struct op_ctx *, int, struct pp_result *);
+int	 op_test(const struct op_ctx *, int, const struct pp_request *, size_t,
 	    struct pp_test *, struct pp_result *);
 struct rc_holding;
 struct rc_plan;
-int	 op_reconcile(sqlite3 *, const struct rc_holding *, size_t, int64_t,
-	    int, int, struct rc_plan *, struct pp_result *);
+int	 op_reconcile(const struct op_ctx *, const struct rc_holding *, size_t,
+	    int64_t, int, struct rc_plan *, struct pp_result *);
 void	 result_free(struct pp_result *);
 
 /* ops_batch.c */

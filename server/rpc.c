@@ -1,6 +1,6 @@
 /*
  * The XML-RPC front: our own Abyss server object, so that every body is
- * seen before any XML parser runs, and the signal thread that stops it.
+ * seen before any XML parser runs; pcipassd.c starts and stops it.
  *
  * Abyss's defaults are unsafe for a daemon (../shared/NOTES.md): 15
  * connections with a 2 s accept stall when they are busy, a ~130 KB
@@ -17,17 +17,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <xmlrpc-c/abyss.h>
 #include <xmlrpc-c/server_abyss.h>
-
-#include <systemd/sd-daemon.h>
 
 #include "rpc.h"
 
@@ -41,8 +36,11 @@
 #define MAX_BODY		(1024 * 1024)
 #define MAX_DEPTH		512
 
-static TServer		 server;
-static TChanSwitch	*chanswitch;	/* the server does not own it */
+struct rpc {
+	TServer		 server;
+	TChanSwitch	*chanswitch;	/* the server does not own it */
+	int		 abyss, made;	/* AbyssInit, ServerCreate done */
+};
 
 static void
 reply(TSession *s, int status, const char *text)
@@ -191,7 +189,7 @@ body_refusal(const char *b, size_t len)
 
 /* The answer: one buffer, or a shared listing between head and tail. */
 static void
-answer_call(TSession *s, const char *body, size_t len)
+answer_call(struct pcipassd *pd, TSession *s, const char *body, size_t len)
 {
 	struct rpc_reply	 r;
 	const char		*xml = NULL;
@@ -202,7 +200,7 @@ answer_call(TSession *s, const char *body, size_t len)
 		reply(s, 400, xml);
 		return;
 	}
-	methods_answer(body, len, s, &r);
+	methods_answer(pd, body, len, s, &r);
 	if (r.status != 200) {
 		reply(s, r.status, r.status == 503 ? "out of memory\n" :
 		    "internal error\n");
@@ -234,7 +232,6 @@ handle_http(void *arg, TSession *s, abyss_bool *handled)
 	char			*body;
 	long			 len;
 
-	(void)arg;
 	*handled = 1;
 	SessionGetRequestInfo(s, &ri);
 	if (strcmp(ri->uri, "/RPC2") != 0)
@@ -262,18 +259,20 @@ handle_http(void *arg, TSession *s, abyss_bool *handled)
 		    BODY_DEADLINE_SECONDS);
 		reply(s, 408, "body not received in time\n");
 	} else
-		answer_call(s, body, (size_t)len);
+		answer_call(arg, s, body, (size_t)len);
 	free(body);
 }
 
 static int
-make_server(const struct pp_config *c)
+make_server(struct rpc *r, struct pcipassd *pd)
 {
+	const struct pp_config		*c = pd->conf;
 	struct sockaddr_in		 sin;
 	TChanSwitch			*sw;
 	const char			*err;
 	struct ServerReqHandler3	 h = {
 		.handleReq = handle_http,
+		.userdata = pd,
 		.handleReqStackSize = HANDLER_STACK,
 	};
 	abyss_bool			 ok;
@@ -292,23 +291,22 @@ make_server(const struct pp_config *c)
 		free((char *)err);
 		return -1;
 	}
-	chanswitch = sw;
-	ServerCreateSwitch(&server, sw, &err);
+	r->chanswitch = sw;
+	ServerCreateSwitch(&r->server, sw, &err);
 	if (err != NULL) {
 		log_warnx("server: %s", err);
 		free((char *)err);
-		ChanSwitchDestroy(sw);
-		chanswitch = NULL;
 		return -1;
 	}
-	ServerSetName(&server, "pcipassd");
-	ServerSetMaxConn(&server, MAX_CONN);
-	ServerSetMaxConnBacklog(&server, MAX_BACKLOG);
-	ServerSetKeepaliveTimeout(&server, KEEPALIVE_SECONDS);
-	ServerSetKeepaliveMaxConn(&server, KEEPALIVE_REQUESTS);
-	ServerSetTimeout(&server, READ_TIMEOUT_SECONDS);
-	ServerSetAdvertise(&server, 0);
-	ServerAddHandler3(&server, &h, &ok);
+	r->made = 1;
+	ServerSetName(&r->server, "pcipassd");
+	ServerSetMaxConn(&r->server, MAX_CONN);
+	ServerSetMaxConnBacklog(&r->server, MAX_BACKLOG);
+	ServerSetKeepaliveTimeout(&r->server, KEEPALIVE_SECONDS);
+	ServerSetKeepaliveMaxConn(&r->server, KEEPALIVE_REQUESTS);
+	ServerSetTimeout(&r->server, READ_TIMEOUT_SECONDS);
+	ServerSetAdvertise(&r->server, 0);
+	ServerAddHandler3(&r->server, &h, &ok);
 	if (!ok) {
 		log_warnx("server: cannot add the handler");
 		return -1;
@@ -316,114 +314,64 @@ make_server(const struct pp_config *c)
 	return 0;
 }
 
-static sigset_t	 sigs;
-
-/*
- * Signals are blocked everywhere and taken here: SIGHUP reloads the
- * filter and rescans, SIGTERM/SIGINT stop the server (calls in flight
- * still get their answer), and the wait times out for periodic rescans.
- */
-static void *
-signal_thread(void *arg)
+/* The front, listening on pd's address; NULL (said in the log) if not. */
+struct rpc *
+rpc_listen(struct pcipassd *pd)
 {
-	const struct pp_config	*c = arg;
-	struct timespec		 ts = { .tv_sec = c->rescan };
-	struct sync_counts	 counts;
-	int			 sig;
+	struct rpc	*r;
+	const char	*err;
 
-	for (;;) {
-		sig = sigtimedwait(&sigs, NULL, c->rescan > 0 ? &ts : NULL);
-		if (sig == SIGHUP)
-			service_reload();
-		else if (sig == SIGTERM || sig == SIGINT) {
-			log_info("signal %d: stopping", sig);
-			ServerTerminate(&server);
-			return NULL;
-		} else if (sig < 0 && errno == EAGAIN)
-			service_rescan(&counts);
-	}
-}
-
-int
-server_main(struct pp_config *c, struct pp_filter *f)
-{
-	xmlrpc_env		 env;
-	const char		*err;
-	pthread_t		 th;
-	struct sync_counts	 counts;
-	int			 lock;
-
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	if (auth_load(c->auth, 1) < 0) {
-		filter_free(f);
-		return 1;
-	}
-	/* One daemon per database, said on stderr before detaching; the
-	 * flock is on the open file, so the daemon child keeps it. */
-	if ((lock = store_lock(c->db)) < 0) {
-		filter_free(f);
-		return 1;
-	}
-	/*
-	 * Fork before sqlite opens anything: a child does not inherit the
-	 * parent's file locks, and a connection opened before the fork would
-	 * think it still held its WAL lock (another process closing the
-	 * database would then delete the WAL under it). Listen only once the
-	 * first scan is stored, so an open port means a ready daemon.
-	 */
-	if (!c->foreground && daemon(0, 0) < 0)
-		fatal("daemon");
-	if (service_init(c, f) < 0)
-		goto fail;
-	if (service_rescan(&counts) < 0) {
-		log_warnx("first scan of %s failed", c->sysfs_root);
-		goto fail;
-	}
-	log_info("inventory: %d devices added, %d removed, %d changed",
-	    counts.added, counts.removed, counts.changed);
-	xmlrpc_env_init(&env);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
 	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, MAX_BODY);
 	AbyssInit(&err);
-	if (err != NULL)
-		fatalx("abyss: %s", err);
-	if (methods_init() < 0)
-		fatalx("cannot make the method registry");
-	if (make_server(c) < 0)
+	if (err != NULL) {
+		log_warnx("abyss: %s", err);
+		free((char *)err);
+		free(r);
+		return NULL;
+	}
+	r->abyss = 1;
+	if (methods_init() < 0 || make_server(r, pd) < 0)
 		goto fail;
-	ServerInit2(&server, &err);
+	ServerInit2(&r->server, &err);
 	if (err != NULL) {
 		log_warnx("server: %s", err);
+		free((char *)err);
 		goto fail;
 	}
-	if (pthread_create(&th, NULL, signal_thread, c) != 0)
-		fatalx("cannot start the signal thread");
-	log_info("pcipassd %s listening on %s:%d", PCIPASS_VERSION,
-	    c->listen, c->port);
-	/* Type=notify: ready once the port is open on a stored scan. */
-	sd_notifyf(0, "READY=1\nSTATUS=listening on %s:%d", c->listen,
-	    c->port);
-	ServerRun(&server);
-	sd_notify(0, "STOPPING=1");
-	pthread_join(th, NULL);
-	ServerFree(&server);
-	ChanSwitchDestroy(chanswitch);
+	return r;
+fail:
+	rpc_free(r);
+	return NULL;
+}
+
+/* Serve until rpc_stop(); calls in flight still get their answer. */
+void
+rpc_run(struct rpc *r)
+{
+	ServerRun(&r->server);
+}
+
+/* From another thread (the signal thread). */
+void
+rpc_stop(struct rpc *r)
+{
+	ServerTerminate(&r->server);
+}
+
+void
+rpc_free(struct rpc *r)
+{
+	if (r == NULL)
+		return;
+	if (r->made)
+		ServerFree(&r->server);
+	if (r->chanswitch != NULL)
+		ChanSwitchDestroy(r->chanswitch);
 	methods_free();
 	answer_free_all();
-	AbyssTerm();
-	service_free();
-	xmlrpc_env_clean(&env);
-	close(lock);
-	log_info("stopped");
-	return 0;
-fail:
-	methods_free();
-	service_free();
-	close(lock);
-	return 1;
+	if (r->abyss)
+		AbyssTerm();
+	free(r);
 }

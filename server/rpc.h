@@ -32,7 +32,8 @@ struct rpc_reply {
 };
 int	 methods_init(void);
 void	 methods_free(void);
-void	 methods_answer(const char *, size_t, void *, struct rpc_reply *);
+void	 methods_answer(struct pcipassd *, const char *, size_t, void *,
+	    struct rpc_reply *);
 void	 methods_reply_free(struct rpc_reply *);
 
 /* rpc_value.c: the one encoder of answers */

@@ -21,6 +21,7 @@
 #include "rpc.h"
 
 struct call {
+	struct pcipassd	*pd;
 	const char	*method;
 	xmlrpc_env	*env;
 	xmlrpc_value	*params;
@@ -90,11 +91,21 @@ fail_res(struct call *c, const struct pp_result *res)
 static sqlite3 *
 db_or_fail(struct call *c)
 {
-	sqlite3	*db = service_db();
+	sqlite3	*db = service_db(c->pd);
 
 	if (db == NULL)
 		fail(c, PP_ERR_INTERNAL, "cannot open the database");
 	return db;
+}
+
+/* What the core runs with on this thread; -1 with the answer written. */
+static int
+ctx_or_fail(struct call *c, struct op_ctx *x)
+{
+	if (service_ctx(c->pd, x) == 0)
+		return 0;
+	fail(c, PP_ERR_INTERNAL, "cannot open the database");
+	return -1;
 }
 
 static void
@@ -119,7 +130,7 @@ listing(struct call *c, int which)
 
 	if ((db = db_or_fail(c)) == NULL)
 		return 0;
-	if ((c->shared = answer_get(db, which, service_flags())) == NULL)
+	if ((c->shared = answer_get(db, which, c->pd->flags)) == NULL)
 		return fail(c, PP_ERR_INTERNAL, "database error while reading "
 		    "the inventory; nothing changed");
 	return 0;
@@ -151,7 +162,7 @@ m_vm(struct call *c)
 
 	if ((db = db_or_fail(c)) == NULL)
 		return 0;
-	if ((sn = snapshot_get(db, service_flags())) == NULL)
+	if ((sn = snapshot_get(db, c->pd->flags)) == NULL)
 		return fail(c, PP_ERR_INTERNAL, "database error while reading "
 		    "the inventory; nothing changed");
 	rv_ok_begin(c->out);
@@ -179,7 +190,7 @@ m_test(struct call *c)
 	xmlrpc_value		*v, *fr;
 	size_t			 n, i;
 	char			 msg[512];
-	sqlite3			*db;
+	struct op_ctx		 x;
 	int			 vmid = -1;
 
 	xmlrpc_array_read_item(c->env, c->params, 1, &v);
@@ -189,9 +200,9 @@ m_test(struct call *c)
 		return fail(c, PP_ERR_API, "%s", msg);
 	if (xmlrpc_array_size(c->env, c->params) > 2)
 		vmid = c->vmid;
-	if ((db = db_or_fail(c)) == NULL)
+	if (ctx_or_fail(c, &x) < 0)
 		return 0;
-	if (op_test(db, vmid, req, n, service_flags(), &t, &res) < 0) {
+	if (op_test(&x, vmid, req, n, &t, &res) < 0) {
 		fail_res(c, &res);
 		result_free(&res);
 		return 0;
@@ -217,7 +228,7 @@ m_allocate(struct call *c)
 	xmlrpc_value		*v;
 	size_t			 n;
 	char			 msg[512];
-	sqlite3			*db;
+	struct op_ctx		 x;
 	int			 rc;
 
 	xmlrpc_array_read_item(c->env, c->params, 2, &v);
@@ -225,9 +236,9 @@ m_allocate(struct call *c)
 	xmlrpc_DECREF(v);
 	if (rc < 0)
 		return fail(c, PP_ERR_API, "%s", msg);
-	if ((db = db_or_fail(c)) == NULL)
+	if (ctx_or_fail(c, &x) < 0)
 		return 0;
-	if (op_allocate(db, c->vmid, req, n, service_flags(), &res) < 0) {
+	if (op_allocate(&x, c->vmid, req, n, &res) < 0) {
 		log_info("allocate: VM %d refused (%s) for %s@%s", c->vmid,
 		    res.msg, c->user, c->peer);
 		fail_res(c, &res);
@@ -248,7 +259,7 @@ m_attach(struct call *c)
 	struct pp_result	 res;
 	xmlrpc_value		*v;
 	char			 msg[512];
-	sqlite3			*db;
+	struct op_ctx		 x;
 	int			 rc;
 
 	xmlrpc_array_read_item(c->env, c->params, 2, &v);
@@ -256,9 +267,9 @@ m_attach(struct call *c)
 	xmlrpc_DECREF(v);
 	if (rc < 0)
 		return fail(c, PP_ERR_API, "%s", msg);
-	if ((db = db_or_fail(c)) == NULL)
+	if (ctx_or_fail(c, &x) < 0)
 		return 0;
-	if (op_attach(db, c->vmid, &req, service_flags(), &res) < 0)
+	if (op_attach(&x, c->vmid, &req, &res) < 0)
 		fail_res(c, &res);
 	else {
 		log_devices(c, "attach", &res);
@@ -278,7 +289,7 @@ m_detach(struct call *c)
 	const char		*s;
 	char			 buf[PP_ADDR_SYSFS_LEN];
 	pp_addr			 a;
-	sqlite3			*db;
+	struct op_ctx		 x;
 	int			 rc;
 
 	xmlrpc_array_read_item(c->env, c->params, 2, &v);
@@ -292,9 +303,9 @@ m_detach(struct call *c)
 		return 0;
 	}
 	free((char *)s);
-	if ((db = db_or_fail(c)) == NULL)
+	if (ctx_or_fail(c, &x) < 0)
 		return 0;
-	if (op_detach(db, c->vmid, a, &res) < 0)
+	if (op_detach(&x, c->vmid, a, &res) < 0)
 		return fail_res(c, &res);
 	log_info("detach: VM %d: %s by %s@%s", c->vmid, addr_fmt(a,
 	    ADDR_SYSFS, buf, sizeof(buf)), c->user, c->peer);
@@ -305,11 +316,11 @@ static int
 m_release(struct call *c)
 {
 	struct pp_result	 res;
-	sqlite3			*db;
+	struct op_ctx		 x;
 
-	if ((db = db_or_fail(c)) == NULL)
+	if (ctx_or_fail(c, &x) < 0)
 		return 0;
-	if (op_release(db, c->vmid, &res) < 0)
+	if (op_release(&x, c->vmid, &res) < 0)
 		return fail_res(c, &res);
 	log_info("release: VM %d: %d device(s) by %s@%s", c->vmid, res.count,
 	    c->user, c->peer);
@@ -321,7 +332,7 @@ m_monitor(struct call *c)
 {
 	struct sync_counts	n;
 
-	if (service_rescan(&n) < 0)
+	if (service_rescan(c->pd, &n) < 0)
 		return fail(c, PP_ERR_INTERNAL, "rescan failed; see the "
 		    "daemon's log");
 	return ok(c, xmlrpc_build_value(c->env, "{s:i,s:i,s:i}", "ADDED",
@@ -381,7 +392,7 @@ m_reconcile(struct call *c)
 	xmlrpc_bool		 apply;
 	size_t			 nh;
 	char			 msg[512];
-	sqlite3			*db;
+	struct op_ctx		 x;
 	int			 as_of, rc;
 
 	xmlrpc_array_read_item(c->env, c->params, 2, &v);
@@ -402,12 +413,11 @@ m_reconcile(struct call *c)
 	xmlrpc_DECREF(v);
 	if (rc < 0)
 		return fail(c, PP_ERR_API, "%s", msg);
-	if ((db = db_or_fail(c)) == NULL) {
+	if (ctx_or_fail(c, &x) < 0) {
 		free(view);
 		return 0;
 	}
-	rc = op_reconcile(db, view, nh, as_of, apply, service_flags(), &plan,
-	    &res);
+	rc = op_reconcile(&x, view, nh, as_of, apply, &plan, &res);
 	free(view);
 	if (rc < 0) {
 		fail_res(c, &res);
@@ -633,12 +643,12 @@ method_find(const char *name)
  * *shared), or a fault in env. The caller frees *text.
  */
 static void
-run(const struct method *m, xmlrpc_env *env, xmlrpc_value *params,
-    void *session, struct budget *b, char **text, size_t *len,
-    struct answer **shared)
+run(struct pcipassd *pd, const struct method *m, xmlrpc_env *env,
+    xmlrpc_value *params, void *session, struct budget *b, char **text,
+    size_t *len, struct answer **shared)
 {
-	struct call	c = { .method = m->name, .env = env, .params = params,
-			    .session = session };
+	struct call	c = { .pd = pd, .method = m->name, .env = env,
+			    .params = params, .session = session };
 
 	*text = NULL;
 	*len = 0;
@@ -684,8 +694,8 @@ put_value(FILE *fp, const char *text, size_t len, struct answer *shared)
  * request's budget. The results go to fp; -1 with a fault in env.
  */
 static int
-multicall(xmlrpc_env *env, xmlrpc_value *params, void *session,
-    struct budget *b, FILE *fp)
+multicall(struct pcipassd *pd, xmlrpc_env *env, xmlrpc_value *params,
+    void *session, struct budget *b, FILE *fp)
 {
 	const struct method	*m;
 	xmlrpc_value		*list = NULL, *item, *p;
@@ -733,7 +743,7 @@ multicall(xmlrpc_env *env, xmlrpc_value *params, void *session,
 			    XMLRPC_NO_SUCH_METHOD_ERROR,
 			    "Method '%s' not defined", name);
 		else {
-			run(m, &sub, p, session, b, &text, &len, &shared);
+			run(pd, m, &sub, p, session, b, &text, &len, &shared);
 			if (!sub.fault_occurred) {
 				fputs("<value><array><data>\r\n", fp);
 				put_value(fp, text, len, shared);
@@ -786,8 +796,8 @@ registry_answer(const char *body, size_t len, void *session,
  * an HTTP error when no XML-RPC answer could be made.
  */
 void
-methods_answer(const char *body, size_t len, void *session,
-    struct rpc_reply *r)
+methods_answer(struct pcipassd *pd, const char *body, size_t len,
+    void *session, struct rpc_reply *r)
 {
 	const struct method	*m = NULL;
 	struct budget		 b = { 0, 0, 0 };
@@ -815,10 +825,11 @@ methods_answer(const char *body, size_t len, void *session,
 	}
 	if (multi) {
 		fputs(rv_head, fp);
-		if (multicall(&env, params, session, &b, fp) == 0)
+		if (multicall(pd, &env, params, session, &b, fp) == 0)
 			fputs(rv_tail, fp);
 	} else {
-		run(m, &env, params, session, &b, &text, &tlen, &r->shared);
+		run(pd, m, &env, params, session, &b, &text, &tlen,
+		    &r->shared);
 		if (!env.fault_occurred && r->shared == NULL) {
 			fputs(rv_head, fp);
 			fwrite(text, 1, tlen, fp);

@@ -1,7 +1,8 @@
 /*
- * The daemon's shared state: configuration, the filter (replaced on
- * SIGHUP), one sqlite connection per thread, and the rescan that keeps the
- * store in line with sysfs.
+ * The daemon's state, in one struct pcipassd that main() makes and
+ * passes down: configuration, the filter (replaced on SIGHUP), one
+ * sqlite connection per thread, the write batch's connection, and the
+ * rescan that keeps the store in line with sysfs.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -9,12 +10,6 @@
 #include <unistd.h>
 
 #include "pcipassd.h"
-
-static const struct pp_config	*conf;
-static struct pp_filter		*filter;
-static pthread_mutex_t		 scan_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_key_t		 db_key;
-static sqlite3			*writers;
 
 static void
 db_destroy(void *db)
@@ -29,68 +24,71 @@ report_log(const char *msg, void *arg)
 	log_warnx("%s", msg);
 }
 
-/* Takes ownership of f. */
+/* Takes ownership of f, even on failure (service_free gives it back). */
 int
-service_init(const struct pp_config *c, struct pp_filter *f)
+service_init(struct pcipassd *pd, const struct pp_config *c,
+    struct pp_filter *f)
 {
 	sqlite3	*db;
 
-	conf = c;
-	filter = f;
-	if (pthread_key_create(&db_key, db_destroy) != 0)
+	memset(pd, 0, sizeof(*pd));
+	pd->conf = c;
+	pd->filter = f;
+	pd->flags = c->bind_vfio ? OP_BIND : 0;
+	pthread_mutex_init(&pd->scan_lock, NULL);
+	if (pthread_key_create(&pd->db_key, db_destroy) != 0)
 		return -1;
+	pd->have_key = 1;
 	if ((db = store_open(c->db, 1)) == NULL)
 		return -1;
-	pthread_setspecific(db_key, db);
+	pthread_setspecific(pd->db_key, db);
 	/* Writers share one connection, used under the batch lock. */
-	if ((writers = store_open(c->db, 0)) == NULL)
+	if ((pd->writers = store_open(c->db, 0)) == NULL)
 		return -1;
-	batch_set_db(writers);
+	batch_set_db(pd->writers);
 	return 0;
-}
-
-const struct pp_config *
-service_conf(void)
-{
-	return conf;
-}
-
-int
-service_flags(void)
-{
-	return conf->bind_vfio ? OP_BIND : 0;
 }
 
 /* This thread's connection, opened on first use; NULL on failure. */
 sqlite3 *
-service_db(void)
+service_db(struct pcipassd *pd)
 {
-	sqlite3	*db = pthread_getspecific(db_key);
+	sqlite3	*db = pthread_getspecific(pd->db_key);
 
-	if (db == NULL && (db = store_open(conf->db, 0)) != NULL)
-		pthread_setspecific(db_key, db);
+	if (db == NULL && (db = store_open(pd->conf->db, 0)) != NULL)
+		pthread_setspecific(pd->db_key, db);
 	else if (db == NULL)
 		store_mark_same();	/* says so when the file is gone */
 	return db;
 }
 
+/* What ops.c runs with on this thread; -1 when no connection opens. */
+int
+service_ctx(struct pcipassd *pd, struct op_ctx *x)
+{
+	x->db = service_db(pd);
+	x->flags = pd->flags;
+	x->root = pd->conf->sysfs_root;
+	return x->db != NULL ? 0 : -1;
+}
+
 /* Scan sysfs and sync the store. */
 int
-service_rescan(struct sync_counts *c)
+service_rescan(struct pcipassd *pd, struct sync_counts *c)
 {
 	struct pp_inventory	 inv;
 	sqlite3			*db;
 	int			 rc = -1;
 
 	memset(c, 0, sizeof(*c));
-	if ((db = service_db()) == NULL)
+	if ((db = service_db(pd)) == NULL)
 		return -1;
-	pthread_mutex_lock(&scan_lock);
-	if (inventory_scan(conf, filter, &inv) == 0) {
+	pthread_mutex_lock(&pd->scan_lock);
+	if (inventory_scan(pd->conf, pd->filter, &inv) == 0) {
 		rc = store_sync(db, &inv, c);
 		inventory_free(&inv);
 	}
-	pthread_mutex_unlock(&scan_lock);
+	pthread_mutex_unlock(&pd->scan_lock);
 	if (rc == 0 && (c->added || c->removed || c->changed))
 		log_info("rescan: %d added, %d removed, %d changed", c->added,
 		    c->removed, c->changed);
@@ -102,37 +100,37 @@ service_rescan(struct sync_counts *c)
  * Held devices the new filter does not offer stay held until released.
  */
 int
-service_reload(void)
+service_reload(struct pcipassd *pd)
 {
 	struct pp_filter	*f;
 	struct sync_counts	 c;
 
-	if ((f = filter_load(conf->filter, report_log, NULL)) == NULL) {
+	if ((f = filter_load(pd->conf->filter, report_log, NULL)) == NULL) {
 		log_warnx("reload: %s has errors; keeping the old filter",
-		    conf->filter);
+		    pd->conf->filter);
 		return -1;
 	}
-	pthread_mutex_lock(&scan_lock);
-	filter_free(filter);
-	filter = f;
-	pthread_mutex_unlock(&scan_lock);
-	log_info("reload: filter %s loaded", conf->filter);
-	return service_rescan(&c);
+	pthread_mutex_lock(&pd->scan_lock);
+	filter_free(pd->filter);
+	pd->filter = f;
+	pthread_mutex_unlock(&pd->scan_lock);
+	log_info("reload: filter %s loaded", pd->conf->filter);
+	return service_rescan(pd, &c);
 }
 
 void
-service_free(void)
+service_free(struct pcipassd *pd)
 {
-	sqlite3	*db = pthread_getspecific(db_key);
+	sqlite3	*db;
 
-	if (db != NULL) {
+	if (pd->have_key && (db = pthread_getspecific(pd->db_key)) != NULL) {
 		store_close(db);
-		pthread_setspecific(db_key, NULL);
+		pthread_setspecific(pd->db_key, NULL);
 	}
-	filter_free(filter);
-	filter = NULL;
+	filter_free(pd->filter);
+	pd->filter = NULL;
 	snapshot_free_all();
 	batch_set_db(NULL);
-	store_close(writers);
-	writers = NULL;
+	store_close(pd->writers);
+	pd->writers = NULL;
 }

@@ -30,6 +30,18 @@ struct env {
 	struct pp_config	 conf;
 };
 
+/* The core's context for e: its connection, no flags, no sysfs writes. */
+static const struct op_ctx *
+ledger(const struct env *e)
+{
+	static struct op_ctx	x;
+
+	x.db = e->db;
+	x.flags = 0;
+	x.root = NULL;
+	return &x;
+}
+
 static void
 nothing(const char *msg, void *arg)
 {
@@ -325,7 +337,7 @@ START_TEST(held_device_vanishes_and_returns)
 
 	env_open(&e, two_gpus);
 	rescan(&e);
-	ck_assert_int_eq(op_allocate(e.db, 42, &r, 1, 0, &res), 0);
+	ck_assert_int_eq(op_allocate(ledger(&e), 42, &r, 1, &res), 0);
 	ck_assert_uint_eq(res.inv.dev[res.idx[0]].addr, PP_ADDR(0, 1, 0, 0));
 	result_free(&res);
 	sh("mv %s/bus/pci/devices/0000:01:00.0 %s/saved", e.root);
@@ -360,7 +372,7 @@ START_TEST(different_card_in_held_slot_stays_missing)
 
 	env_open(&e, two_gpus);
 	rescan(&e);
-	ck_assert_int_eq(op_allocate(e.db, 42, &r, 1, 0, &res), 0);
+	ck_assert_int_eq(op_allocate(ledger(&e), 42, &r, 1, &res), 0);
 	result_free(&res);
 	sh("printf '0x2204\\n' > %s/bus/pci/devices/0000:01:00.0/device",
 	    e.root);
@@ -374,7 +386,7 @@ START_TEST(different_card_in_held_slot_stays_missing)
 	/* Stable: a second rescan changes nothing more. */
 	ck_assert_int_eq(rescan(&e).changed, 0);
 	/* Release: the row goes, and the next scan brings the new card. */
-	ck_assert_int_eq(op_release(e.db, 42, &res), 0);
+	ck_assert_int_eq(op_release(ledger(&e), 42, &res), 0);
 	ck_assert_int_eq(res.count, 1);
 	ck_assert_uint_eq(rows(&e), 1);
 	ck_assert_int_eq(rescan(&e).added, 1);
@@ -394,17 +406,17 @@ START_TEST(retry_same_requests_same_devices)
 
 	env_open(&e, two_gpus);
 	rescan(&e);
-	ck_assert_int_eq(op_allocate(e.db, 3, r, 2, 0, &res), 0);
+	ck_assert_int_eq(op_allocate(ledger(&e), 3, r, 2, &res), 0);
 	first[0] = res.inv.dev[res.idx[0]].addr;
 	first[1] = res.inv.dev[res.idx[1]].addr;
 	result_free(&res);
-	ck_assert_int_eq(op_allocate(e.db, 3, r, 2, 0, &res), 0);
+	ck_assert_int_eq(op_allocate(ledger(&e), 3, r, 2, &res), 0);
 	ck_assert_uint_eq(res.inv.dev[res.idx[0]].addr, first[0]);
 	ck_assert_uint_eq(res.inv.dev[res.idx[1]].addr, first[1]);
 	result_free(&res);
 	/* Different NIC fields: a different request list. */
 	r[1].nic.nic = 1;
-	ck_assert_int_eq(op_allocate(e.db, 3, r, 2, 0, &res), -1);
+	ck_assert_int_eq(op_allocate(ledger(&e), 3, r, 2, &res), -1);
 	ck_assert_int_eq(res.err, PP_ERR_ACTION);
 	result_free(&res);
 	env_close(&e);
@@ -421,7 +433,7 @@ START_TEST(failed_allocate_changes_nothing)
 
 	env_open(&e, two_gpus);
 	rescan(&e);
-	ck_assert_int_eq(op_allocate(e.db, 3, r, 3, 0, &res), -1);
+	ck_assert_int_eq(op_allocate(ledger(&e), 3, r, 3, &res), -1);
 	ck_assert_int_eq(res.err, PP_ERR_ALLOCATE);
 	result_free(&res);
 	ck_assert_int_eq(store_load(e.db, &inv), 0);
