@@ -20,10 +20,24 @@ struct answer {
 	char		*xml;
 };
 
-static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	 built = PTHREAD_COND_INITIALIZER;
-static struct answer	*current[ANSWER_N];
-static int		 building[ANSWER_N];
+struct answers {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 built;
+	struct answer		*current[ANSWER_N];
+	int			 building[ANSWER_N];
+};
+
+struct answers *
+answers_new(void)
+{
+	struct answers	*as;
+
+	if ((as = calloc(1, sizeof(*as))) == NULL)
+		return NULL;
+	pthread_mutex_init(&as->lock, NULL);
+	pthread_cond_init(&as->built, NULL);
+	return as;
+}
 
 void
 answer_put(struct answer *a)
@@ -32,9 +46,7 @@ answer_put(struct answer *a)
 
 	if (a == NULL)
 		return;
-	pthread_mutex_lock(&lock);
-	last = --a->refs == 0;
-	pthread_mutex_unlock(&lock);
+	last = __atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL) == 0;
 	if (last) {
 		free(a->xml);
 		free(a);
@@ -80,7 +92,7 @@ write_answer(FILE *fp, int which, const struct pp_inventory *inv)
 }
 
 static struct answer *
-build(sqlite3 *db, int which, int flags, uint64_t gen)
+build(struct snapshots *mem, sqlite3 *db, int which, int flags, uint64_t gen)
 {
 	struct snapshot		*sn;
 	struct answer		*a;
@@ -89,7 +101,7 @@ build(sqlite3 *db, int which, int flags, uint64_t gen)
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	if ((sn = snapshot_get(db, flags)) == NULL ||
+	if ((sn = snapshot_get(mem, db, flags)) == NULL ||
 	    (fp = open_memstream(&a->xml, &a->len)) == NULL) {
 		snapshot_put(sn);
 		free(a);
@@ -112,47 +124,51 @@ build(sqlite3 *db, int which, int flags, uint64_t gen)
  * answer_put(), or NULL when the inventory could not be read.
  */
 struct answer *
-answer_get(sqlite3 *db, int which, int flags)
+answer_get(struct answers *as, struct snapshots *mem, sqlite3 *db,
+    int which, int flags)
 {
 	uint64_t	 gen = store_generation();
 	struct answer	*a, *old = NULL;
 
 	/* One builder per answer; the others wait for its result. */
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&as->lock);
 	for (;;) {
-		if ((a = current[which]) != NULL && a->gen >= gen) {
-			a->refs++;
-			pthread_mutex_unlock(&lock);
+		if ((a = as->current[which]) != NULL && a->gen >= gen) {
+			__atomic_add_fetch(&a->refs, 1, __ATOMIC_ACQ_REL);
+			pthread_mutex_unlock(&as->lock);
 			return a;
 		}
-		if (!building[which])
+		if (!as->building[which])
 			break;
-		pthread_cond_wait(&built, &lock);
+		pthread_cond_wait(&as->built, &as->lock);
 	}
-	building[which] = 1;
-	pthread_mutex_unlock(&lock);
-	a = build(db, which, flags, gen);
-	pthread_mutex_lock(&lock);
-	building[which] = 0;
-	if (a != NULL && (current[which] == NULL ||
-	    current[which]->gen <= gen)) {
-		old = current[which];
-		current[which] = a;
-		a->refs++;
+	as->building[which] = 1;
+	pthread_mutex_unlock(&as->lock);
+	a = build(mem, db, which, flags, gen);
+	pthread_mutex_lock(&as->lock);
+	as->building[which] = 0;
+	if (a != NULL && (as->current[which] == NULL ||
+	    as->current[which]->gen <= gen)) {
+		old = as->current[which];
+		as->current[which] = a;
+		__atomic_add_fetch(&a->refs, 1, __ATOMIC_ACQ_REL);
 	}
-	pthread_cond_broadcast(&built);
-	pthread_mutex_unlock(&lock);
+	pthread_cond_broadcast(&as->built);
+	pthread_mutex_unlock(&as->lock);
 	answer_put(old);
 	return a;
 }
 
 void
-answer_free_all(void)
+answers_free(struct answers *as)
 {
 	size_t	i;
 
-	for (i = 0; i < ANSWER_N; i++) {
-		answer_put(current[i]);
-		current[i] = NULL;
-	}
+	if (as == NULL)
+		return;
+	for (i = 0; i < ANSWER_N; i++)
+		answer_put(as->current[i]);
+	pthread_mutex_destroy(&as->lock);
+	pthread_cond_destroy(&as->built);
+	free(as);
 }

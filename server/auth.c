@@ -28,8 +28,28 @@ struct user {
 	int	ro;
 };
 
-static struct user	users[AUTH_MAXUSERS];
-static size_t		nusers;
+/*
+ * Failed authentications, per peer: after AUTH_FAIL_MAX failures within
+ * AUTH_WINDOW seconds a peer is refused, right secret or not, until its
+ * window ends (see auth_throttled).
+ */
+#define AUTH_FAIL_MAX	20
+#define AUTH_WINDOW	60
+#define AUTH_PEERS	64
+
+struct peer_fails {
+	char		 peer[48];
+	time_t		 start;
+	unsigned	 count;
+};
+
+/* The users of one auth file and the failures counted against it. */
+struct auth {
+	struct user		 users[AUTH_MAXUSERS];
+	size_t			 nusers;
+	struct peer_fails	 fails[AUTH_PEERS];
+	pthread_mutex_t		 fails_lock;
+};
 
 static int
 create_auth(const char *path)
@@ -78,7 +98,7 @@ valid_name(const char *s)
 
 /* One line of the file; reports its error as FILE:LINE: message. */
 static int
-parse_line(const char *path, int lineno, char *line)
+parse_line(struct auth *a, const char *path, int lineno, char *line)
 {
 	char		*secret, *flag;
 	struct user	*u;
@@ -107,32 +127,26 @@ parse_line(const char *path, int lineno, char *line)
 		    lineno, flag);
 		return -1;
 	}
-	if (nusers == AUTH_MAXUSERS) {
+	if (a->nusers == AUTH_MAXUSERS) {
 		log_warnx("%s:%d: more than %d users", path, lineno,
 		    AUTH_MAXUSERS);
 		return -1;
 	}
-	u = &users[nusers++];
+	u = &a->users[a->nusers++];
 	snprintf(u->name, sizeof(u->name), "%s", line);
 	snprintf(u->secret, sizeof(u->secret), "%s", secret);
 	u->ro = flag != NULL;
 	return 0;
 }
 
-/*
- * Load the auth file, creating it when missing (create) or accepting its
- * absence (!create: pcipassd -n, where the daemon would create it).
- * Returns 0 or -1 after logging why.
- */
-int
-auth_load(const char *path, int create)
+static int
+read_auth(struct auth *a, const char *path, int create)
 {
 	FILE		*f = NULL;
 	struct stat	 st;
 	char		 line[512];
 	int		 fd, lineno = 0, errors = 0;
 
-	nusers = 0;
 	/* O_NONBLOCK: a FIFO put there must not hang the start. */
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 &&
 	    errno == ENOENT) {
@@ -160,13 +174,45 @@ auth_load(const char *path, int create)
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL)
-		errors += parse_line(path, ++lineno, line) < 0;
+		errors += parse_line(a, path, ++lineno, line) < 0;
 	fclose(f);
-	if (errors == 0 && nusers == 0) {
+	if (errors == 0 && a->nusers == 0) {
 		log_warnx("%s: no users", path);
 		errors++;
 	}
 	return errors ? -1 : 0;
+}
+
+/*
+ * Load the auth file, creating it when missing (create) or accepting its
+ * absence (!create: pcipassd -n, where the daemon would create it).
+ * Returns the users, or NULL after logging why.
+ */
+struct auth *
+auth_load(const char *path, int create)
+{
+	struct auth	*a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		log_warn("auth");
+		return NULL;
+	}
+	pthread_mutex_init(&a->fails_lock, NULL);
+	if (read_auth(a, path, create) < 0) {
+		auth_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+auth_free(struct auth *a)
+{
+	if (a == NULL)
+		return;
+	pthread_mutex_destroy(&a->fails_lock);
+	explicit_bzero(a->users, sizeof(a->users));
+	free(a);
 }
 
 /* Equal strings, in time that depends only on the length of b. */
@@ -186,7 +232,8 @@ ct_equal(const char *a, const char *b)
  * the user name is copied to user (empty when unknown).
  */
 int
-auth_check(const char *session, char *user, size_t len)
+auth_check(const struct auth *a, const char *session, char *user,
+    size_t len)
 {
 	const char	*colon;
 	size_t		 i, ulen;
@@ -196,13 +243,13 @@ auth_check(const char *session, char *user, size_t len)
 	if (session == NULL || (colon = strchr(session, ':')) == NULL)
 		return AUTH_NONE;
 	ulen = (size_t)(colon - session);
-	for (i = 0; i < nusers; i++) {
-		if (strlen(users[i].name) != ulen ||
-		    memcmp(users[i].name, session, ulen) != 0)
+	for (i = 0; i < a->nusers; i++) {
+		if (strlen(a->users[i].name) != ulen ||
+		    memcmp(a->users[i].name, session, ulen) != 0)
 			continue;
-		if (ct_equal(colon + 1, users[i].secret)) {
-			snprintf(user, len, "%s", users[i].name);
-			rc = users[i].ro ? AUTH_RO : AUTH_RW;
+		if (ct_equal(colon + 1, a->users[i].secret)) {
+			snprintf(user, len, "%s", a->users[i].name);
+			rc = a->users[i].ro ? AUTH_RO : AUTH_RW;
 		}
 	}
 	return rc;
@@ -215,25 +262,14 @@ auth_check(const char *session, char *user, size_t len)
  * the log says it once, not once per guess. A small table: the oldest
  * window makes room for a new peer.
  */
-#define AUTH_FAIL_MAX	20
-#define AUTH_WINDOW	60
-#define AUTH_PEERS	64
-
-static struct peer_fails {
-	char		 peer[48];
-	time_t		 start;
-	unsigned	 count;
-}			 fails[AUTH_PEERS];
-static pthread_mutex_t	 fails_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static struct peer_fails *
-fails_of(const char *peer, time_t now, int add)
+fails_of(struct auth *a, const char *peer, time_t now, int add)
 {
-	struct peer_fails	*p, *old = &fails[0];
+	struct peer_fails	*p, *old = &a->fails[0];
 	size_t			 i;
 
 	for (i = 0; i < AUTH_PEERS; i++) {
-		p = &fails[i];
+		p = &a->fails[i];
 		if (strcmp(p->peer, peer) == 0) {
 			if (now - p->start >= AUTH_WINDOW)
 				p->start = now, p->count = 0;
@@ -260,34 +296,34 @@ peer_key(const char *peer)
 
 /* Seconds the peer must still wait, 0 if it may try. */
 int
-auth_throttled(const char *peer)
+auth_throttled(struct auth *a, const char *peer)
 {
 	struct peer_fails	*p;
 	time_t			 now = time(NULL);
 	int			 wait = 0;
 
 	peer = peer_key(peer);
-	pthread_mutex_lock(&fails_lock);
-	if ((p = fails_of(peer, now, 0)) != NULL &&
+	pthread_mutex_lock(&a->fails_lock);
+	if ((p = fails_of(a, peer, now, 0)) != NULL &&
 	    p->count >= AUTH_FAIL_MAX)
 		wait = (int)(p->start + AUTH_WINDOW - now);
-	pthread_mutex_unlock(&fails_lock);
+	pthread_mutex_unlock(&a->fails_lock);
 	return wait > 0 ? wait : 0;
 }
 
 /* Count a failure from peer; logs the first of a window and the one that
  * starts the refusal. */
 void
-auth_failed(const char *peer, const char *method)
+auth_failed(struct auth *a, const char *peer, const char *method)
 {
 	struct peer_fails	*p;
 	unsigned		 n;
 
 	peer = peer_key(peer);
-	pthread_mutex_lock(&fails_lock);
-	p = fails_of(peer, time(NULL), 1);
+	pthread_mutex_lock(&a->fails_lock);
+	p = fails_of(a, peer, time(NULL), 1);
 	n = ++p->count;
-	pthread_mutex_unlock(&fails_lock);
+	pthread_mutex_unlock(&a->fails_lock);
 	if (n == 1)
 		log_info("%s: authentication failed from %s", method, peer);
 	else if (n == AUTH_FAIL_MAX)

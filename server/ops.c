@@ -45,29 +45,29 @@ db_error(sqlite3 *db, struct pp_result *res, const char *what)
 	    "changed", what);
 }
 
-/* Join the write batch with a current cache; NULL with res set. */
+/* Join the write batch with a current writers' copy; NULL with res set. */
 static struct pp_inventory *
-begin_write(sqlite3 *db, sqlite3 **bdb, struct pp_result *res)
+begin_write(const struct op_ctx *x, sqlite3 **bdb, struct pp_result *res)
 {
 	struct pp_inventory	*inv;
 
 	memset(res, 0, sizeof(*res));
-	if ((*bdb = batch_join(db)) == NULL) {
-		db_error(db, res, "starting a transaction");
+	if ((*bdb = batch_join(x->batch, x->db)) == NULL) {
+		db_error(x->db, res, "starting a transaction");
 		return NULL;
 	}
-	if ((inv = cache_current(*bdb)) == NULL) {
+	if ((inv = batch_inventory(x->batch)) == NULL) {
 		db_error(*bdb, res, "reading the inventory");
-		batch_leave(0, 0);
+		batch_leave(x->batch, 0, 0);
 	}
 	return inv;
 }
 
 /* Leave the batch without a change, answering with res as it is. */
 static int
-leave_unchanged(struct pp_result *res, int wait)
+leave_unchanged(const struct op_ctx *x, struct pp_result *res, int wait)
 {
-	if (batch_leave(0, wait) < 0)
+	if (batch_leave(x->batch, 0, wait) < 0)
 		return fail(res, PP_ERR_INTERNAL, "database error while "
 		    "committing; nothing changed");
 	return res->err ? -1 : 0;
@@ -75,12 +75,13 @@ leave_unchanged(struct pp_result *res, int wait)
 
 /* Undo this call's writes and leave the batch. */
 static int
-abandon(sqlite3 *db, struct pp_result *res, const char *what)
+abandon(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
+    const char *what)
 {
 	if (what != NULL)
 		db_error(db, res, what);
-	batch_savepoint_end(db, 0);
-	batch_leave(0, 0);
+	batch_savepoint_end(x->batch, db, 0);
+	batch_leave(x->batch, 0, 0);
 	return -1;
 }
 
@@ -262,30 +263,30 @@ hold_commit(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
 	int64_t		now = (int64_t)time(NULL);
 	size_t		i;
 
-	if (batch_savepoint(db) < 0) {
+	if (batch_savepoint(x->batch, db) < 0) {
 		db_error(db, res, "recording the holding");
-		batch_leave(0, 0);
+		batch_leave(x->batch, 0, 0);
 		return -1;
 	}
 	for (i = 0; i < nreq; i++)
 		if (store_hold(db, inv, inv->dev[idx[i]].addr, vmid,
 		    first + (int)i, &req[i].nic, req[i].profile, now) < 0)
-			return abandon(db, res, "recording the holding");
+			return abandon(x, db, res, "recording the holding");
 	if ((norm != NULL ? store_requests_put(db, vmid, norm) :
 	    store_requests_forget(db, vmid)) < 0)
-		return abandon(db, res, "recording the requests");
+		return abandon(x, db, res, "recording the requests");
 	if ((x->flags & OP_BIND) && (bind_held(db, x->root, res, inv, idx,
 	    nreq, vmid, &set) < 0 || record_bound(db, res, inv, &set) < 0)) {
 		bind_undo(x->root, &set);
 		bind_set_free(&set);
-		return abandon(db, res, NULL);
+		return abandon(x, db, res, NULL);
 	}
-	if (batch_savepoint_end(db, 1) < 0) {
+	if (batch_savepoint_end(x->batch, db, 1) < 0) {
 		bind_undo(x->root, &set);
 		bind_set_free(&set);
-		return abandon(db, res, "recording the holding");
+		return abandon(x, db, res, "recording the holding");
 	}
-	if (copy_result(res, inv, idx, nreq) < 0 || batch_leave(1, 1) < 0) {
+	if (copy_result(res, inv, idx, nreq) < 0 || batch_leave(x->batch, 1, 1) < 0) {
 		if (res->err == 0)
 			fail(res, PP_ERR_INTERNAL, "database error while "
 			    "committing; nothing changed");
@@ -328,14 +329,14 @@ allocate(const struct op_ctx *x, int vmid, const struct pp_request *req,
 	sqlite3			*b;
 	int			 rc = -1;
 
-	if ((inv = begin_write(x->db, &b, res)) == NULL)
+	if ((inv = begin_write(x, &b, res)) == NULL)
 		return -1;
 	if (profile_unsupported(res, req, nreq, x->flags) < 0)
-		return leave_unchanged(res, 0);
+		return leave_unchanged(x, res, 0);
 	if ((norm = norm_list(req, nreq)) == NULL ||
 	    store_requests_get(b, vmid, &last) < 0) {
 		db_error(b, res, "reading the VM's requests");
-		rc = leave_unchanged(res, 0);
+		rc = leave_unchanged(x, res, 0);
 	} else if (held_count(inv, vmid) > 0) {
 		/* A retry answers what may still be in this batch: it waits
 		 * for the batch to be on disk like the call it repeats. */
@@ -343,17 +344,17 @@ allocate(const struct op_ctx *x, int vmid, const struct pp_request *req,
 		    same_allocation(inv, vmid, nreq, idx)) ||
 		    same_addresses(inv, vmid, req, nreq, idx)) {
 			copy_result(res, inv, idx, nreq);
-			rc = leave_unchanged(res, 1);
+			rc = leave_unchanged(x, res, 1);
 		} else {
 			fail(res, PP_ERR_ACTION, "VM %d already holds %zu "
 			    "device(s) here from other requests; use "
 			    "pci.attach to add one or pci.release first",
 			    vmid, held_count(inv, vmid));
-			rc = leave_unchanged(res, 0);
+			rc = leave_unchanged(x, res, 0);
 		}
 	} else if (assign(res, inv, req, nreq, vmid, matchflags(x->flags),
 	    idx) < 0)
-		rc = leave_unchanged(res, 0);
+		rc = leave_unchanged(x, res, 0);
 	else
 		rc = hold_commit(x, b, res, inv, req, nreq, vmid, 0, idx, norm);
 	free(norm);
@@ -370,16 +371,16 @@ attach(const struct op_ctx *x, int vmid, const struct pp_request *req,
 	sqlite3			*b;
 	int			 next = 0;
 
-	if ((inv = begin_write(x->db, &b, res)) == NULL)
+	if ((inv = begin_write(x, &b, res)) == NULL)
 		return -1;
 	if (profile_unsupported(res, req, 1, x->flags) < 0)
-		return leave_unchanged(res, 0);
+		return leave_unchanged(x, res, 0);
 	for (i = 0; i < inv->ndev; i++)
 		if (inv->dev[i].vmid == vmid && inv->dev[i].req_index >= next)
 			next = inv->dev[i].req_index + 1;
 	if (assign(res, inv, req, 1, vmid, matchflags(x->flags | OP_NEW),
 	    idx) < 0)
-		return leave_unchanged(res, 0);
+		return leave_unchanged(x, res, 0);
 	return hold_commit(x, b, res, inv, req, 1, vmid, next, idx, NULL);
 }
 
@@ -394,30 +395,30 @@ release(const struct op_ctx *x, int vmid, pp_addr a, int one,
 	sqlite3			*b;
 	int			 n;
 
-	if ((inv = begin_write(x->db, &b, res)) == NULL)
+	if ((inv = begin_write(x, &b, res)) == NULL)
 		return -1;
 	if (one && (d = inventory_find(inv, a)) != NULL && d->vmid == vmid &&
 	    match_detach_splits(inv, d, vmid, why, sizeof(why))) {
 		fail(res, PP_ERR_ACTION, "%s", why);
-		return leave_unchanged(res, 0);
+		return leave_unchanged(x, res, 0);
 	}
-	if (batch_savepoint(b) < 0) {
+	if (batch_savepoint(x->batch, b) < 0) {
 		db_error(b, res, "releasing");
-		return leave_unchanged(res, 0);
+		return leave_unchanged(x, res, 0);
 	}
 	if ((n = store_free(b, inv, vmid, a, one, now)) < 0)
-		return abandon(b, res, "releasing");
+		return abandon(x, b, res, "releasing");
 	if (one && n == 0) {
 		fail(res, PP_ERR_NO_EXISTS, "VM %d does not hold %s", vmid,
 		    addr_fmt(a, ADDR_ONE, buf, sizeof(buf)));
-		return abandon(b, res, NULL);
+		return abandon(x, b, res, NULL);
 	}
 	/* Devices pcipass bound for vmid go back to their drivers. */
 	if (x->root != NULL)
 		bind_restore_vm(x->root, b, vmid);
-	if (batch_savepoint_end(b, 1) < 0)
-		return abandon(b, res, "releasing");
-	if (batch_leave(1, 1) < 0)
+	if (batch_savepoint_end(x->batch, b, 1) < 0)
+		return abandon(x, b, res, "releasing");
+	if (batch_leave(x->batch, 1, 1) < 0)
 		return fail(res, PP_ERR_INTERNAL, "database error while "
 		    "committing; nothing changed");
 	res->count = n;
@@ -460,7 +461,7 @@ op_test(const struct op_ctx *x, int vmid, const struct pp_request *req,
 	int		 rc;
 
 	memset(res, 0, sizeof(*res));
-	if ((sn = snapshot_get(x->db, x->flags)) == NULL)
+	if ((sn = snapshot_get(x->mem, x->db, x->flags)) == NULL)
 		return fail(res, PP_ERR_INTERNAL, "cannot read the inventory");
 	rc = match_test(snapshot_inv(sn), req, nreq, vmid,
 	    matchflags(x->flags), t);
@@ -491,22 +492,22 @@ reconcile_write(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
 	size_t			 i;
 
 	memset(&none, 0, sizeof(none));
-	if (batch_savepoint(db) < 0) {
+	if (batch_savepoint(x->batch, db) < 0) {
 		db_error(db, res, "reconciling");
-		batch_leave(0, 0);
+		batch_leave(x->batch, 0, 0);
 		return -1;
 	}
 	for (i = 0; i < p->n[RC_LEAKED]; i++) {
 		it = &p->item[RC_LEAKED][i];
 		if (store_free(db, inv, it->vmid, it->addr, 1, now) != 1)
-			return abandon(db, res, "releasing a leaked holding");
+			return abandon(x, db, res, "releasing a leaked holding");
 	}
 	/* A group that changes hands keeps its binding: its recorded
 	 * drivers go back when the new VM lets it go. */
 	for (i = 0; i < p->n[RC_MISSING]; i++)
 		if (store_bind_reown(db, p->item[RC_MISSING][i].addr,
 		    p->item[RC_MISSING][i].vmid) < 0)
-			return abandon(db, res, "recording an adopted holding");
+			return abandon(x, db, res, "recording an adopted holding");
 	for (i = 0; i < p->n[RC_LEAKED] && root != NULL; i++)
 		bind_restore_vm(root, db, p->item[RC_LEAKED][i].vmid);
 	for (i = 0; i < p->n[RC_MISSING]; i++) {
@@ -515,7 +516,7 @@ reconcile_write(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
 		if (store_hold(db, inv, it->addr, it->vmid, d->req_index,
 		    &none, "", d->taken) < 0 ||
 		    store_requests_forget(db, it->vmid) < 0)
-			return abandon(db, res, "recording an adopted holding");
+			return abandon(x, db, res, "recording an adopted holding");
 		if ((flags & OP_BIND) && root != NULL &&
 		    bind_devices(root, db, w, &it->addr, 1, it->vmid, &set,
 		    why, sizeof(why)) < 0) {
@@ -526,11 +527,11 @@ reconcile_write(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
 	}
 	if (record_bound(db, res, inv, &set) < 0)
 		goto undo;
-	if (batch_savepoint_end(db, 1) < 0) {
+	if (batch_savepoint_end(x->batch, db, 1) < 0) {
 		db_error(db, res, "reconciling");
 		goto undo;
 	}
-	if (batch_leave(1, 1) < 0) {
+	if (batch_leave(x->batch, 1, 1) < 0) {
 		if (root != NULL)
 			bind_undo(root, &set);
 		bind_set_free(&set);
@@ -543,7 +544,7 @@ undo:
 	if (root != NULL)
 		bind_undo(root, &set);
 	bind_set_free(&set);
-	return abandon(db, res, NULL);
+	return abandon(x, db, res, NULL);
 }
 
 /*
@@ -561,19 +562,19 @@ op_reconcile(const struct op_ctx *x, const struct rc_holding *view,
 	int			 rc;
 
 	memset(plan, 0, sizeof(*plan));
-	if ((inv = begin_write(x->db, &b, res)) == NULL)
+	if ((inv = begin_write(x, &b, res)) == NULL)
 		return -1;
 	if (inventory_copy(&w, inv) < 0 ||
 	    reconcile_plan(&w, view, nh, as_of, (int64_t)time(NULL),
 	    matchflags(x->flags), plan) < 0) {
 		inventory_free(&w);
 		fail(res, PP_ERR_INTERNAL, "out of memory");
-		return leave_unchanged(res, 0);
+		return leave_unchanged(x, res, 0);
 	}
 	/* Like a retry, the answer may rest on the open batch's changes: it
 	 * waits for them to be on disk. */
 	if (!apply || plan->n[RC_LEAKED] + plan->n[RC_MISSING] == 0)
-		rc = leave_unchanged(res, 1);
+		rc = leave_unchanged(x, res, 1);
 	else
 		rc = reconcile_write(x, b, res, inv, &w, plan);
 	inventory_free(&w);

@@ -13,6 +13,7 @@
  * call decides on what the calls before it in the batch did.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pcipassd.h"
@@ -20,23 +21,48 @@
 #define BATCH_MAX	64	/* calls in one commit at most */
 #define RESULTS		256	/* outcomes kept for late waiters */
 
-static pthread_mutex_t	lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	cv = PTHREAD_COND_INITIALIZER;
-static sqlite3		*wdb;		/* the writers' connection */
-static sqlite3		*bdb;		/* the open batch's connection */
-static int		 open_;		/* a transaction is open */
-static int		 committing;
-static int		 pending;	/* calls with writes in the batch */
-static int		 arrivals;	/* calls in or on their way in */
-static uint64_t		 seq;		/* the open (or last) batch */
-static uint64_t		 done_seq;	/* the last finished batch */
-static int		 result[RESULTS];
+struct batch {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cv;
+	sqlite3			*wdb;		/* the writers' connection */
+	struct snapshots	*mem;		/* its writers' copy */
+	sqlite3			*bdb;		/* the open batch's connection */
+	int			 open_;		/* a transaction is open */
+	int			 committing;
+	int			 pending;	/* calls with writes in it */
+	int			 arrivals;	/* calls in or on their way */
+	uint64_t		 seq;		/* the open (or last) batch */
+	uint64_t		 done_seq;	/* the last finished batch */
+	int			 result[RESULTS];
+};
 
-/* The daemon's own connection for writers; tests run without one. */
-void
-batch_set_db(sqlite3 *db)
+/*
+ * The batch of writers on connection wdb (NULL: each batch uses the
+ * connection of the call that opens it, as tests do), keeping mem's
+ * writers' copy current.
+ */
+struct batch *
+batch_new(sqlite3 *wdb, struct snapshots *mem)
 {
-	wdb = db;
+	struct batch	*b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->cv, NULL);
+	b->wdb = wdb;
+	b->mem = mem;
+	return b;
+}
+
+void
+batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	pthread_mutex_destroy(&b->lock);
+	pthread_cond_destroy(&b->cv);
+	free(b);
 }
 
 /*
@@ -44,47 +70,53 @@ batch_set_db(sqlite3 *db)
  * connection with the batch lock held, or NULL (lock not held).
  */
 sqlite3 *
-batch_join(sqlite3 *db)
+batch_join(struct batch *b, sqlite3 *db)
 {
-	__atomic_add_fetch(&arrivals, 1, __ATOMIC_ACQ_REL);
-	pthread_mutex_lock(&lock);
-	while (committing)
-		pthread_cond_wait(&cv, &lock);
-	if (!open_) {
-		bdb = wdb != NULL ? wdb : db;
-		if (store_txn_begin(bdb) < 0) {
-			__atomic_sub_fetch(&arrivals, 1, __ATOMIC_ACQ_REL);
-			pthread_mutex_unlock(&lock);
+	__atomic_add_fetch(&b->arrivals, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_lock(&b->lock);
+	while (b->committing)
+		pthread_cond_wait(&b->cv, &b->lock);
+	if (!b->open_) {
+		b->bdb = b->wdb != NULL ? b->wdb : db;
+		if (store_txn_begin(b->bdb) < 0) {
+			__atomic_sub_fetch(&b->arrivals, 1, __ATOMIC_ACQ_REL);
+			pthread_mutex_unlock(&b->lock);
 			return NULL;
 		}
-		open_ = 1;
-		pending = 0;
-		seq++;
+		b->open_ = 1;
+		b->pending = 0;
+		b->seq++;
 	}
-	return bdb;
+	return b->bdb;
+}
+
+/* The writers' copy, current for the open batch; NULL on a read error. */
+struct pp_inventory *
+batch_inventory(struct batch *b)
+{
+	return cache_current(b->mem, b->bdb);
 }
 
 /* Commit the batch, lock held on entry and on return. */
 static void
-commit_batch(void)
+commit_batch(struct batch *b)
 {
-	uint64_t	my = seq, gen = 0;
-	sqlite3		*b = bdb;
-	int		 rc;
+	uint64_t	my = b->seq, gen = 0;
+	int		rc;
 
-	committing = 1;
-	pthread_mutex_unlock(&lock);
-	rc = store_txn_end(b, pending > 0, &gen);
-	pthread_mutex_lock(&lock);
-	if (rc == 0 && pending > 0)
-		cache_committed_at(gen);
+	b->committing = 1;
+	pthread_mutex_unlock(&b->lock);
+	rc = store_txn_end(b->bdb, b->pending > 0, &gen);
+	pthread_mutex_lock(&b->lock);
+	if (rc == 0 && b->pending > 0)
+		cache_committed_at(b->mem, gen);
 	else if (rc < 0)
-		cache_invalidate();
-	result[my % RESULTS] = rc;
-	done_seq = my;
-	open_ = 0;
-	committing = 0;
-	pthread_cond_broadcast(&cv);
+		cache_invalidate(b->mem);
+	b->result[my % RESULTS] = rc;
+	b->done_seq = my;
+	b->open_ = 0;
+	b->committing = 0;
+	pthread_cond_broadcast(&b->cv);
 }
 
 /*
@@ -94,29 +126,31 @@ commit_batch(void)
  * Releases the batch lock.
  */
 int
-batch_leave(int wrote, int wait)
+batch_leave(struct batch *b, int wrote, int wait)
 {
-	uint64_t	my = seq;
+	uint64_t	my = b->seq;
 	int		left, rc = 0;
 
-	left = __atomic_sub_fetch(&arrivals, 1, __ATOMIC_ACQ_REL);
-	pending += wrote;
-	if (open_ && !committing && (left == 0 || pending >= BATCH_MAX)) {
-		commit_batch();
-		rc = result[my % RESULTS];
-	} else if (open_ && (wrote || (wait && pending > 0))) {
-		while (done_seq < my)
-			pthread_cond_wait(&cv, &lock);
-		rc = result[my % RESULTS];
+	left = __atomic_sub_fetch(&b->arrivals, 1, __ATOMIC_ACQ_REL);
+	b->pending += wrote;
+	if (b->open_ && !b->committing && (left == 0 ||
+	    b->pending >= BATCH_MAX)) {
+		commit_batch(b);
+		rc = b->result[my % RESULTS];
+	} else if (b->open_ && (wrote || (wait && b->pending > 0))) {
+		while (b->done_seq < my)
+			pthread_cond_wait(&b->cv, &b->lock);
+		rc = b->result[my % RESULTS];
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&b->lock);
 	return (wrote || wait) ? rc : 0;
 }
 
 /* A call's own savepoint inside the batch. */
 int
-batch_savepoint(sqlite3 *db)
+batch_savepoint(struct batch *b, sqlite3 *db)
 {
+	(void)b;
 	return store_savepoint(db);
 }
 
@@ -125,9 +159,9 @@ batch_savepoint(sqlite3 *db)
  * the writers' copy no longer matches the rows: it is reloaded.
  */
 int
-batch_savepoint_end(sqlite3 *db, int keep)
+batch_savepoint_end(struct batch *b, sqlite3 *db, int keep)
 {
 	if (!keep)
-		cache_invalidate();
+		cache_invalidate(b->mem);
 	return store_savepoint_end(db, keep);
 }

@@ -158,10 +158,9 @@ probe(const struct pp_config *c, const struct pp_filter *f)
 	return 0;
 }
 
-/* The signals the signal thread takes; blocked in every other thread. */
-static sigset_t	sigs;
-
+/* The signal thread's: what it takes (blocked in every other thread). */
 struct signals {
+	sigset_t	 set;
 	struct pcipassd	*pd;
 	struct rpc	*rpc;
 };
@@ -180,7 +179,7 @@ signal_thread(void *arg)
 	int			 sig;
 
 	for (;;) {
-		sig = sigtimedwait(&sigs, NULL, ts.tv_sec > 0 ? &ts : NULL);
+		sig = sigtimedwait(&sg->set, NULL, ts.tv_sec > 0 ? &ts : NULL);
 		if (sig == SIGHUP)
 			service_reload(sg->pd);
 		else if (sig == SIGTERM || sig == SIGINT) {
@@ -202,23 +201,25 @@ static int
 serve(const struct pp_config *c, struct pp_filter *f)
 {
 	struct pcipassd		 pd;
-	struct signals		 sg = { &pd, NULL };
+	struct signals		 sg = { .pd = &pd };
 	struct sync_counts	 counts;
+	struct auth		*auth;
 	pthread_t		 th;
 	int			 lock, rc = 1;
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigemptyset(&sg.set);
+	sigaddset(&sg.set, SIGHUP);
+	sigaddset(&sg.set, SIGTERM);
+	sigaddset(&sg.set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sg.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (auth_load(c->auth, 1) < 0) {
+	if ((auth = auth_load(c->auth, 1)) == NULL) {
 		filter_free(f);
 		return 1;
 	}
 	/* The flock is on the open file, so the daemon child keeps it. */
 	if ((lock = store_lock(c->db)) < 0) {
+		auth_free(auth);
 		filter_free(f);
 		return 1;
 	}
@@ -230,7 +231,7 @@ serve(const struct pp_config *c, struct pp_filter *f)
 	 */
 	if (!c->foreground && daemon(0, 0) < 0)
 		fatal("daemon");
-	if (service_init(&pd, c, f) < 0)
+	if (service_init(&pd, c, f, auth) < 0)
 		goto done;
 	if (service_rescan(&pd, &counts) < 0) {
 		log_warnx("first scan of %s failed", c->sysfs_root);
@@ -290,7 +291,8 @@ main(int argc, char **argv)
 	/* -n reports the errors of both files before giving up. */
 	f = filter_load(c.filter, report_stderr, NULL);
 	if (c.check_only) {
-		int	bad = f == NULL;
+		struct auth	*auth;
+		int		 bad = f == NULL;
 
 		/* A file named on the command line must exist; the default
 		 * one may be missing (nothing is offered), as for the daemon. */
@@ -304,7 +306,9 @@ main(int argc, char **argv)
 				    "pci.conf in the README)\n", c.filter);
 		}
 
-		bad |= auth_load(c.auth, 0) < 0;
+		if ((auth = auth_load(c.auth, 0)) == NULL)
+			bad = 1;
+		auth_free(auth);
 		filter_free(f);
 		if (bad)
 			return 1;

@@ -194,10 +194,12 @@ void	 filter_free(struct pp_filter *);
 
 /* auth.c */
 enum { AUTH_NONE, AUTH_RO, AUTH_RW };
-int	 auth_load(const char *, int);
-int	 auth_check(const char *, char *, size_t);
-int	 auth_throttled(const char *);
-void	 auth_failed(const char *, const char *);
+struct auth;
+struct auth *auth_load(const char *, int);
+void	 auth_free(struct auth *);
+int	 auth_check(const struct auth *, const char *, char *, size_t);
+int	 auth_throttled(struct auth *, const char *);
+void	 auth_failed(struct auth *, const char *, const char *);
 
 /* store.c */
 sqlite3	*store_open(const char *, int);
@@ -322,10 +324,15 @@ struct pcipassd {
 	int			 have_key;
 	sqlite3			*writers;	/* the write batch's */
 	int			 flags;		/* OP_BIND with --bind vfio */
+	struct auth		*auth;		/* the --auth file's users */
+	struct snapshots	*mem;		/* the inventory in memory */
+	struct batch		*batch;		/* the writers' group commit */
+	struct answers		*answers;	/* listings, per generation */
 };
 struct op_ctx;
+struct answers;
 int	 service_init(struct pcipassd *, const struct pp_config *,
-	    struct pp_filter *);
+	    struct pp_filter *, struct auth *);
 sqlite3	*service_db(struct pcipassd *);
 int	 service_ctx(struct pcipassd *, struct op_ctx *);
 int	 service_rescan(struct pcipassd *, struct sync_counts *);
@@ -362,13 +369,18 @@ struct pp_result {
 };
 /*
  * What an operation runs with, passed in by its caller: the caller's
- * connection, OP_* flags, and the sysfs root that binds write under
- * (NULL: no sysfs writes at all, as in tests of the ledger alone).
+ * connection, OP_* flags, the sysfs root that binds write under (NULL:
+ * no sysfs writes at all, as in tests of the ledger alone), the write
+ * batch and the inventory in memory.
  */
+struct batch;
+struct snapshots;
 struct op_ctx {
-	sqlite3		*db;
-	int		 flags;
-	const char	*root;
+	sqlite3			*db;
+	int			 flags;
+	const char		*root;
+	struct batch		*batch;		/* the writers' group commit */
+	struct snapshots	*mem;		/* the readers' snapshot */
 };
 int	 op_allocate(const struct op_ctx *, int, const struct pp_request *,
 	    size_t, struct pp_result *);
@@ -384,22 +396,27 @@ int	 op_reconcile(const struct op_ctx *, const struct rc_holding *, size_t,
 	    int64_t, int, struct rc_plan *, struct pp_result *);
 void	 result_free(struct pp_result *);
 
-/* ops_batch.c */
-void	 batch_set_db(sqlite3 *);
-sqlite3	*batch_join(sqlite3 *);
-int	 batch_leave(int, int);
-int	 batch_savepoint(sqlite3 *);
-int	 batch_savepoint_end(sqlite3 *, int);
+/* ops_batch.c: group commit of the writers */
+struct batch;
+struct snapshots;
+struct batch *batch_new(sqlite3 *, struct snapshots *);
+void	 batch_free(struct batch *);
+sqlite3	*batch_join(struct batch *, sqlite3 *);
+struct pp_inventory *batch_inventory(struct batch *);
+int	 batch_leave(struct batch *, int, int);
+int	 batch_savepoint(struct batch *, sqlite3 *);
+int	 batch_savepoint_end(struct batch *, sqlite3 *, int);
 
 /* snapshot.c: the inventory in memory, per store generation */
 struct snapshot;
-struct snapshot *snapshot_get(sqlite3 *, int);
+struct snapshots *snapshots_new(void);
+void	 snapshots_free(struct snapshots *);
+struct snapshot *snapshot_get(struct snapshots *, sqlite3 *, int);
 const struct pp_inventory *snapshot_inv(const struct snapshot *);
 void	 snapshot_put(struct snapshot *);
-struct pp_inventory *cache_current(sqlite3 *);
-void	 cache_committed_at(uint64_t);
-void	 cache_invalidate(void);
-void	 snapshot_free_all(void);
+struct pp_inventory *cache_current(struct snapshots *, sqlite3 *);
+void	 cache_committed_at(struct snapshots *, uint64_t);
+void	 cache_invalidate(struct snapshots *);
 
 /* format.c */
 enum { F_STR, F_INT };

@@ -37,6 +37,7 @@
 #define MAX_DEPTH		512
 
 struct rpc {
+	struct pcipassd	*pd;
 	TServer		 server;
 	TChanSwitch	*chanswitch;	/* the server does not own it */
 	int		 abyss, made;	/* AbyssInit, ServerCreate done */
@@ -323,6 +324,7 @@ rpc_listen(struct pcipassd *pd)
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
+	r->pd = pd;
 	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, MAX_BODY);
 	AbyssInit(&err);
 	if (err != NULL) {
@@ -332,7 +334,8 @@ rpc_listen(struct pcipassd *pd)
 		return NULL;
 	}
 	r->abyss = 1;
-	if (methods_init() < 0 || make_server(r, pd) < 0)
+	if ((pd->answers = answers_new()) == NULL || methods_init() < 0 ||
+	    make_server(r, pd) < 0)
 		goto fail;
 	ServerInit2(&r->server, &err);
 	if (err != NULL) {
@@ -370,7 +373,8 @@ rpc_free(struct rpc *r)
 	if (r->chanswitch != NULL)
 		ChanSwitchDestroy(r->chanswitch);
 	methods_free();
-	answer_free_all();
+	answers_free(r->pd->answers);
+	r->pd->answers = NULL;
 	if (r->abyss)
 		AbyssTerm();
 	free(r);

@@ -18,10 +18,12 @@
 #define ANSWER_PROBE	2
 #define ANSWER_N	3
 struct answer;
-struct answer *answer_get(sqlite3 *, int, int);
+struct answers *answers_new(void);
+void	 answers_free(struct answers *);
+struct answer *answer_get(struct answers *, struct snapshots *, sqlite3 *,
+	    int, int);
 const char *answer_xml(const struct answer *, size_t *);
 void	 answer_put(struct answer *);
-void	 answer_free_all(void);
 
 /* rpc_methods.c */
 struct rpc_reply {

@@ -130,7 +130,8 @@ listing(struct call *c, int which)
 
 	if ((db = db_or_fail(c)) == NULL)
 		return 0;
-	if ((c->shared = answer_get(db, which, c->pd->flags)) == NULL)
+	if ((c->shared = answer_get(c->pd->answers, c->pd->mem, db, which,
+	    c->pd->flags)) == NULL)
 		return fail(c, PP_ERR_INTERNAL, "database error while reading "
 		    "the inventory; nothing changed");
 	return 0;
@@ -162,7 +163,7 @@ m_vm(struct call *c)
 
 	if ((db = db_or_fail(c)) == NULL)
 		return 0;
-	if ((sn = snapshot_get(db, c->pd->flags)) == NULL)
+	if ((sn = snapshot_get(c->pd->mem, db, c->pd->flags)) == NULL)
 		return fail(c, PP_ERR_INTERNAL, "database error while reading "
 		    "the inventory; nothing changed");
 	rv_ok_begin(c->out);
@@ -548,7 +549,7 @@ admit(struct call *c, const struct method *m)
 	int		 auth, wait;
 
 	peer_of(c->session, c->peer, sizeof(c->peer));
-	if ((wait = auth_throttled(c->peer)) > 0) {
+	if ((wait = auth_throttled(c->pd->auth, c->peer)) > 0) {
 		c->auth_failed = 1;
 		fail(c, PP_ERR_AUTHENTICATION, "too many failed "
 		    "authentications from %s: try again in %d s", c->peer,
@@ -560,11 +561,11 @@ admit(struct call *c, const struct method *m)
 	xmlrpc_DECREF(v);
 	if (env->fault_occurred)
 		return 0;
-	auth = auth_check(sess, c->user, sizeof(c->user));
+	auth = auth_check(c->pd->auth, sess, c->user, sizeof(c->user));
 	free((char *)sess);
 	if (auth == AUTH_NONE) {
 		c->auth_failed = 1;
-		auth_failed(c->peer, m->name);
+		auth_failed(c->pd->auth, c->peer, m->name);
 		fail(c, PP_ERR_AUTHENTICATION, "authentication failed: wrong "
 		    "user or secret in the session string");
 		return 0;

@@ -24,16 +24,17 @@ report_log(const char *msg, void *arg)
 	log_warnx("%s", msg);
 }
 
-/* Takes ownership of f, even on failure (service_free gives it back). */
+/* Takes f and a, even on failure (service_free gives them back). */
 int
 service_init(struct pcipassd *pd, const struct pp_config *c,
-    struct pp_filter *f)
+    struct pp_filter *f, struct auth *a)
 {
 	sqlite3	*db;
 
 	memset(pd, 0, sizeof(*pd));
 	pd->conf = c;
 	pd->filter = f;
+	pd->auth = a;
 	pd->flags = c->bind_vfio ? OP_BIND : 0;
 	pthread_mutex_init(&pd->scan_lock, NULL);
 	if (pthread_key_create(&pd->db_key, db_destroy) != 0)
@@ -43,9 +44,10 @@ service_init(struct pcipassd *pd, const struct pp_config *c,
 		return -1;
 	pthread_setspecific(pd->db_key, db);
 	/* Writers share one connection, used under the batch lock. */
-	if ((pd->writers = store_open(c->db, 0)) == NULL)
+	if ((pd->writers = store_open(c->db, 0)) == NULL ||
+	    (pd->mem = snapshots_new()) == NULL ||
+	    (pd->batch = batch_new(pd->writers, pd->mem)) == NULL)
 		return -1;
-	batch_set_db(pd->writers);
 	return 0;
 }
 
@@ -69,6 +71,8 @@ service_ctx(struct pcipassd *pd, struct op_ctx *x)
 	x->db = service_db(pd);
 	x->flags = pd->flags;
 	x->root = pd->conf->sysfs_root;
+	x->batch = pd->batch;
+	x->mem = pd->mem;
 	return x->db != NULL ? 0 : -1;
 }
 
@@ -129,8 +133,12 @@ service_free(struct pcipassd *pd)
 	}
 	filter_free(pd->filter);
 	pd->filter = NULL;
-	snapshot_free_all();
-	batch_set_db(NULL);
+	auth_free(pd->auth);
+	pd->auth = NULL;
+	batch_free(pd->batch);
+	pd->batch = NULL;
+	snapshots_free(pd->mem);
+	pd->mem = NULL;
 	store_close(pd->writers);
 	pd->writers = NULL;
 }

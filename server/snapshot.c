@@ -19,24 +19,45 @@
 
 struct snapshot {
 	uint64_t		 gen;
-	int			 refs;
+	int			 refs;		/* atomic */
 	struct pp_inventory	 inv;
 };
 
-static pthread_mutex_t	 snap_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct snapshot	*snap;
+struct snapshots {
+	pthread_mutex_t		 lock;		/* guards snap */
+	struct snapshot		*snap;		/* the readers' */
+	struct pp_inventory	 cache;		/* the writers' (batch lock) */
+	uint64_t		 cache_gen;	/* 0: none */
+};
+
+struct snapshots *
+snapshots_new(void)
+{
+	struct snapshots	*m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	pthread_mutex_init(&m->lock, NULL);
+	return m;
+}
+
+/* Both copies, at the end. */
+void
+snapshots_free(struct snapshots *m)
+{
+	if (m == NULL)
+		return;
+	snapshot_put(m->snap);
+	inventory_free(&m->cache);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
 
 void
 snapshot_put(struct snapshot *sn)
 {
-	int	last;
-
-	if (sn == NULL)
-		return;
-	pthread_mutex_lock(&snap_lock);
-	last = --sn->refs == 0;
-	pthread_mutex_unlock(&snap_lock);
-	if (last) {
+	if (sn != NULL && __atomic_sub_fetch(&sn->refs, 1,
+	    __ATOMIC_ACQ_REL) == 0) {
 		inventory_free(&sn->inv);
 		free(sn);
 	}
@@ -44,17 +65,17 @@ snapshot_put(struct snapshot *sn)
 
 /* A reference to the current snapshot; NULL if it cannot be read. */
 struct snapshot *
-snapshot_get(sqlite3 *db, int flags)
+snapshot_get(struct snapshots *m, sqlite3 *db, int flags)
 {
 	uint64_t		 gen = store_generation();
 	struct snapshot		*sn, *old = NULL;
 
-	pthread_mutex_lock(&snap_lock);
-	if ((sn = snap) != NULL && sn->gen == gen)
-		sn->refs++;
+	pthread_mutex_lock(&m->lock);
+	if ((sn = m->snap) != NULL && sn->gen == gen)
+		__atomic_add_fetch(&sn->refs, 1, __ATOMIC_ACQ_REL);
 	else
 		sn = NULL;
-	pthread_mutex_unlock(&snap_lock);
+	pthread_mutex_unlock(&m->lock);
 	if (sn != NULL)
 		return sn;
 	if ((sn = calloc(1, sizeof(*sn))) == NULL)
@@ -67,13 +88,13 @@ snapshot_get(sqlite3 *db, int flags)
 	match_states(&sn->inv, flags & OP_BIND ? MATCH_BIND : 0);
 	sn->gen = gen;
 	sn->refs = 2;		/* ours and the caller's */
-	pthread_mutex_lock(&snap_lock);
-	if (snap == NULL || snap->gen <= gen) {
-		old = snap;
-		snap = sn;
+	pthread_mutex_lock(&m->lock);
+	if (m->snap == NULL || m->snap->gen <= gen) {
+		old = m->snap;
+		m->snap = sn;
 	} else
 		sn->refs--;
-	pthread_mutex_unlock(&snap_lock);
+	pthread_mutex_unlock(&m->lock);
 	snapshot_put(old);
 	return sn;
 }
@@ -84,44 +105,30 @@ snapshot_inv(const struct snapshot *sn)
 	return &sn->inv;
 }
 
-
-/* The writers' copy. */
-static struct pp_inventory	cache;
-static uint64_t			cache_gen;	/* 0: none */
-
+/* The writers' copy, current for the store's generation. */
 struct pp_inventory *
-cache_current(sqlite3 *db)
+cache_current(struct snapshots *m, sqlite3 *db)
 {
-	if (cache_gen != 0 && cache_gen == store_generation())
-		return &cache;
-	inventory_free(&cache);
-	cache_gen = 0;
-	if (store_load(db, &cache) < 0)
+	if (m->cache_gen != 0 && m->cache_gen == store_generation())
+		return &m->cache;
+	inventory_free(&m->cache);
+	m->cache_gen = 0;
+	if (store_load(db, &m->cache) < 0)
 		return NULL;
-	cache_gen = store_generation();
-	return &cache;
+	m->cache_gen = store_generation();
+	return &m->cache;
 }
 
-/* After a commit at generation gen whose changes are in the cache. */
+/* After a commit at generation gen whose changes are in the copy. */
 void
-cache_committed_at(uint64_t gen)
+cache_committed_at(struct snapshots *m, uint64_t gen)
 {
-	cache_gen = gen;
+	m->cache_gen = gen;
 }
 
-/* After a failed batch: the cache holds changes that are not stored. */
+/* After a failed batch or savepoint: the copy holds what is not stored. */
 void
-cache_invalidate(void)
+cache_invalidate(struct snapshots *m)
 {
-	cache_gen = 0;
-}
-
-/* Both copies, at the end. */
-void
-snapshot_free_all(void)
-{
-	snapshot_put(snap);
-	snap = NULL;
-	inventory_free(&cache);
-	cache_gen = 0;
+	m->cache_gen = 0;
 }

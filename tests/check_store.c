@@ -28,18 +28,21 @@ struct env {
 	sqlite3			*db;
 	struct pp_filter	*filter;
 	struct pp_config	 conf;
+	struct snapshots	*mem;
+	struct batch		*batch;
+	struct op_ctx		 x;
 };
 
 /* The core's context for e: its connection, no flags, no sysfs writes. */
 static const struct op_ctx *
-ledger(const struct env *e)
+ledger(struct env *e)
 {
-	static struct op_ctx	x;
-
-	x.db = e->db;
-	x.flags = 0;
-	x.root = NULL;
-	return &x;
+	e->x.db = e->db;
+	e->x.flags = 0;
+	e->x.root = NULL;
+	e->x.mem = e->mem;
+	e->x.batch = e->batch;
+	return &e->x;
 }
 
 static void
@@ -65,11 +68,15 @@ env_open(struct env *e, const char *dump)
 	e->conf.sysfs_root = e->root;
 	e->db = store_open(e->db_path, 1);
 	ck_assert_ptr_nonnull(e->db);
+	ck_assert_ptr_nonnull(e->mem = snapshots_new());
+	ck_assert_ptr_nonnull(e->batch = batch_new(NULL, e->mem));
 }
 
 static void
 env_close(struct env *e)
 {
+	batch_free(e->batch);
+	snapshots_free(e->mem);
 	store_close(e->db);
 	filter_free(e->filter);
 }
@@ -347,7 +354,7 @@ START_TEST(held_device_vanishes_and_returns)
 	ck_assert_int_eq(d.present, 0);
 	ck_assert_int_eq(d.vmid, 42);
 	ck_assert_str_eq(d.reason, "gone from sysfs");
-	sn = snapshot_get(e.db, 0);
+	sn = snapshot_get(e.mem, e.db, 0);
 	ck_assert_ptr_nonnull(sn);
 	ck_assert_str_eq(snapshot_inv(sn)->dev[0].state, "missing");
 	snapshot_put(sn);
