@@ -43,12 +43,13 @@ SRV_OBJS	:= $(SRV_SRCS:%.c=$(BUILD)/%.o)
 CORE_SRCS	:= $(addprefix server/,addr.c bind.c filter.c format.c guard.c \
 		   hostcheck.c hostconf.c inventory.c log.c match.c rules.c \
 		   reconcile.c scan.c store.c store_alloc.c store_bind.c \
-		   store_mark.c store_sync.c)
+		   store_mark.c store_sync.c vgpu.c)
 CORE_OBJS	:= $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CORE_LIB	 = $(BUILD)/libpcipass-core.a
 LIB_SRCS	:= $(filter-out client/pcipass.c,$(wildcard client/*.c))
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/%.o)
-TEST_SRCS	:= $(wildcard tests/*.c)
+TEST_SRCS	:= $(filter-out tests/kmdev.c,$(wildcard tests/*.c))
+KMDEV		 = $(BUILD)/tests/kmdev.so
 TEST_OBJS	:= $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
 PCIPASSD	 = $(BUILD)/pcipassd
@@ -122,8 +123,16 @@ $(STRESS): $(BUILD)/tests/stress/stress.o
 # The suites find the binaries and fixtures through the environment.
 # Under SAN=1 the runner's own leak report is off (test code drops
 # xmlrpc-c references); every daemon it starts keeps leak checking on.
-check: all $(TESTRUN) $(STRESS)
+# tests/kmdev.c plays the kernel's vGPU attributes (LD_PRELOAD into
+# pcipassd), so it is built alone, without sanitizers.
+$(KMDEV): tests/kmdev.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -fPIC -shared -O1 -g $(WARN) -o $@ $< \
+	    -ldl -lpthread
+
+check: all $(TESTRUN) $(STRESS) $(KMDEV)
 	$(if $(SAN),ASAN_OPTIONS=detect_leaks=0) PCIPASSD=$(abspath $(PCIPASSD)) PCIPASS=$(abspath $(PCIPASS)) \
+	    KMDEV=$(abspath $(KMDEV)) \
 	    PCIPASS_HOST=$(abspath $(PCIPASS_HOST)) SRCDIR=$(CURDIR) \
 	    STRESS=$(abspath $(STRESS)) \
 	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
@@ -177,8 +186,9 @@ fuzz: fuzz-deps
 
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 all build-asan/tests/run \
-	    build-asan/pcipass-stress
+	    build-asan/pcipass-stress build-asan/tests/kmdev.so
 	PCIPASSD=$(abspath build-asan/pcipassd) SRCDIR=$(CURDIR) \
+	    KMDEV=$(abspath build-asan/tests/kmdev.so) \
 	    STRESS=$(abspath build-asan/pcipass-stress) \
 	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
 	    TESTRUN=$(abspath build-asan/tests/run) sh tests/asan.sh
@@ -188,8 +198,9 @@ check-asan:
 # makes a daemon that valgrind faults on exit 99 after it logs).
 VALGRIND	 = valgrind --error-exitcode=99 --leak-check=full \
 		   --errors-for-leak-kinds=definite,indirect --quiet
-check-valgrind: all $(TESTRUN) $(STRESS)
+check-valgrind: all $(TESTRUN) $(STRESS) $(KMDEV)
 	PCIPASSD=$(abspath $(PCIPASSD)) SRCDIR=$(CURDIR) \
+	    KMDEV=$(abspath $(KMDEV)) \
 	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
 	    VALGRIND="$(VALGRIND)" TESTRUN=$(abspath $(TESTRUN)) \
 	    STRESS=$(abspath $(STRESS)) sh tests/valgrind.sh

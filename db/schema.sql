@@ -1,4 +1,4 @@
--- pcipass database, version 3. The daemon applies this file to a new
+-- pcipass database, version 4. The daemon applies this file to a new
 -- database and sets PRAGMA user_version; an older database is brought
 -- up by the migration steps keyed by user_version (server/store.c).
 
@@ -31,6 +31,8 @@ CREATE TABLE device (
 	profiles	TEXT NOT NULL DEFAULT '',	-- vGPU VF: its PROFILES
 	creatable	TEXT NOT NULL DEFAULT '',	-- vGPU VF: profiles it
 							-- can make now
+	vgpu		TEXT NOT NULL DEFAULT '',	-- vGPU VF: the one it
+							-- runs now, '' none
 	present		INTEGER NOT NULL DEFAULT 1,
 	reason		TEXT NOT NULL DEFAULT '',	-- why missing
 	vmid		INTEGER NOT NULL DEFAULT -1,	-- -1 free
@@ -48,6 +50,8 @@ CREATE TABLE device (
 	vlan_id		TEXT NOT NULL DEFAULT '',
 	network		TEXT NOT NULL DEFAULT '',
 	profile		TEXT NOT NULL DEFAULT '',	-- the request's PROFILE
+	stuck		TEXT NOT NULL DEFAULT '',	-- a vGPU removal the
+							-- kernel refused
 	CHECK (vmid >= -1),
 	CHECK (present = 1 OR vmid >= 0)
 );

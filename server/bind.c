@@ -43,7 +43,8 @@ driver_name_ok(const char *s)
 	    "0123456789_-") == strlen(s);
 }
 
-static int
+/* Write value to the attribute root/rel, as the kernel takes it. */
+int
 sysfs_write(const char *root, const char *rel, const char *value,
     char *msg, size_t len)
 {
@@ -204,6 +205,9 @@ allowed(const struct pp_inventory *inv, pp_addr a, const struct pp_device
 	case RULE_NO_GROUP:
 		return snprintf(msg, len, "%s: no IOMMU group (is the IOMMU "
 		    "on? see pcipass-host host check)", pre), -1;
+	case RULE_VGPU_STUCK:
+		return snprintf(msg, len, "%s: vGPU %s still there: %s", pre,
+		    d->vgpu, d->stuck), -1;
 	case RULE_VFS_ENABLED:
 	default:
 		return snprintf(msg, len, "%s: an SR-IOV PF with %d VFs "

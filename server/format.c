@@ -81,7 +81,7 @@ add_hex(struct pp_field *f, size_t *n, const char *name, unsigned v,
  * run: the SHA-1 name-based UUID of ADDRESS in the X.500 namespace
  * (`uuidgen --sha1 --namespace @x500 --name ADDRESS`).
  */
-static const char *
+const char *
 vgpu_uuid(pp_addr a, char *buf, size_t len)
 {
 	char	name[PP_ADDR_SYSFS_LEN];

@@ -250,9 +250,70 @@ record_bound(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	return 0;
 }
 
+/* What one call made of vGPUs, to remove if the call fails. */
+struct made {
+	size_t	idx[PP_MAXREQ];
+	size_t	n;
+};
+
+/* Remove the vGPUs a failing call made, newest first. */
+static void
+vgpu_undo(const struct op_ctx *x, const struct pp_inventory *inv,
+    struct made *m)
+{
+	char	msg[512];
+
+	while (m->n > 0)
+		if (vgpu_remove(x->root, &inv->dev[m->idx[--m->n]], msg,
+		    sizeof(msg)) < 0)
+			log_warnx("vgpu: undoing a failed call: %s", msg);
+}
+
 /*
- * Write the holdings in this call's savepoint, bind (OP_BIND), then leave
- * the batch once it is on disk, undoing the bind if its commit failed.
+ * With --bind vfio, make the vGPU of each request with a PROFILE, before
+ * COMMIT like a bind; one that was already there counts as made but is
+ * not this call's to undo.
+ */
+static int
+vgpu_held(const struct op_ctx *x, struct pp_result *res,
+    const struct pp_inventory *inv, const struct pp_request *req,
+    const size_t *idx, size_t nreq, struct made *m)
+{
+	char	msg[512];
+	size_t	i;
+	int	rc;
+
+	for (i = 0; i < nreq; i++) {
+		if (req[i].profile[0] == '\0')
+			continue;
+		if ((rc = vgpu_make(x->root, &inv->dev[idx[i]], req[i].profile,
+		    msg, sizeof(msg))) < 0)
+			return fail(res, PP_ERR_INTERNAL, "making the vGPU of "
+			    "request %zu failed; nothing changed: %s", i, msg);
+		if (rc == 1)
+			m->idx[m->n++] = idx[i];
+		res->rescan = 1;
+	}
+	return 0;
+}
+
+/* The requests without a PROFILE: the devices to bind to vfio-pci. */
+static size_t
+no_profile(const struct pp_request *req, const size_t *idx, size_t nreq,
+    size_t *out)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < nreq; i++)
+		if (req[i].profile[0] == '\0')
+			out[n++] = idx[i];
+	return n;
+}
+
+/*
+ * Write the holdings in this call's savepoint, make their vGPUs and bind
+ * the rest (OP_BIND), then leave the batch once it is on disk, undoing
+ * what was made and bound if the call or its commit failed.
  */
 static int
 hold_commit(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
@@ -260,8 +321,9 @@ hold_commit(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
     int vmid, int first, const size_t *idx, const char *norm)
 {
 	struct bind_set	set = { 0, NULL };
+	struct made	made = { .n = 0 };
 	int64_t		now = (int64_t)time(NULL);
-	size_t		i;
+	size_t		i, bidx[PP_MAXREQ], nb;
 
 	if (batch_savepoint(x->batch, db) < 0) {
 		db_error(db, res, "recording the holding");
@@ -275,48 +337,34 @@ hold_commit(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
 	if ((norm != NULL ? store_requests_put(db, vmid, norm) :
 	    store_requests_forget(db, vmid)) < 0)
 		return abandon(x, db, res, "recording the requests");
-	if ((x->flags & OP_BIND) && (bind_held(db, x->root, res, inv, idx,
-	    nreq, vmid, &set) < 0 || record_bound(db, res, inv, &set) < 0)) {
-		bind_undo(x->root, &set);
-		bind_set_free(&set);
-		return abandon(x, db, res, NULL);
-	}
+	nb = no_profile(req, idx, nreq, bidx);
+	if ((x->flags & OP_BIND) && (vgpu_held(x, res, inv, req, idx, nreq,
+	    &made) < 0 || (nb > 0 && bind_held(db, x->root, res, inv, bidx,
+	    nb, vmid, &set) < 0) || record_bound(db, res, inv, &set) < 0))
+		goto undo;
 	if (batch_savepoint_end(x->batch, db, 1) < 0) {
-		bind_undo(x->root, &set);
-		bind_set_free(&set);
-		return abandon(x, db, res, "recording the holding");
+		db_error(db, res, "recording the holding");
+		goto undo;
 	}
-	if (copy_result(res, inv, idx, nreq) < 0 || batch_leave(x->batch, 1, 1) < 0) {
+	if (copy_result(res, inv, idx, nreq) < 0 ||
+	    batch_leave(x->batch, 1, 1) < 0) {
 		if (res->err == 0)
 			fail(res, PP_ERR_INTERNAL, "database error while "
 			    "committing; nothing changed");
-		if (x->flags & OP_BIND)
+		if (x->flags & OP_BIND) {
+			vgpu_undo(x, inv, &made);
 			bind_undo(x->root, &set);
+		}
 		bind_set_free(&set);
 		return -1;
 	}
 	bind_set_free(&set);
 	return 0;
-}
-
-/*
- * With --bind vfio the daemon is to make each PROFILE's vGPU itself
- * (API.md); that is not built yet, and binding a vGPU's VF to vfio-pci
- * instead would be wrong: refuse, saying so, and change nothing.
- */
-static int
-profile_unsupported(struct pp_result *res, const struct pp_request *req,
-    size_t nreq, int flags)
-{
-	size_t	i;
-
-	for (i = 0; (flags & OP_BIND) && i < nreq; i++)
-		if (req[i].profile[0] != '\0')
-			return fail(res, PP_ERR_ACTION, "request %zu: PROFILE "
-			    "with --bind vfio: making vGPUs in pcipassd is not "
-			    "built yet; run pcipassd with --bind none and let "
-			    "OpenNebula's vgpu script make them", i);
-	return 0;
+undo:
+	vgpu_undo(x, inv, &made);
+	bind_undo(x->root, &set);
+	bind_set_free(&set);
+	return abandon(x, db, res, NULL);
 }
 
 static int
@@ -331,8 +379,6 @@ allocate(const struct op_ctx *x, int vmid, const struct pp_request *req,
 
 	if ((inv = begin_write(x, &b, res)) == NULL)
 		return -1;
-	if (profile_unsupported(res, req, nreq, x->flags) < 0)
-		return leave_unchanged(x, res, 0);
 	if ((norm = norm_list(req, nreq)) == NULL ||
 	    store_requests_get(b, vmid, &last) < 0) {
 		db_error(b, res, "reading the VM's requests");
@@ -373,8 +419,6 @@ attach(const struct op_ctx *x, int vmid, const struct pp_request *req,
 
 	if ((inv = begin_write(x, &b, res)) == NULL)
 		return -1;
-	if (profile_unsupported(res, req, 1, x->flags) < 0)
-		return leave_unchanged(x, res, 0);
 	for (i = 0; i < inv->ndev; i++)
 		if (inv->dev[i].vmid == vmid && inv->dev[i].req_index >= next)
 			next = inv->dev[i].req_index + 1;
@@ -384,15 +428,72 @@ attach(const struct op_ctx *x, int vmid, const struct pp_request *req,
 	return hold_commit(x, b, res, inv, req, 1, vmid, next, idx, NULL);
 }
 
+/*
+ * With --bind vfio, copies of the vGPUs vmid holds (only a when one),
+ * taken before store_free() forgets their profiles; -1 out of memory.
+ */
+static ssize_t
+vgpus_held(const struct op_ctx *x, const struct pp_inventory *inv, int vmid,
+    pp_addr a, int one, struct pp_device **out)
+{
+	struct pp_device	*v;
+	size_t			 i, n = 0;
+
+	*out = NULL;
+	for (i = 0; (x->flags & OP_BIND) && x->root != NULL && i < inv->ndev;
+	    i++) {
+		const struct pp_device	*d = &inv->dev[i];
+
+		if (d->vmid != vmid || (one && d->addr != a) || !d->present ||
+		    d->profile[0] == '\0' || d->mdev_mode[0] == '\0')
+			continue;
+		if ((v = reallocarray(*out, n + 1, sizeof(*v))) == NULL) {
+			free(*out);
+			*out = NULL;
+			return -1;
+		}
+		v[n++] = *d;
+		*out = v;
+	}
+	return (ssize_t)n;
+}
+
+/*
+ * Remove the vGPUs of devices just freed in this savepoint. One the
+ * kernel refuses to remove leaves its device stuck: blocked, the
+ * kernel's error its REASON, never silently free; the release stands.
+ */
+static int
+vgpu_release(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
+    struct pp_inventory *inv, const struct pp_device *v, size_t n)
+{
+	char	msg[512], s[PP_ADDR_SYSFS_LEN];
+	size_t	i;
+	int	rc;
+
+	for (i = 0; i < n; i++) {
+		if ((rc = vgpu_remove(x->root, &v[i], msg, sizeof(msg))) != 0)
+			res->rescan = 1;
+		if (rc >= 0)
+			continue;
+		log_warnx("release: VM %d: %s keeps its vGPU: %s", v[i].vmid,
+		    addr_fmt(v[i].addr, ADDR_SYSFS, s, sizeof(s)), msg);
+		if (store_stuck(db, inv, v[i].addr, msg) < 0)
+			return db_error(db, res, "recording a vGPU left");
+	}
+	return 0;
+}
+
 static int
 release(const struct op_ctx *x, int vmid, pp_addr a, int one,
     struct pp_result *res)
 {
 	struct pp_inventory	*inv;
-	struct pp_device	*d;
+	struct pp_device	*d, *v;
 	char			 buf[PP_ADDR_SYSFS_LEN], why[512];
 	int64_t			 now = (int64_t)time(NULL);
 	sqlite3			*b;
+	ssize_t			 nv;
 	int			 n;
 
 	if ((inv = begin_write(x, &b, res)) == NULL)
@@ -402,18 +503,31 @@ release(const struct op_ctx *x, int vmid, pp_addr a, int one,
 		fail(res, PP_ERR_ACTION, "%s", why);
 		return leave_unchanged(x, res, 0);
 	}
+	if ((nv = vgpus_held(x, inv, vmid, a, one, &v)) < 0) {
+		fail(res, PP_ERR_INTERNAL, "out of memory");
+		return leave_unchanged(x, res, 0);
+	}
 	if (batch_savepoint(x->batch, b) < 0) {
+		free(v);
 		db_error(b, res, "releasing");
 		return leave_unchanged(x, res, 0);
 	}
-	if ((n = store_free(b, inv, vmid, a, one, now)) < 0)
+	if ((n = store_free(b, inv, vmid, a, one, now)) < 0) {
+		free(v);
 		return abandon(x, b, res, "releasing");
+	}
 	if (one && n == 0) {
+		free(v);
 		fail(res, PP_ERR_NO_EXISTS, "VM %d does not hold %s", vmid,
 		    addr_fmt(a, ADDR_ONE, buf, sizeof(buf)));
 		return abandon(x, b, res, NULL);
 	}
-	/* Devices pcipass bound for vmid go back to their drivers. */
+	/* vGPUs made for vmid go; devices bound for it go back to their
+	 * drivers. */
+	n = vgpu_release(x, b, res, inv, v, (size_t)nv) < 0 ? -1 : n;
+	free(v);
+	if (n < 0)
+		return abandon(x, b, res, NULL);
 	if (x->root != NULL)
 		bind_restore_vm(x->root, b, vmid);
 	if (batch_savepoint_end(x->batch, b, 1) < 0)
@@ -483,6 +597,8 @@ reconcile_write(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
 {
 	const char		*root = x->root;
 	int			 flags = x->flags;
+	struct pp_device	*v;
+	ssize_t			 nv;
 	const struct rc_item	*it;
 	const struct pp_device	*d;
 	struct bind_set		 set = { 0, NULL };
@@ -499,8 +615,17 @@ reconcile_write(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
 	}
 	for (i = 0; i < p->n[RC_LEAKED]; i++) {
 		it = &p->item[RC_LEAKED][i];
-		if (store_free(db, inv, it->vmid, it->addr, 1, now) != 1)
-			return abandon(x, db, res, "releasing a leaked holding");
+		if ((nv = vgpus_held(x, inv, it->vmid, it->addr, 1, &v)) < 0) {
+			fail(res, PP_ERR_INTERNAL, "out of memory");
+			return abandon(x, db, res, NULL);
+		}
+		if (store_free(db, inv, it->vmid, it->addr, 1, now) != 1 ||
+		    vgpu_release(x, db, res, inv, v, (size_t)nv) < 0) {
+			free(v);
+			return abandon(x, db, res, res->err ? NULL :
+			    "releasing a leaked holding");
+		}
+		free(v);
 	}
 	/* A group that changes hands keeps its binding: its recorded
 	 * drivers go back when the new VM lets it go. */
@@ -581,4 +706,73 @@ op_reconcile(const struct op_ctx *x, const struct rc_holding *view,
 	if (rc < 0)
 		reconcile_plan_free(plan);
 	return rc;
+}
+
+/*
+ * At start with --bind vfio, where the ledger and sysfs disagree on a
+ * vGPU after pcipassd stopped between a sysfs write and its commit:
+ * a held device whose vGPU is gone gets it made again (the VM holds it);
+ * an offered device no VM holds that still runs the vGPU named by its
+ * UUID (legacy) or a type (nvidia) has it removed, as its release would
+ * have; a removal the kernel refuses leaves the device stuck. pcipassd
+ * owns the vGPUs of the devices it offers when it binds. *count: mended.
+ */
+int
+op_mend(const struct op_ctx *x, int *count, struct pp_result *res)
+{
+	struct pp_inventory	*inv;
+	struct pp_device	*d;
+	char			 msg[512], s[PP_ADDR_SYSFS_LEN];
+	sqlite3			*b;
+	size_t			 i;
+	int			 rc;
+
+	*count = 0;
+	if (!(x->flags & OP_BIND) || x->root == NULL)
+		return 0;
+	if ((inv = begin_write(x, &b, res)) == NULL)
+		return -1;
+	if (batch_savepoint(x->batch, b) < 0) {
+		db_error(b, res, "mending");
+		return leave_unchanged(x, res, 0);
+	}
+	for (i = 0; i < inv->ndev; i++) {
+		d = &inv->dev[i];
+		if (!d->present || d->mdev_mode[0] == '\0')
+			continue;
+		addr_fmt(d->addr, ADDR_SYSFS, s, sizeof(s));
+		if (d->vmid >= 0 && d->profile[0] != '\0' &&
+		    d->vgpu[0] == '\0') {
+			if ((rc = vgpu_make(x->root, d, d->profile, msg,
+			    sizeof(msg))) < 0)
+				log_warnx("mend: VM %d holds %s, whose vGPU %s "
+				    "is gone and cannot be made: %s", d->vmid,
+				    s, d->profile, msg);
+			else if (rc == 1)
+				log_info("mend: VM %d holds %s, whose vGPU %s "
+				    "was gone: made again", d->vmid, s,
+				    d->profile);
+			*count += rc == 1;
+		} else if (d->vmid < 0 && d->offered && d->vgpu[0] != '\0' &&
+		    d->stuck[0] == '\0') {
+			if ((rc = vgpu_remove(x->root, d, msg,
+			    sizeof(msg))) < 0) {
+				log_warnx("mend: %s: no VM holds it and its "
+				    "vGPU %s cannot be removed: %s", s,
+				    d->vgpu, msg);
+				if (store_stuck(b, inv, d->addr, msg) < 0)
+					return abandon(x, b, res, "mending");
+			} else if (rc == 1)
+				log_info("mend: %s: no VM holds it: its vGPU %s, "
+				    "left by a stop between the kernel and the "
+				    "ledger, removed", s, d->vgpu);
+			*count += 1;
+		}
+	}
+	if (batch_savepoint_end(x->batch, b, 1) < 0)
+		return abandon(x, b, res, "mending");
+	if (batch_leave(x->batch, 1, 1) < 0)
+		return fail(res, PP_ERR_INTERNAL, "database error while "
+		    "committing the mend");
+	return 0;
 }

@@ -239,6 +239,8 @@ serve(const struct pp_config *c, struct pp_filter *f)
 	}
 	log_info("inventory: %d devices added, %d removed, %d changed",
 	    counts.added, counts.removed, counts.changed);
+	if (service_mend(&pd) < 0)
+		goto done;
 	if ((sg.rpc = rpc_listen(&pd)) == NULL)
 		goto done;
 	if (pthread_create(&th, NULL, signal_thread, &sg) != 0)

@@ -59,6 +59,11 @@ struct pp_device {
 						   make now: legacy type names
 						   with instances left, NVIDIA
 						   type IDs */
+	char		 vgpu[128];		/* the vGPU it runs now: the
+						   legacy type of the mdev
+						   named by its UUID, or
+						   NVIDIA's current type ID;
+						   "" none */
 
 	/* Set by the filter and the store, not by the scan. */
 	int		 offered;
@@ -75,6 +80,8 @@ struct pp_device {
 		char	 mac[64], ip[64], ip6[64], vlan_id[64], network[128];
 	}		 nic;
 	char		 profile[128];		/* the holding's PROFILE */
+	char		 stuck[256];		/* a vGPU removal the kernel
+						   refused: its error */
 };
 
 /* One line of kernel/iommu_groups/N/devices. */
@@ -131,6 +138,12 @@ int	 bind_devices(const char *, sqlite3 *, const struct pp_inventory *,
 void	 bind_undo(const char *, struct bind_set *);
 void	 bind_set_free(struct bind_set *);
 int	 bind_set_add(struct bind_set *, pp_addr, const char *);
+int	 sysfs_write(const char *, const char *, const char *, char *, size_t);
+
+/* vgpu.c: vGPUs made and removed, as OpenNebula's vgpu script does */
+int	 vgpu_make(const char *, const struct pp_device *, const char *,
+	    char *, size_t);
+int	 vgpu_remove(const char *, const struct pp_device *, char *, size_t);
 int	 bind_restore_vm(const char *, sqlite3 *, int);
 int	 unbind_devices(const char *, sqlite3 *, const struct pp_inventory *,
 	    const pp_addr *, size_t, int *, char *, size_t);
@@ -235,6 +248,7 @@ int	 store_requests_put(sqlite3 *, int, const char *);
 int	 store_requests_forget(sqlite3 *, int);
 int	 store_driver(sqlite3 *, struct pp_inventory *, pp_addr,
 	    const char *);
+int	 store_stuck(sqlite3 *, struct pp_inventory *, pp_addr, const char *);
 int	 store_bind_reown(sqlite3 *, pp_addr, int);
 
 /* store_bind.c */
@@ -253,7 +267,7 @@ int	 store_sync(sqlite3 *, const struct pp_inventory *,
 
 /* rules.c */
 enum rule { RULE_OK, RULE_NOT_OFFERED, RULE_CRITICAL, RULE_BRIDGE,
-	RULE_NO_GROUP, RULE_VFS_ENABLED };
+	RULE_NO_GROUP, RULE_VFS_ENABLED, RULE_VGPU_STUCK };
 enum sibling { SIB_FREE, SIB_ALONG, SIB_HELD, SIB_BLOCKS, SIB_UNKNOWN };
 enum rule	 rule_device(const struct pp_device *, int);
 const char	*rule_why(const struct pp_device *, enum rule, char *, size_t);
@@ -337,6 +351,7 @@ sqlite3	*service_db(struct pcipassd *);
 int	 service_ctx(struct pcipassd *, struct op_ctx *);
 int	 service_rescan(struct pcipassd *, struct sync_counts *);
 int	 service_reload(struct pcipassd *);
+int	 service_mend(struct pcipassd *);
 void	 service_free(struct pcipassd *);
 
 /* rpc.c: the XML-RPC front, listening */
@@ -366,6 +381,7 @@ struct pp_result {
 	size_t			 idx[PP_MAXREQ];
 	size_t			 nidx;
 	int			 count;
+	int			 rescan;	/* vGPUs changed: rescan */
 };
 /*
  * What an operation runs with, passed in by its caller: the caller's
@@ -394,6 +410,7 @@ struct rc_holding;
 struct rc_plan;
 int	 op_reconcile(const struct op_ctx *, const struct rc_holding *, size_t,
 	    int64_t, int, struct rc_plan *, struct pp_result *);
+int	 op_mend(const struct op_ctx *, int *, struct pp_result *);
 void	 result_free(struct pp_result *);
 
 /* ops_batch.c: group commit of the writers */
@@ -432,5 +449,6 @@ size_t	 device_fields(const struct pp_device *, struct pp_field *);
 int	 format_probe(FILE *, const struct pp_inventory *);
 char	*format_info(const struct pp_inventory *);
 int	 device_listed(const struct pp_device *);
+const char *vgpu_uuid(pp_addr, char *, size_t);
 
 #endif /* PCIPASSD_H */

@@ -122,6 +122,19 @@ log_devices(struct call *c, const char *what, const struct pp_result *res)
 	    c->peer);
 }
 
+/*
+ * After a change that made or removed vGPUs: what each VF can make now
+ * changed with it (instances are shared), so sysfs is read again.
+ */
+static void
+rescan_after(struct call *c, const struct pp_result *res)
+{
+	struct sync_counts	n;
+
+	if (res->rescan)
+		service_rescan(c->pd, &n);
+}
+
 /* pci.list, pci.info, pci.probe: the answer shared by every caller. */
 static int
 listing(struct call *c, int which)
@@ -239,7 +252,9 @@ m_allocate(struct call *c)
 		return fail(c, PP_ERR_API, "%s", msg);
 	if (ctx_or_fail(c, &x) < 0)
 		return 0;
-	if (op_allocate(&x, c->vmid, req, n, &res) < 0) {
+	rc = op_allocate(&x, c->vmid, req, n, &res);
+	rescan_after(c, &res);
+	if (rc < 0) {
 		log_info("allocate: VM %d refused (%s) for %s@%s", c->vmid,
 		    res.msg, c->user, c->peer);
 		fail_res(c, &res);
@@ -270,7 +285,9 @@ m_attach(struct call *c)
 		return fail(c, PP_ERR_API, "%s", msg);
 	if (ctx_or_fail(c, &x) < 0)
 		return 0;
-	if (op_attach(&x, c->vmid, &req, &res) < 0)
+	rc = op_attach(&x, c->vmid, &req, &res);
+	rescan_after(c, &res);
+	if (rc < 0)
 		fail_res(c, &res);
 	else {
 		log_devices(c, "attach", &res);
@@ -306,7 +323,9 @@ m_detach(struct call *c)
 	free((char *)s);
 	if (ctx_or_fail(c, &x) < 0)
 		return 0;
-	if (op_detach(&x, c->vmid, a, &res) < 0)
+	rc = op_detach(&x, c->vmid, a, &res);
+	rescan_after(c, &res);
+	if (rc < 0)
 		return fail_res(c, &res);
 	log_info("detach: VM %d: %s by %s@%s", c->vmid, addr_fmt(a,
 	    ADDR_SYSFS, buf, sizeof(buf)), c->user, c->peer);
@@ -318,10 +337,13 @@ m_release(struct call *c)
 {
 	struct pp_result	 res;
 	struct op_ctx		 x;
+	int			 rc;
 
 	if (ctx_or_fail(c, &x) < 0)
 		return 0;
-	if (op_release(&x, c->vmid, &res) < 0)
+	rc = op_release(&x, c->vmid, &res);
+	rescan_after(c, &res);
+	if (rc < 0)
 		return fail_res(c, &res);
 	log_info("release: VM %d: %d device(s) by %s@%s", c->vmid, res.count,
 	    c->user, c->peer);
@@ -419,6 +441,7 @@ m_reconcile(struct call *c)
 		return 0;
 	}
 	rc = op_reconcile(&x, view, nh, as_of, apply, &plan, &res);
+	rescan_after(c, &res);
 	free(view);
 	if (rc < 0) {
 		fail_res(c, &res);

@@ -9,8 +9,9 @@
  * (or that VM already holds it: a filter change does not take devices
  * from running VMs), the host does not need it, it is an endpoint (no
  * PCI-PCI or CardBus bridge), it has an IOMMU group (VFIO needs one),
- * and it is not an SR-IOV PF with VFs enabled (unbinding it would
- * destroy them; its VFs can go instead).
+ * it is not an SR-IOV PF with VFs enabled (unbinding it would destroy
+ * them; its VFs can go instead), and no vGPU the kernel refused to
+ * remove is left on it.
  *
  * Its group decides the rest: vfio-pci takes a group only when every
  * endpoint in it is on vfio-pci, pci-stub or no driver. So each sibling
@@ -37,6 +38,8 @@ rule_device(const struct pp_device *d, int vmid)
 		return RULE_NO_GROUP;
 	if (d->sriov == SRIOV_PF && d->sriov_num > 0)
 		return RULE_VFS_ENABLED;
+	if (d->stuck[0] != '\0' && !(vmid >= 0 && d->vmid == vmid))
+		return RULE_VGPU_STUCK;
 	return RULE_OK;
 }
 
@@ -56,6 +59,10 @@ rule_why(const struct pp_device *d, enum rule r, char *buf, size_t len)
 		return "no IOMMU group";
 	case RULE_VFS_ENABLED:
 		snprintf(buf, len, "VFs enabled (%d)", d->sriov_num);
+		return buf;
+	case RULE_VGPU_STUCK:
+		snprintf(buf, len, "vGPU %s still there: %s", d->vgpu,
+		    d->stuck);
 		return buf;
 	default:
 		return NULL;

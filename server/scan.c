@@ -368,10 +368,42 @@ nvidia_profiles(const char *dir, struct pp_device *p)
 }
 
 /*
+ * The vGPU the device runs now: legacy, the type of the mdev named by
+ * the device's own UUID (bus/mdev/devices/UUID/mdev_type); nvidia, the
+ * type ID in nvidia/current_vgpu_type ("0": none).
+ */
+static void
+vgpu_now(const char *sysfs_root, const char *a, struct pp_device *p)
+{
+	char	 path[PATH_MAX], target[PATH_MAX], uuid[64], *base;
+	ssize_t	 n;
+	int	 id;
+
+	p->vgpu[0] = '\0';
+	if (strcmp(p->mdev_mode, "legacy") == 0) {
+		snprintf(path, sizeof(path), "%s/bus/mdev/devices/%s/mdev_type",
+		    sysfs_root, vgpu_uuid(p->addr, uuid, sizeof(uuid)));
+		if ((n = readlink(path, target, sizeof(target) - 1)) <= 0)
+			return;
+		target[n] = '\0';
+		base = strrchr(target, '/');
+		snprintf(p->vgpu, sizeof(p->vgpu), "%s", base ? base + 1 :
+		    target);
+	} else {
+		snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/nvidia",
+		    sysfs_root, a);
+		if (read_int_attr(path, "current_vgpu_type", &id) == 0 &&
+		    id > 0)
+			snprintf(p->vgpu, sizeof(p->vgpu), "%d", id);
+	}
+	text_clean(p->vgpu);
+}
+
+/*
  * A vGPU-capable VF, as OpenNebula's probe reads it: MDEV_MODE "legacy"
  * when the kernel's mdev bus knows it (class/mdev_bus/ADDR), else
- * "nvidia"; PROFILES from the matching place. The caller decides which
- * devices are vGPUs (:nvidia_vendors:).
+ * "nvidia"; PROFILES from the matching place; and the vGPU it runs now.
+ * The caller decides which devices are vGPUs (:nvidia_vendors:).
  */
 void
 scan_vgpu(const char *sysfs_root, struct pp_device *p)
@@ -397,6 +429,7 @@ scan_vgpu(const char *sysfs_root, struct pp_device *p)
 	}
 	text_clean(p->profiles);
 	text_clean(p->creatable);
+	vgpu_now(sysfs_root, a, p);
 }
 
 /* What libpci does not read: SR-IOV, network interface, boot VGA. */

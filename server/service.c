@@ -100,6 +100,32 @@ service_rescan(struct pcipassd *pd, struct sync_counts *c)
 }
 
 /*
+ * At start with --bind vfio: mend what a stop between a sysfs write and
+ * its commit left (op_mend), then read sysfs again.
+ */
+int
+service_mend(struct pcipassd *pd)
+{
+	struct op_ctx		x;
+	struct pp_result	res;
+	struct sync_counts	c;
+	int			n;
+
+	memset(&res, 0, sizeof(res));
+	if (!(pd->flags & OP_BIND))
+		return 0;
+	if (service_ctx(pd, &x) < 0 || op_mend(&x, &n, &res) < 0) {
+		log_warnx("mend: %s", res.msg);
+		result_free(&res);
+		return -1;
+	}
+	result_free(&res);
+	if (n > 0)
+		log_info("mend: %d vGPU(s) put in line with the ledger", n);
+	return n > 0 ? service_rescan(pd, &c) : 0;
+}
+
+/*
  * SIGHUP: read the filter file again; on any error keep the old one.
  * Held devices the new filter does not offer stay held until released.
  */

@@ -22,7 +22,7 @@ static const char schema_sql[] =
 #include "schema.inc"
 ;
 
-#define SCHEMA_VERSION	3
+#define SCHEMA_VERSION	4
 
 static int
 exec(sqlite3 *db, const char *sql)
@@ -79,7 +79,7 @@ migrate(sqlite3 *db, const char *path, int marked)
 		goto fail;
 	}
 	if (v == 0 && (exec(db, schema_sql) < 0 ||
-	    exec(db, "PRAGMA user_version = 3") < 0))
+	    exec(db, "PRAGMA user_version = 4") < 0))
 		goto fail;
 	/* 1 -> 2: the vGPU facts of a VF; the next scan fills them in. */
 	if (v == 1 && (exec(db, "ALTER TABLE device ADD COLUMN mdev_mode "
@@ -99,6 +99,14 @@ migrate(sqlite3 *db, const char *path, int marked)
 	    exec(db, "ALTER TABLE device ADD COLUMN freed INTEGER NOT NULL "
 	    "DEFAULT 0") < 0 ||
 	    exec(db, "PRAGMA user_version = 3") < 0))
+		goto fail;
+	/* 3 -> 4: the vGPU a VF runs now (the next scan reads it), and a
+	 * removal the kernel refused. */
+	if (v >= 1 && v < 4 && (exec(db, "ALTER TABLE device ADD COLUMN "
+	    "vgpu TEXT NOT NULL DEFAULT ''") < 0 ||
+	    exec(db, "ALTER TABLE device ADD COLUMN stuck TEXT NOT NULL "
+	    "DEFAULT ''") < 0 ||
+	    exec(db, "PRAGMA user_version = 4") < 0))
 		goto fail;
 	if (exec(db, "COMMIT") < 0)
 		goto fail;
@@ -423,7 +431,8 @@ col_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 	"iommu, sriov, sriov_num, sriov_total, physfn, boot_vga, driver, " \
 	"ifname, vendor_name, device_name, class_name, offered, critical, " \
 	"present, reason, vmid, nic, mac, ip, ip6, vlan_id, network, " \
-	"req_index, mdev_mode, profiles, taken, creatable, profile, freed"
+	"req_index, mdev_mode, profiles, taken, creatable, profile, freed, " \
+	"vgpu, stuck"
 
 static void
 row_device(sqlite3_stmt *st, struct pp_device *d)
@@ -466,6 +475,8 @@ row_device(sqlite3_stmt *st, struct pp_device *d)
 	col_text(st, 34, d->creatable, sizeof(d->creatable));
 	col_text(st, 35, d->profile, sizeof(d->profile));
 	d->freed = sqlite3_column_int64(st, 36);
+	col_text(st, 37, d->vgpu, sizeof(d->vgpu));
+	col_text(st, 38, d->stuck, sizeof(d->stuck));
 }
 
 static int

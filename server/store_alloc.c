@@ -170,6 +170,32 @@ store_requests_forget(sqlite3 *db, int vmid)
 	    0, 0, NULL);
 }
 
+/*
+ * A vGPU removal the kernel refused (why): the device stays blocked with
+ * it until a scan finds the vGPU gone (store_sync clears it).
+ */
+int
+store_stuck(sqlite3 *db, struct pp_inventory *inv, pp_addr a,
+    const char *why)
+{
+	struct pp_device	*d;
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if ((st = store_stmt(db, "UPDATE device SET stuck = ?2 WHERE "
+	    "addr = ?1")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)a);
+	sqlite3_bind_text(st, 2, why, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	store_stmt_done(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	if (inv != NULL && (d = inventory_find(inv, a)) != NULL)
+		snprintf(d->stuck, sizeof(d->stuck), "%s", why);
+	return 0;
+}
+
 /* What a bind did: the device's DRIVER is now driver. */
 int
 store_driver(sqlite3 *db, struct pp_inventory *inv, pp_addr a,

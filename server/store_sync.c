@@ -16,19 +16,22 @@
 	"addr, vendor, device, class, subvendor, subdevice, header, numa, " \
 	"iommu, sriov, sriov_num, sriov_total, physfn, boot_vga, driver, " \
 	"ifname, vendor_name, device_name, class_name, offered, critical, " \
-	"mdev_mode, profiles, creatable"
+	"mdev_mode, profiles, creatable, vgpu"
 
 static const char upsert_sql[] =
 	"INSERT INTO device (" SCAN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
 	"?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-	"?21, ?22, ?23, ?24) ON CONFLICT (addr) DO UPDATE SET vendor = ?2, "
+	"?21, ?22, ?23, ?24, ?25) ON CONFLICT (addr) DO UPDATE SET "
+	"vendor = ?2, "
 	"device = ?3, "
 	"class = ?4, subvendor = ?5, subdevice = ?6, header = ?7, numa = ?8, "
 	"iommu = ?9, sriov = ?10, sriov_num = ?11, sriov_total = ?12, "
 	"physfn = ?13, boot_vga = ?14, driver = ?15, ifname = ?16, "
 	"vendor_name = ?17, device_name = ?18, class_name = ?19, "
 	"offered = ?20, critical = ?21, mdev_mode = ?22, profiles = ?23, "
-	"creatable = ?24, "
+	"creatable = ?24, vgpu = ?25, "
+	/* A refused vGPU removal ends when the vGPU is gone, however. */
+	"stuck = CASE WHEN ?25 = '' THEN '' ELSE stuck END, "
 	"present = 1, reason = ''";
 
 struct sync {
@@ -76,6 +79,7 @@ upsert(struct sync *s, const struct pp_device *d)
 	sqlite3_bind_text(st, 22, d->mdev_mode, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 23, d->profiles, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 24, d->creatable, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 25, d->vgpu, -1, SQLITE_STATIC);
 	return step(st);
 }
 
@@ -106,7 +110,8 @@ same_scan(const struct pp_device *a, const struct pp_device *b)
 	    strcmp(a->critical, b->critical) == 0 &&
 	    strcmp(a->mdev_mode, b->mdev_mode) == 0 &&
 	    strcmp(a->profiles, b->profiles) == 0 &&
-	    strcmp(a->creatable, b->creatable) == 0;
+	    strcmp(a->creatable, b->creatable) == 0 &&
+	    strcmp(a->vgpu, b->vgpu) == 0;
 }
 
 static int

@@ -28,11 +28,11 @@ done
 wrap=$ASANDIR/pcipassd
 cat > "$wrap" <<EOW
 #!/bin/sh
-ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:log_path=$ASANDIR/daemon \
+ASAN_OPTIONS=detect_leaks=1:verify_asan_link_order=0:fast_unwind_on_malloc=0:log_path=$ASANDIR/daemon \
 LSAN_OPTIONS=suppressions=$supp exec $PCIPASSD "\$@"
 EOW
 chmod 755 "$wrap"
-for suite in rpc hostile stress reconcile; do
+for suite in rpc hostile stress reconcile vgpu; do
 	if PCIPASSD=$wrap ASAN_OPTIONS=detect_leaks=0 CK_RUN_SUITE=$suite \
 	    "$TESTRUN" > "$ASANDIR/daemon-$suite.out" 2>&1; then
 		echo "asan: daemon suite $suite: clean ($(tail -n 1 \

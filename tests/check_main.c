@@ -25,6 +25,7 @@ static Suite *(*const suites[])(void) = {
 	rules_suite,
 	reconcile_suite,
 	one_suite,
+	vgpu_suite,
 };
 
 int

@@ -152,7 +152,7 @@ START_TEST(schema_created_once)
 	ck_assert_int_eq(sqlite3_prepare_v2(e.db, "PRAGMA user_version", -1,
 	    &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
 	sqlite3_finalize(st);
 	ck_assert_int_eq(sqlite3_prepare_v2(e.db, "PRAGMA journal_mode", -1,
 	    &st, NULL), SQLITE_OK);
@@ -204,6 +204,8 @@ START_TEST(migrates_version_1)
 	    "ALTER TABLE device DROP COLUMN creatable;"
 	    "ALTER TABLE device DROP COLUMN profile;"
 	    "ALTER TABLE device DROP COLUMN freed;"
+	    "ALTER TABLE device DROP COLUMN vgpu;"
+	    "ALTER TABLE device DROP COLUMN stuck;"
 	    "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_ptr_nonnull(db = store_open(e.db_path, 1));
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT (SELECT "
@@ -211,7 +213,7 @@ START_TEST(migrates_version_1)
 	    "sum(mdev_mode = '' AND profiles = '' AND taken = 0) FROM device "
 	    "WHERE vmid = 7", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
 	ck_assert_int_eq(sqlite3_column_int(st, 1), 1);
 	ck_assert_int_eq(sqlite3_column_int(st, 2), 1);
 	sqlite3_finalize(st);
@@ -238,6 +240,8 @@ START_TEST(migrates_version_2)
 	    "ALTER TABLE device DROP COLUMN creatable;"
 	    "ALTER TABLE device DROP COLUMN profile;"
 	    "ALTER TABLE device DROP COLUMN freed;"
+	    "ALTER TABLE device DROP COLUMN vgpu;"
+	    "ALTER TABLE device DROP COLUMN stuck;"
 	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_ptr_nonnull(db = store_open(e.db_path, 1));
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT (SELECT "
@@ -246,7 +250,41 @@ START_TEST(migrates_version_2)
 	    "profile = '') FROM device WHERE vmid = 7",
 	    -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
+	ck_assert_int_eq(sqlite3_column_int(st, 1), 1);
+	ck_assert_int_eq(sqlite3_column_int(st, 2), 1);
+	sqlite3_finalize(st);
+	store_close(db);
+	env_close(&e);
+}
+END_TEST
+
+/*
+ * A version 3 database (before a VF's running vGPU and a refused
+ * removal were kept) is migrated in place: holdings and their PROFILE
+ * kept, the new columns empty.
+ */
+START_TEST(migrates_version_3)
+{
+	struct env	 e;
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+
+	env_open(&e, two_gpus);
+	rescan(&e);
+	ck_assert_int_eq(sqlite3_exec(e.db, "UPDATE device SET vmid = 7, "
+	    "profile = 'nvidia-558' WHERE addr = (SELECT min(addr) FROM "
+	    "device);"
+	    "ALTER TABLE device DROP COLUMN vgpu;"
+	    "ALTER TABLE device DROP COLUMN stuck;"
+	    "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_ptr_nonnull(db = store_open(e.db_path, 1));
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT (SELECT "
+	    "user_version FROM pragma_user_version), count(*), "
+	    "sum(profile = 'nvidia-558' AND vgpu = '' AND stuck = '') FROM "
+	    "device WHERE vmid = 7", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
 	ck_assert_int_eq(sqlite3_column_int(st, 1), 1);
 	ck_assert_int_eq(sqlite3_column_int(st, 2), 1);
 	sqlite3_finalize(st);
@@ -468,6 +506,7 @@ store_suite(void)
 	tcase_add_test(tc, schema_created_once);
 	tcase_add_test(tc, migrates_version_1);
 	tcase_add_test(tc, migrates_version_2);
+	tcase_add_test(tc, migrates_version_3);
 	tcase_add_test(tc, ledger_mark);
 	tcase_add_test(tc, rescan_adds_removes_changes);
 	tcase_add_test(tc, held_device_vanishes_and_returns);

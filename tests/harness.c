@@ -197,7 +197,7 @@ spawn(struct daemon *d, const char *filter_path, const char *extra)
 	 * fake devices host-critical. Leak checks stay on for the daemon
 	 * even when the runner's are off.
 	 */
-	snprintf(cmd, sizeof(cmd), "ASAN_OPTIONS=detect_leaks=1 exec %s -d "
+	snprintf(cmd, sizeof(cmd), "ASAN_OPTIONS=detect_leaks=1:verify_asan_link_order=0 exec %s -d "
 	    "--listen %s --port %d "
 	    "--sysfs-root '%s' --filter '%s' --db '%s' --auth '%s/auth' "
 	    "--proc-root '%s/proc' --rescan 0 %s >>'%s' 2>&1",

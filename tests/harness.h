@@ -38,6 +38,7 @@ Suite	*host_suite(void);
 Suite	*rules_suite(void);
 Suite	*reconcile_suite(void);
 Suite	*one_suite(void);
+Suite	*vgpu_suite(void);
 
 /* A fresh scratch directory under $TMPDIR; removed by cleanup_dirs(). */
 const char *scratch_dir(void);

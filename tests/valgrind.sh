@@ -29,7 +29,7 @@ cat > "$wrap" <<EOW
 exec $VALGRIND --log-file=$VGDIR/daemon.%p.log $PCIPASSD "\$@"
 EOW
 chmod 755 "$wrap"
-for suite in rpc hostile reconcile; do
+for suite in rpc hostile reconcile vgpu; do
 	if PCIPASSD=$wrap PCIPASS_SLOW=1 CK_RUN_SUITE=$suite \
 	    CK_TIMEOUT_MULTIPLIER=5 \
 	    "$TESTRUN" > "$VGDIR/daemon-$suite.out" 2>&1; then
