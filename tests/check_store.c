@@ -185,111 +185,68 @@ START_TEST(schema_created_once)
 END_TEST
 
 /*
- * A version 1 database (before the vGPU columns) is migrated in place:
- * its holdings kept, the new columns there, the version raised.
+ * An older database, made by undoing the later migrations with sql, is
+ * migrated in place to version 4 on open: VM 7's holding is kept and
+ * the row matches kept (an SQL condition on the columns).
  */
+static void
+migrates(const char *sql, const char *kept)
+{
+	struct env	 e;
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	char		*q;
+
+	env_open(&e, two_gpus);
+	rescan(&e);
+	ck_assert_int_eq(sqlite3_exec(e.db, sql, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_ptr_nonnull(db = store_open(e.db_path, 1));
+	ck_assert_int_gt(asprintf(&q, "SELECT (SELECT user_version FROM "
+	    "pragma_user_version), count(*), sum(%s) FROM device WHERE "
+	    "vmid = 7", kept), 0);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	free(q);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
+	ck_assert_int_eq(sqlite3_column_int(st, 1), 1);
+	ck_assert_int_eq(sqlite3_column_int(st, 2), 1);
+	sqlite3_finalize(st);
+	store_close(db);
+	env_close(&e);
+}
+
+#define HOLD7	"UPDATE device SET vmid = 7, profiles = 'kept', profile = " \
+		"'nvidia-558' WHERE addr = (SELECT min(addr) FROM device);"
+#define DROP(c)	"ALTER TABLE device DROP COLUMN " c ";"
+
+/* Version 1: before the vGPU columns. */
 START_TEST(migrates_version_1)
 {
-	struct env	 e;
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-
-	env_open(&e, two_gpus);
-	rescan(&e);
-	ck_assert_int_eq(sqlite3_exec(e.db, "UPDATE device SET vmid = 7 "
-	    "WHERE addr = (SELECT min(addr) FROM device);"
-	    "ALTER TABLE device DROP COLUMN mdev_mode;"
-	    "ALTER TABLE device DROP COLUMN profiles;"
-	    "ALTER TABLE device DROP COLUMN taken;"
-	    "ALTER TABLE device DROP COLUMN creatable;"
-	    "ALTER TABLE device DROP COLUMN profile;"
-	    "ALTER TABLE device DROP COLUMN freed;"
-	    "ALTER TABLE device DROP COLUMN vgpu;"
-	    "ALTER TABLE device DROP COLUMN stuck;"
-	    "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
-	ck_assert_ptr_nonnull(db = store_open(e.db_path, 1));
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT (SELECT "
-	    "user_version FROM pragma_user_version), count(*), "
-	    "sum(mdev_mode = '' AND profiles = '' AND taken = 0) FROM device "
-	    "WHERE vmid = 7", -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
-	ck_assert_int_eq(sqlite3_column_int(st, 1), 1);
-	ck_assert_int_eq(sqlite3_column_int(st, 2), 1);
-	sqlite3_finalize(st);
-	store_close(db);
-	env_close(&e);
+	migrates("UPDATE device SET vmid = 7 WHERE addr = (SELECT min(addr) "
+	    "FROM device);" DROP("mdev_mode") DROP("profiles") DROP("taken")
+	    DROP("creatable") DROP("profile") DROP("freed") DROP("vgpu")
+	    DROP("stuck") "PRAGMA user_version = 1",
+	    "mdev_mode = '' AND profiles = '' AND taken = 0");
 }
 END_TEST
 
-/*
- * A version 2 database (before holdings had a time) is migrated in place:
- * its holdings kept, taken at 0 (reconcile counts them as old).
- */
+/* Version 2: before holdings had a time (taken 0: reconcile counts them
+ * as old). */
 START_TEST(migrates_version_2)
 {
-	struct env	 e;
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-
-	env_open(&e, two_gpus);
-	rescan(&e);
-	ck_assert_int_eq(sqlite3_exec(e.db, "UPDATE device SET vmid = 7, "
-	    "profiles = 'kept' WHERE addr = (SELECT min(addr) FROM device);"
-	    "ALTER TABLE device DROP COLUMN taken;"
-	    "ALTER TABLE device DROP COLUMN creatable;"
-	    "ALTER TABLE device DROP COLUMN profile;"
-	    "ALTER TABLE device DROP COLUMN freed;"
-	    "ALTER TABLE device DROP COLUMN vgpu;"
-	    "ALTER TABLE device DROP COLUMN stuck;"
-	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
-	ck_assert_ptr_nonnull(db = store_open(e.db_path, 1));
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT (SELECT "
-	    "user_version FROM pragma_user_version), count(*), "
-	    "sum(profiles = 'kept' AND taken = 0 AND creatable = '' AND "
-	    "profile = '') FROM device WHERE vmid = 7",
-	    -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
-	ck_assert_int_eq(sqlite3_column_int(st, 1), 1);
-	ck_assert_int_eq(sqlite3_column_int(st, 2), 1);
-	sqlite3_finalize(st);
-	store_close(db);
-	env_close(&e);
+	migrates(HOLD7 DROP("taken") DROP("creatable") DROP("profile")
+	    DROP("freed") DROP("vgpu") DROP("stuck") "PRAGMA user_version = 2",
+	    "profiles = 'kept' AND taken = 0 AND creatable = '' AND "
+	    "profile = ''");
 }
 END_TEST
 
-/*
- * A version 3 database (before a VF's running vGPU and a refused
- * removal were kept) is migrated in place: holdings and their PROFILE
- * kept, the new columns empty.
- */
+/* Version 3: before a VF's running vGPU and a refused removal were kept;
+ * the holding's PROFILE stays. */
 START_TEST(migrates_version_3)
 {
-	struct env	 e;
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-
-	env_open(&e, two_gpus);
-	rescan(&e);
-	ck_assert_int_eq(sqlite3_exec(e.db, "UPDATE device SET vmid = 7, "
-	    "profile = 'nvidia-558' WHERE addr = (SELECT min(addr) FROM "
-	    "device);"
-	    "ALTER TABLE device DROP COLUMN vgpu;"
-	    "ALTER TABLE device DROP COLUMN stuck;"
-	    "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
-	ck_assert_ptr_nonnull(db = store_open(e.db_path, 1));
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT (SELECT "
-	    "user_version FROM pragma_user_version), count(*), "
-	    "sum(profile = 'nvidia-558' AND vgpu = '' AND stuck = '') FROM "
-	    "device WHERE vmid = 7", -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
-	ck_assert_int_eq(sqlite3_column_int(st, 1), 1);
-	ck_assert_int_eq(sqlite3_column_int(st, 2), 1);
-	sqlite3_finalize(st);
-	store_close(db);
-	env_close(&e);
+	migrates(HOLD7 DROP("vgpu") DROP("stuck") "PRAGMA user_version = 3",
+	    "profile = 'nvidia-558' AND vgpu = '' AND stuck = ''");
 }
 END_TEST
 

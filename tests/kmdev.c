@@ -52,7 +52,6 @@ static struct watched {
 }			watched[MAXFD];
 
 int	open(const char *, int, ...);
-int	open64(const char *, int, ...);
 ssize_t	write(int, const void *, size_t);
 int	close(int);
 
@@ -512,19 +511,8 @@ open(const char *path, int flags, ...)
 	return open_common(path, flags, mode);
 }
 
-int
-open64(const char *path, int flags, ...)
-{
-	va_list	ap;
-	mode_t	mode = 0;
-
-	if (flags & O_CREAT) {
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
-	return open_common(path, flags, mode);
-}
+/* The same function under glibc's other name for it. */
+int	open64(const char *, int, ...) __attribute__((alias("open")));
 
 ssize_t
 write(int fd, const void *buf, size_t n)
