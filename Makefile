@@ -205,6 +205,12 @@ check-valgrind: all $(TESTRUN) $(STRESS) $(KMDEV)
 	    VALGRIND="$(VALGRIND)" TESTRUN=$(abspath $(TESTRUN)) \
 	    STRESS=$(abspath $(STRESS)) sh tests/valgrind.sh
 
+# The real-kernel lab: Debian's kernel under QEMU with an emulated IOMMU
+# and PCI devices, the programs run against its /sys (tests/kernel/).
+check-kernel: all
+	sh scripts/deps.sh kernel
+	bash tests/kernel/lab.sh $(BUILD)
+
 # Build the image and run the three-host compose suite (docker/README.md).
 docker-test:
 	bash docker/run-tests.sh
@@ -312,7 +318,7 @@ clean:
 # Benchmarks (bench/, docs/BENCHMARKS.md): an -O2 build of its own, wrk
 # and hyperfine from Debian when missing; BENCH_QUICK=1 for a fast pass.
 BENCH_BUILD	?= build-bench
-.PHONY: bench install-opennebula uninstall-opennebula uninstall
+.PHONY: bench install-opennebula uninstall-opennebula uninstall check-kernel
 bench: deps
 	@sh bench/deps.sh
 	@$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) CFLAGS="-O2 -g" all

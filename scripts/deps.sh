@@ -1,18 +1,23 @@
 #!/bin/sh
 # Install the Debian packages pcipass needs, only those missing; quiet
 # when everything is there. `deps.sh build` for building and running,
-# `deps.sh test` for the test suites too.
+# `deps.sh test` for the test suites too, `deps.sh kernel` for the
+# real-kernel lab (make check-kernel: QEMU, busybox, the kernel's tools;
+# the kernel itself is fetched by tests/kernel/lab.sh with apt-get
+# download, never installed).
 set -eu
 
 build="gcc make pkg-config libc6-dev libxmlrpc-core-c3-dev \
 libcurl4-openssl-dev libpci-dev pci.ids libsqlite3-dev libyaml-dev \
 libjson-c-dev libpcre2-dev uuid-dev libxml2-dev libsystemd-dev"
 test="$build check pciutils python3 curl valgrind sqlite3 procps strace git uuid-runtime libxml2-utils man-db groff-base mandoc systemd"
+kernel="$build pciutils python3 qemu-system-x86 busybox-static kmod e2fsprogs"
 
 case "${1:-build}" in
 build) want=$build ;;
 test) want=$test ;;
-*) echo "usage: deps.sh build|test" >&2; exit 2 ;;
+kernel) want=$kernel ;;
+*) echo "usage: deps.sh build|test|kernel" >&2; exit 2 ;;
 esac
 
 missing=

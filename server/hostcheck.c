@@ -56,10 +56,51 @@ host_cpu_vendor(const char *proc)
 	return v;
 }
 
+/*
+ * The IOMMU the firmware describes: ACPI's DMAR table is Intel's VT-d,
+ * IVRS is AMD-Vi; without either, the CPU's vendor guesses. (A real
+ * kernel under QEMU showed an AMD vendor string with an Intel IOMMU.)
+ */
+int
+host_iommu_kind(const struct pp_config *c)
+{
+	char		path[PATH_MAX];
+	struct stat	st;
+
+	snprintf(path, sizeof(path), "%s/firmware/acpi/tables/DMAR",
+	    c->sysfs_root);
+	if (stat(path, &st) == 0)
+		return CPU_INTEL;
+	snprintf(path, sizeof(path), "%s/firmware/acpi/tables/IVRS",
+	    c->sysfs_root);
+	if (stat(path, &st) == 0)
+		return CPU_AMD;
+	return host_cpu_vendor(c->proc_root);
+}
+
+/* The kernel parameter among words that turns the IOMMU off, or NULL. */
+static const char *
+iommu_off(const char *cmdline)
+{
+	static const char	*offs[] = { "intel_iommu=off", "amd_iommu=off",
+				    "iommu=off" };
+	const char		*p;
+	size_t			 i, n;
+
+	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
+		for (p = cmdline; (p = strstr(p, offs[i])) != NULL; p += n) {
+			n = strlen(offs[i]);
+			if ((p == cmdline || p[-1] == ' ') &&
+			    strchr(" \n", p[n]) != NULL)
+				return offs[i];
+		}
+	return NULL;
+}
 
 static void
 check_iommu(const struct host_ctx *h, struct check *c)
 {
+	const char	*off;
 	char		 dir[PATH_MAX], cmdline[4096];
 	DIR		*d;
 	struct dirent	*e;
@@ -79,7 +120,13 @@ check_iommu(const struct host_ctx *h, struct check *c)
 	if (sysfs_read_attr(h->conf.proc_root, "cmdline", cmdline,
 	    sizeof(cmdline)) < 0)
 		cmdline[0] = '\0';
-	switch (host_cpu_vendor(h->conf.proc_root)) {
+	if ((off = iommu_off(cmdline)) != NULL) {
+		line(c, 0, "IOMMU is not active (no IOMMU groups): the kernel "
+		    "command line has %s; fix: remove it (pcipass-host host "
+		    "config --cmdline), reboot", off);
+		return;
+	}
+	switch (host_iommu_kind(&h->conf)) {
 	case CPU_INTEL:
 		if (strstr(cmdline, "intel_iommu=on") != NULL)
 			line(c, 0, "IOMMU is not active (no IOMMU groups); "

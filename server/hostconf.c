@@ -207,7 +207,7 @@ gen_cmdline(const struct host_ctx *h, FILE *fp)
 {
 	const char	*iommu;
 
-	switch (host_cpu_vendor(h->conf.proc_root)) {
+	switch (host_iommu_kind(&h->conf)) {
 	case CPU_INTEL:
 		iommu = "intel_iommu=on iommu=pt";
 		break;

@@ -165,6 +165,7 @@ struct host_ctx {
 };
 enum { CPU_OTHER, CPU_INTEL, CPU_AMD };
 int	 host_cpu_vendor(const char *proc_root);
+int	 host_iommu_kind(const struct pp_config *);
 int	 host_check(const struct host_ctx *, FILE *);
 int	 host_config(const struct host_ctx *, FILE *);
 

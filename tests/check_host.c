@@ -150,6 +150,22 @@ START_TEST(check_no_iommu_amd)
 	assert_line(out, "FAIL IOMMU is not active (no IOMMU groups); fix: "
 	    "enable the IOMMU in the firmware setup and the kernel, and "
 	    "reboot\n");
+	/* The firmware's table names the IOMMU, whatever the CPU says (a
+	 * real kernel under QEMU: an AMD vendor string, an Intel IOMMU). */
+	env_file(&env, "proc/cpuinfo", "vendor_id\t: AuthenticAMD\n");
+	env_file(&env, "sys/firmware/acpi/tables/DMAR", "");
+	ck_assert_int_eq(host_run(&env, "host check", &out, NULL), 1);
+	assert_line(out, "FAIL IOMMU is not active (no IOMMU groups); fix: "
+	    "add intel_iommu=on to the kernel command line (pcipass-host "
+	    "host config --cmdline), enable VT-d in the firmware setup, "
+	    "reboot\n");
+	/* A kernel told to leave it off says so first. */
+	env_file(&env, "proc/cmdline", "BOOT_IMAGE=/vmlinuz intel_iommu=off "
+	    "quiet\n");
+	ck_assert_int_eq(host_run(&env, "host check", &out, NULL), 1);
+	assert_line(out, "FAIL IOMMU is not active (no IOMMU groups): the "
+	    "kernel command line has intel_iommu=off; fix: remove it "
+	    "(pcipass-host host config --cmdline), reboot\n");
 }
 END_TEST
 
