@@ -43,7 +43,7 @@ SRV_OBJS	:= $(SRV_SRCS:%.c=$(BUILD)/%.o)
 CORE_SRCS	:= $(addprefix server/,addr.c bind.c filter.c format.c guard.c \
 		   hostcheck.c hostconf.c inventory.c log.c match.c rules.c \
 		   reconcile.c scan.c store.c store_alloc.c store_bind.c \
-		   store_mark.c store_sync.c vgpu.c)
+		   bind_journal.c store_mark.c store_sync.c vgpu.c)
 CORE_OBJS	:= $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CORE_LIB	 = $(BUILD)/libpcipass-core.a
 LIB_SRCS	:= $(filter-out client/pcipass.c,$(wildcard client/*.c))
@@ -207,7 +207,7 @@ check-valgrind: all $(TESTRUN) $(STRESS) $(KMDEV)
 
 # The real-kernel lab: Debian's kernel under QEMU with an emulated IOMMU
 # and PCI devices, the programs run against its /sys (tests/kernel/).
-check-kernel: all
+check-kernel: all $(KMDEV)
 	sh scripts/deps.sh kernel
 	bash tests/kernel/lab.sh $(BUILD)
 

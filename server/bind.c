@@ -141,8 +141,8 @@ bind_one(const char *root, pp_addr a, const char *cur, char *msg,
 }
 
 /* Give a device back to orig ("" none). */
-static int
-restore_one(const char *root, pp_addr a, const char *orig, char *msg,
+int
+bind_restore_one(const char *root, pp_addr a, const char *orig, char *msg,
     size_t len)
 {
 	char	cur[64];
@@ -336,6 +336,8 @@ bind_devices(const char *root, sqlite3 *db, const struct pp_inventory *inv,
 		current_driver(root, all[i], cur, sizeof(cur));
 		if (strcmp(cur, VFIO_DRIVER) == 0)
 			continue;
+		if (bind_journal_add(db, all[i], cur, msg, len) < 0)
+			goto done;
 		if (store_origin_put(db, all[i], cur, vmid) < 0) {
 			snprintf(msg, len, "database error recording the "
 			    "original driver: %s", sqlite3_errmsg(db));
@@ -370,7 +372,7 @@ bind_undo(const char *root, struct bind_set *set)
 	size_t	i;
 
 	for (i = set->n; i-- > 0; )
-		restore_one(root, set->item[i].addr, set->item[i].driver, msg,
+		bind_restore_one(root, set->item[i].addr, set->item[i].driver, msg,
 		    sizeof(msg));
 }
 
@@ -392,7 +394,7 @@ restore_recorded(const char *root, sqlite3 *db, const struct bind_item *it,
 	if (it->driver[0] != '\0' && !driver_name_ok(it->driver))
 		return snprintf(msg, len, "bad driver name \"%s\" in "
 		    "bind_origin", it->driver), -1;
-	if (restore_one(root, it->addr, it->driver, msg, len) < 0)
+	if (bind_restore_one(root, it->addr, it->driver, msg, len) < 0)
 		return -1;
 	if (store_origin_forget(db, it->addr) < 0)
 		return snprintf(msg, len, "database error: %s",
@@ -512,7 +514,7 @@ unbind_devices(const char *root, sqlite3 *db, const struct pp_inventory *inv,
 				goto done;
 		} else if (asked(addr, n, all[i]) &&
 		    strcmp(cur, VFIO_DRIVER) == 0) {
-			if (restore_one(root, all[i], "", msg, len) < 0)
+			if (bind_restore_one(root, all[i], "", msg, len) < 0)
 				goto done;
 		} else
 			continue;

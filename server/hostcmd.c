@@ -314,7 +314,8 @@ cmd_bind(struct host_ctx *h, char **args, int nargs)
 		fprintf(stderr, "pcipass-host: bind: cannot record the original "
 		    "drivers in %s; undone\n", h->conf.db);
 		rc = 1;
-	}
+	} else
+		bind_journal_clear(db);
 	for (i = 0; rc == 0 && i < set.n; i++)
 		printf("%s: %s -> vfio-pci\n", addr_fmt(set.item[i].addr,
 		    ADDR_SYSFS, s, sizeof(s)), set.item[i].driver[0] ?

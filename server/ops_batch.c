@@ -108,8 +108,10 @@ commit_batch(struct batch *b)
 	pthread_mutex_unlock(&b->lock);
 	rc = store_txn_end(b->bdb, b->pending > 0, &gen);
 	pthread_mutex_lock(&b->lock);
-	if (rc == 0 && b->pending > 0)
+	if (rc == 0 && b->pending > 0) {
 		cache_committed_at(b->mem, gen);
+		bind_journal_clear(b->bdb);	/* its binds are recorded */
+	}
 	else if (rc < 0)
 		cache_invalidate(b->mem);
 	b->result[my % RESULTS] = rc;

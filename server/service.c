@@ -112,6 +112,14 @@ service_mend(struct pcipassd *pd)
 	int			n;
 
 	memset(&res, 0, sizeof(res));
+	if (service_db(pd) == NULL)
+		return -1;
+	if (bind_journal_mend(pd->conf->sysfs_root, service_db(pd), &n) < 0)
+		log_warnx("mend: some devices of the bind journal could not be "
+		    "given back; see above");
+	else if (n > 0)
+		log_info("mend: %d device(s) bound by calls that never "
+		    "committed given back to their drivers", n);
 	if (!(pd->flags & OP_BIND))
 		return 0;
 	if (service_ctx(pd, &x) < 0 || op_mend(&x, &n, &res) < 0) {

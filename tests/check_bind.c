@@ -362,6 +362,51 @@ START_TEST(daemon_restart_restores)
 }
 END_TEST
 
+/*
+ * Killed between a bind's sysfs writes and its commit (the kernel
+ * stand-in, tests/kmdev.c, sends SIGKILL after the first drivers_probe):
+ * no record of the original driver was committed, but the bind journal
+ * has it, and the restart gives the device back.
+ */
+START_TEST(daemon_crash_mid_bind)
+{
+	struct daemon	 d;
+	char		 path[1200], *log, *s;
+
+	setup_env(1);
+	env_file(&env, "kmdev/kill-after-probe", "");
+	setenv("KMDEV_ROOT", env.sys, 1);
+	setenv("LD_PRELOAD", getenv("KMDEV"), 1);
+	daemon_start(&d, env.sys, FILTER, "--bind vfio");
+	unsetenv("LD_PRELOAD");
+	rpc_dies(&d, "pci.allocate", alloc_gpu());
+	snprintf(path, sizeof(path), "%s/.pcipass.db.binding", d.dir);
+	ck_assert_str_eq(read_file(path), "0000:01:00.0 nouveau\n");
+	ck_assert_str_eq(origins(d.db), "");
+	/* The kernel had moved it. */
+	kernel_moves("0000:01:00.0", "vfio-pci");
+	daemon_restart(&d, "--bind vfio");
+	log = daemon_log(&d);
+	ck_assert_msg(strstr(log, "sysfs: echo '0000:01:00.0' > "
+	    "bus/pci/drivers_probe\n"
+	    "sysfs: echo '' > bus/pci/devices/0000:01:00.0/driver_override\n"
+	    "sysfs: echo '0000:01:00.0' > bus/pci/drivers/vfio-pci/unbind\n"
+	    "sysfs: echo '0000:01:00.0' > bus/pci/drivers_probe\n"
+	    "sysfs: echo '0000:01:00.0' > bus/pci/drivers/nouveau/bind\n") !=
+	    NULL, "%s", log);
+	snprintf(path, sizeof(path), "%s/daemon.log", d.dir);
+	ck_assert_ptr_nonnull(strstr(read_file(path), "bind journal: "
+	    "0000:01:00.0 was bound by a call that never committed: given "
+	    "back to nouveau"));
+	snprintf(path, sizeof(path), "%s/.pcipass.db.binding", d.dir);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	s = list_summary(&d);
+	ck_assert_msg(strstr(s, "0000:01:00:0 -1 free\n") != NULL, "%s", s);
+	ck_assert_str_eq(origins(d.db), "");
+	daemon_stop(&d);
+}
+END_TEST
+
 /* A bind that fails fails the allocate, and nothing changes. */
 START_TEST(daemon_bind_fails)
 {
@@ -398,6 +443,7 @@ bind_suite(void)
 	tcase_add_test(tc, unbind_probe_enough);
 	tcase_add_test(tc, already_bound);
 	tcase_add_test(tc, group_refused);
+	tcase_add_test(tc, daemon_crash_mid_bind);
 	tcase_add_test(tc, bad_addresses);
 	tcase_add_test(tc, no_vfio_driver);
 	tcase_add_test(tc, bind_from_file);

@@ -238,23 +238,6 @@ test(const char *profile)
 	return s;
 }
 
-/* A call during which the stand-in kills pcipassd: no answer comes. */
-static void
-call_dies(const char *method, const char *params)
-{
-	char	*body;
-
-	ck_assert_int_gt(asprintf(&body, "curl -s -m 20 -o /dev/null "
-	    "-H 'Content-Type: text/xml' --data-binary '<?xml version=\"1.0\"?>"
-	    "<methodCall><methodName>%s</methodName><params><param><value>"
-	    "<string>" SESSION "</string></value></param>%s</params>"
-	    "</methodCall>' http://127.0.0.1:%d/RPC2", method, params, d.port),
-	    0);
-	ck_assert_msg(system(body) != 0, "pcipassd answered: %s", body);
-	free(body);
-	daemon_kill9(&d);
-}
-
 static void
 setup(void)
 {
@@ -403,7 +386,7 @@ START_TEST(crash_mended)
 
 	start("--bind vfio");
 	ctl("kill-after-create", 1);
-	call_dies("pci.allocate", "<param><value><int>9</int></value></param>"
+	rpc_dies(&d, "pci.allocate", "<param><value><int>9</int></value></param>"
 	    "<param><value><array><data><value><struct><member><name>VENDOR"
 	    "</name><value>10de</value></member><member><name>PROFILE</name>"
 	    "<value>nvidia-559</value></member></struct></value></data>"
@@ -421,7 +404,7 @@ START_TEST(crash_mended)
 	/* Held, then killed between the remove and the commit. */
 	ck_assert_int_eq(allocate(9, "nvidia-559", NULL, &msg), 0);
 	ctl("kill-after-remove", 1);
-	call_dies("pci.release", P_INT(9));
+	rpc_dies(&d, "pci.release", P_INT(9));
 	ctl("kill-after-remove", 0);
 	ck_assert(!mdev_exists(uuid4));
 	restart("--bind vfio");

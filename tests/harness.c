@@ -371,6 +371,27 @@ rpc_as(const struct daemon *d, const char *session, const char *method,
 	return result;
 }
 
+/*
+ * A call during which pcipassd dies (a test makes it, with the kernel
+ * stand-in's kill-after-* controls): no answer comes; the daemon is
+ * reaped.
+ */
+void
+rpc_dies(struct daemon *d, const char *method, const char *params)
+{
+	char	*cmd;
+
+	ck_assert_int_gt(asprintf(&cmd, "curl -s -m 20 -o /dev/null "
+	    "-H 'Content-Type: text/xml' --data-binary '<?xml version="
+	    "\"1.0\"?><methodCall><methodName>%s</methodName><params><param>"
+	    "<value><string>" SESSION "</string></value></param>%s</params>"
+	    "</methodCall>' http://%s:%d/RPC2", method, params, d->host,
+	    d->port), 0);
+	ck_assert_msg(system(cmd) != 0, "pcipassd answered: %s", cmd);
+	free(cmd);
+	daemon_kill9(d);
+}
+
 xmlrpc_value *
 rpc(const struct daemon *d, const char *method, const char *params)
 {

@@ -81,6 +81,8 @@ xmlrpc_value *rpc_as(const struct daemon *, const char *session,
 /* [ok, value, code] of a pcipass answer; value is a new reference. */
 int	 rpc_ok(xmlrpc_value *, xmlrpc_value **value, int *code,
 	    const char **msg);
+/* A call during which pcipassd is killed: no answer; the daemon reaped. */
+void	 rpc_dies(struct daemon *, const char *method, const char *params);
 /* The fault code of a standard XML-RPC fault answer, 0 if none. */
 int	 rpc_fault(const struct daemon *, const char *xml);
 

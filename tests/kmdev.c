@@ -22,8 +22,10 @@
  * NVIDIA's time-sliced vGPUs). Each write is logged, in order, to
  * ../kmdev/log as "create VF TYPE UUID ok|EUSERS", "remove UUID ...",
  * "type VF ID ...". Control files in ../kmdev/: refuse-remove (EBUSY),
- * kill-after-create, kill-after-remove (SIGKILL once the kernel acted,
- * before pcipassd can commit: a crash between the two).
+ * kill-after-create, kill-after-remove, kill-after-probe (SIGKILL once
+ * the kernel acted, before pcipassd can commit: a crash between the
+ * two; the last after a write to bus/pci/drivers_probe, which goes to
+ * the file, or to the real kernel, as it is).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -41,7 +43,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum attr { A_NONE, A_CREATE, A_REMOVE, A_TYPE };
+enum attr { A_NONE, A_CREATE, A_REMOVE, A_TYPE, A_PROBE };
 
 #define MAXFD	1024
 
@@ -81,6 +83,8 @@ kind_of(const char *path)
 	if (strncmp(path, "bus/pci/devices/", 16) == 0 &&
 	    strcmp(strrchr(path, '/'), "/current_vgpu_type") == 0)
 		return A_TYPE;
+	if (strcmp(path, "bus/pci/drivers_probe") == 0)
+		return A_PROBE;
 	return A_NONE;
 }
 
@@ -530,6 +534,13 @@ write(int fd, const void *buf, size_t n)
 	}
 	if (w.kind == A_NONE)
 		return real_write(fd, buf, n);
+	if (w.kind == A_PROBE) {
+		ssize_t	r = real_write(fd, buf, n);
+
+		if (r == (ssize_t)n)
+			maybe_die("kill-after-probe");
+		return r;
+	}
 	m = n < sizeof(value) - 1 ? n : sizeof(value) - 1;
 	memcpy(value, buf, m);
 	value[m] = '\0';

@@ -175,5 +175,17 @@ ok(rc(on, "release") == 0 and driver(on, "released", "0000:00:03.0") ==
    re.M) is not None, "and restores e1000e and the interface on "
    "pci.release", text(on, "released") + text(on, "daemon"))
 
+ok(rc(on, "crash-allocate") != 0 and driver(on, "crashed", "0000:00:03.0")
+   == "vfio-pci", "pcipassd killed between the bind and its commit leaves "
+   "the NIC on vfio-pci", text(on, "crash-allocate") + text(on, "crashed"))
+ok(driver(on, "mended", "0000:00:03.0") == "e1000e" and re.search(
+   r"^net 0000:00:03.0 eth\d", text(on, "mended"), re.M) is not None and
+   "bind journal: 0000:00:03.0 was bound by a call that never committed: "
+   "given back to e1000e" in text(on, "crash-log"),
+   "the restart gives it back to e1000e from the bind journal",
+   text(on, "mended") + text(on, "crash-log"))
+ok(rc(on, "crash-vm") == 0 and "00:03.0" not in text(on, "crash-vm"),
+   "and VM 8 holds nothing", text(on, "crash-vm"))
+
 print("kernel lab: %d checks, %d failed" % (checks, failed))
 sys.exit(1 if failed else 0)

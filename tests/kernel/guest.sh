@@ -135,5 +135,34 @@ run released state 0000:00:03.0 e1000e
 kill $dpid
 wait $dpid
 run daemon cat /tmp/daemon.log
+
+# Killed between the bind and its commit (the kernel stand-in sends
+# SIGKILL right after drivers_probe; here the kernel itself acts): the
+# restart finds the bind journal and gives the NIC back.
+up() {		# up PORT: wait for a daemon to answer
+	i=0
+	until pcipass version -H 127.0.0.1:$1 >/dev/null 2>&1 || [ $i -ge 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+D="-d --bind vfio --listen 127.0.0.1 --port 2635 --filter $all --db /var/lib/pcipass/crash.db --auth /lab/auth --rescan 0"
+mkdir -p /kmdev
+: >/kmdev/kill-after-probe
+KMDEV_ROOT=/sys LD_PRELOAD=/lab/kmdev.so pcipassd $D >/tmp/crash.log 2>&1 &
+cpid=$!
+up 2635
+run crash-allocate pcipass allocate 8 --pci ADDRESS=0000:00:03:0 -H 127.0.0.1:2635
+wait $cpid
+run crashed state 0000:00:03.0 vfio-pci
+rm /kmdev/kill-after-probe
+pcipassd $D >>/tmp/crash.log 2>&1 &
+cpid=$!
+up 2635
+run mended state 0000:00:03.0 e1000e
+run crash-vm pcipass vm 8 -H 127.0.0.1:2635
+kill $cpid
+wait $cpid
+run crash-log cat /tmp/crash.log
 echo "LAB-DONE"
 poweroff -f
