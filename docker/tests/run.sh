@@ -188,7 +188,7 @@ phase_main() {
 	    '[ADDRESS=0002:00:01:0].STATE=blocked' \
 	    '[ADDRESS=0002:00:01:0].REASON=bridge' \
 	    '[ADDRESS=0004:02:00:0].REASON=no IOMMU group'
-	expect "h2 pci.list" h2 noargs.xml METHOD=pci.list -- ok '#.=34' \
+	expect "h2 pci.list" h2 noargs.xml METHOD=pci.list -- ok '#.=37' \
 	    '[ADDRESS=0000:01:00:0].TYPE=10de:25e2:0300' \
 	    '[ADDRESS=0000:01:00:0].DRIVER=nouveau' \
 	    '[ADDRESS=0000:02:00:0].CLASS=0108' \
@@ -298,6 +298,7 @@ phase_main() {
 	expect "malformed XML -503" h1 fault-malformed.xml -- fault=-503
 
 	phase_placement
+	phase_vgpu
 	phase_persist_setup
 }
 
@@ -377,6 +378,35 @@ phase_placement() {
 		bad "pcipass place VM 302: exit $rc: $o"
 	fi
 	call h3 vmid.xml METHOD=pci.release VMID=301 >/dev/null
+}
+
+# A vGPU on h2 (its daemon runs --bind none, as under OpenNebula: the
+# PROFILE is recorded, OpenNebula's vgpu script would make it).
+phase_vgpu() {
+	local cli=${PCIPASS:-} o rc
+	echo "# vGPU: h2's A10 VFs"
+	expect "h2 VF 0042:01:00.4 is a legacy vGPU" h2 noargs.xml METHOD=pci.list -- \
+	    ok '[ADDRESS=0042:01:00:4].MDEV_MODE=legacy' \
+	    '[ADDRESS=0042:01:00:4].PROFILES=nvidia-558,nvidia-559' \
+	    '[ADDRESS=0042:01:00:4].DEVICE_NAME=NVIDIA vGPU device'
+	expect "h2 allocate VM 601 PROFILE nvidia-559" h2 allocate-profile.xml \
+	    VMID=601 PROFILE=nvidia-559 -- ok '#.=1' 0.ADDRESS=0042:01:00:4 \
+	    0.PROFILE=nvidia-559 0.VMID=601 '0.UUID~^[0-9a-f-]{36}$'
+	if [ -z "$cli" ]; then
+		cli=$(command -v pcipass 2>/dev/null || true)
+		[ -n "$cli" ] || { [ -x "$here/../../build/pcipass" ] &&
+		    cli=$here/../../build/pcipass; }
+	fi
+	(umask 077; echo "$SESSION" >"$out/session")
+	o=$(PCIPASS_AUTH=$out/session "$cli" hostdev 601 -H 127.0.0.22:2634 2>&1); rc=$?
+	if [ $rc -eq 0 ] && grep -q "<hostdev mode='subsystem' type='mdev' model='vfio-pci'>" <<<"$o"; then
+		ok "pcipass hostdev 601: an mdev hostdev"
+	else
+		bad "pcipass hostdev 601: exit $rc: $o"
+	fi
+	expect "h2 release VM 601" h2 vmid.xml METHOD=pci.release VMID=601 -- ok .=1
+	expect "h2 VF 0042:01:00.4 free again" h2 noargs.xml METHOD=pci.list -- ok \
+	    '[ADDRESS=0042:01:00:4].STATE=free'
 }
 
 phase_persist_setup() {
@@ -461,7 +491,7 @@ phase_after_restart() {
 	    '#.=1' 0.ADDRESS=0000:02:00:0 0.VMID=401 0.STATE=used
 	expect "h2 VM 203 still holds its GPU" h2 vmid.xml METHOD=pci.vm VMID=203 -- ok \
 	    '#.=2' 0.ADDRESS=0000:01:00:0
-	expect "h2 list after the restart" h2 noargs.xml METHOD=pci.list -- ok '#.=34' \
+	expect "h2 list after the restart" h2 noargs.xml METHOD=pci.list -- ok '#.=37' \
 	    '[ADDRESS=0000:02:00:0].VMID=401' '[ADDRESS=0000:02:00:0].STATE=used'
 	expect "h2 same allocate for VM 401 returns it" h2 allocate-nvme.xml VMID=401 -- \
 	    ok 0.ADDRESS=0000:02:00:0

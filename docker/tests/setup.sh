@@ -33,7 +33,18 @@ for h in $hosts; do
 	name=${h%%:*} dump=$fixtures/${h#*:}.txt
 	[ -f "$dump" ] || { echo "setup: no fixture $dump" >&2; exit 1; }
 	rm -rf "$work/trees/$name"
+	# h2 also has an A10 whose two VFs are vGPUs (docker/tests/vgpu.dump;
+	# VF .4 on the legacy mdev bus), in a PCI domain of its own.
+	if [ "$name" = h2 ]; then
+		cat "$dump" "$here/vgpu.dump" >"$work/trees/h2.dump"
+		dump=$work/trees/h2.dump
+	fi
 	python3 "$conv" "$dump" "$work/trees/$name" 2>"$work/logs/tree-$name.log"
+done
+for t in 558 559; do
+	p=$work/trees/h2/class/mdev_bus/0042:01:00.4/mdev_supported_types/nvidia-$t
+	mkdir -p "$p"
+	echo 1 >"$p/available_instances"
 done
 printf "# every device; the allocation rules still block bridges etc.\n:filter: '*:*'\n" \
     >"$work/pci.conf"

@@ -65,6 +65,9 @@ print("--- guest: lspci -nnk")
 print(text(on, "lspci"), end="")
 print("--- guest: IOMMU groups")
 print(text(on, "groups"), end="")
+for n in ("bound-nvme", "unbound-nvme", "bound-nic", "unbound-nic"):
+    print("--- guest: " + n)
+    print(text(on, n), end="")
 print("---")
 
 ok(on["_done"], "boot with the IOMMU on ran to the end")

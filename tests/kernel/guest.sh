@@ -39,6 +39,7 @@ state() {	# state ADDR [WANT]: driver, interfaces, block devices
 	echo "net $1 $(ls /sys/bus/pci/devices/$1/net 2>/dev/null | tr '\n' ' ')"
 	echo "nvme $1 $(ls /sys/bus/pci/devices/$1/nvme 2>/dev/null | tr '\n' ' ')"
 	echo "vfio $(ls /dev/vfio 2>/dev/null | tr '\n' ' ')"
+	lspci -nnk -s "$1" 2>/dev/null | grep -v '^lspci:'
 }
 
 pair() {	# pair WANT: the two NICs behind the bridge
