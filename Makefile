@@ -145,11 +145,22 @@ check: all $(TESTRUN) $(STRESS) $(KMDEV)
 STRESS_CLIENTS	?= 32
 STRESS_SECONDS	?= 60
 STRESS_KILLS	?= 25
-stress: all $(STRESS)
+POWERCUT	 = $(BUILD)/tests/stress/powercut.so
+STRESS_CUTS	?= 25
+
+# tests/stress/powercut.c keeps what a disk would after a power cut
+# (LD_PRELOAD into pcipassd), built alone, without sanitizers.
+$(POWERCUT): tests/stress/powercut.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -fPIC -shared -O1 -g $(WARN) -o $@ $< \
+	    -ldl -lpthread
+
+stress: all $(STRESS) $(POWERCUT)
 	STRESS=$(abspath $(STRESS)) PCIPASSD=$(abspath $(PCIPASSD)) \
 	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
 	    CLIENTS=$(STRESS_CLIENTS) SECONDS=$(STRESS_SECONDS) \
-	    KILLS=$(STRESS_KILLS) sh tests/stress/run.sh
+	    KILLS=$(STRESS_KILLS) CUTS=$(STRESS_CUTS) \
+	    POWERCUT_SO=$(abspath $(POWERCUT)) sh tests/stress/run.sh
 
 FUZZ_SECONDS	?= 60
 FUZZ_HARNESSES	 = rpc filter scan template view fromxml

@@ -4,9 +4,12 @@
 #   1. load:   CLIENTS clients for SECONDS, no kills
 #   2. crash:  the same with KILLS kill -9 and restarts
 #   3. crash on a second fixture (IOMMU groups with host-driver siblings)
-#   4. hostile HTTP/XML, slow ones included (hostile.py), with figures
+#   4. power-cut: CUTS power cuts (tests/stress/powercut.c, POWERCUT_SO):
+#      only what was flushed survives, later writes in part, torn
+#   5. hostile HTTP/XML, slow ones included (hostile.py), with figures
 set -u
-: "${CLIENTS:=32}" "${SECONDS:=60}" "${KILLS:=25}"
+: "${CLIENTS:=32}" "${SECONDS:=60}" "${KILLS:=25}" "${CUTS:=25}"
+: "${POWERCUT_SO:?}"
 : "${FIXTURES:?}" "${STRESS:?}" "${PCIPASSD:?}"
 src=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pcipass-stress.XXXXXX")
@@ -48,10 +51,12 @@ run crash "$ms01" --clients "$CLIENTS" --seconds "$SECONDS" \
     --kills "$KILLS"
 run crash-legion "$legion" --clients "$CLIENTS" \
     --seconds "$((SECONDS / 2))" --kills "$((KILLS / 2))"
+run power-cut "$ms01" --clients "$CLIENTS" --seconds "$SECONDS" \
+    --power-cuts "$CUTS"
 } | tee "$out"
 n=$(grep -c 'stress: OK' "$out")
-echo "== stress runs OK: $n of 3"
-[ "$n" -eq 3 ] || status=1
+echo "== stress runs OK: $n of 4"
+[ "$n" -eq 4 ] || status=1
 
 d=$work/hostile p=$(port)
 setup "$d" "$ms01"

@@ -17,6 +17,14 @@
  * list and database agree), after every kill on a copy of the database
  * and WAL taken before the restart (integrity_check, same checks), and
  * at the end. Exit 0 only if no check failed.
+ *
+ * With --power-cuts, each kill is a power cut: the daemon runs with
+ * tests/stress/powercut.so ($POWERCUT_SO), which keeps, beside the
+ * database and its WAL, what their fsyncs made durable and the writes
+ * since; after the SIGKILL each file is rebuilt from what was durable
+ * plus a random part of the later writes, the last one possibly torn,
+ * the -shm dropped, and the daemon restarted on that. Every
+ * acknowledged change must still be there.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -88,8 +96,9 @@ static struct {
 	char	       **daemon_argv;
 	int		 check_only;
 	int		 known_detach;	/* see known() */
+	int		 power;		/* kills are power cuts */
 } opt = { 32, 4, 1000000, 0, 500, 10, 200 * 1024, "127.0.0.1", NULL,
-	NULL, "oneadmin:stress-secret", NULL, 0, NULL, 0, 0 };
+	NULL, "oneadmin:stress-secret", NULL, 0, NULL, 0, 0, 0 };
 
 static struct dev	 devs[MAXDEV];
 static int		 ndev;
@@ -233,6 +242,10 @@ daemon_spawn(void)
 		    O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(fd, 1);
 		dup2(fd, 2);
+		if (opt.power) {
+			setenv("LD_PRELOAD", getenv("POWERCUT_SO"), 1);
+			setenv("POWERCUT_DB", opt.db, 1);
+		}
 		execv(opt.daemon_argv[0], opt.daemon_argv);
 		_exit(127);
 	}
@@ -1361,6 +1374,94 @@ check_copy(const char *where)
 		fprintf(stderr, "cannot remove %s\n", copy);
 }
 
+static long	 cuts_torn, cuts_writes_kept, cuts_writes_lost;
+
+/*
+ * One file after a power cut: what was durable, then the first k of the
+ * writes since (k random), the k-th cut short at a random 512-byte
+ * boundary half the time. Nothing durable and nothing kept: no file.
+ */
+static void
+cut_file(const char *path, unsigned *seed)
+{
+	char		 p[700], d[700], *buf = NULL;
+	FILE		*pend, *out;
+	uint64_t	 off, len;
+	long		 nrec = 0, k, i;
+	int		 type, durable;
+
+	snprintf(p, sizeof(p), "%s.pending", path);
+	snprintf(d, sizeof(d), "%s.durable", path);
+	durable = access(d, F_OK) == 0;
+	if ((pend = fopen(p, "re")) != NULL) {
+		while ((type = fgetc(pend)) != EOF &&
+		    fread(&off, sizeof(off), 1, pend) == 1 &&
+		    fread(&len, sizeof(len), 1, pend) == 1) {
+			if (type == 'W')
+				fseeko(pend, (off_t)len, SEEK_CUR);
+			nrec++;
+		}
+		rewind(pend);
+	}
+	k = nrec ? (long)(rand_r(seed) % (unsigned)(nrec + 1)) : 0;
+	cuts_writes_kept += k;
+	cuts_writes_lost += nrec - k;
+	unlink(path);
+	if (!durable && k == 0) {
+		if (pend != NULL)
+			fclose(pend);
+		unlink(p);
+		return;
+	}
+	if (durable && rename(d, path) < 0)
+		violation("power cut: cannot restore %s", d);
+	if ((out = fopen(path, durable ? "r+e" : "w+e")) == NULL) {
+		violation("power cut: cannot open %s", path);
+		if (pend != NULL)
+			fclose(pend);
+		return;
+	}
+	for (i = 0; i < k && (type = fgetc(pend)) != EOF; i++) {
+		if (fread(&off, sizeof(off), 1, pend) != 1 ||
+		    fread(&len, sizeof(len), 1, pend) != 1)
+			break;
+		if (type == 'T') {
+			fflush(out);
+			if (ftruncate(fileno(out), (off_t)off) < 0)
+				violation("power cut: truncate %s", path);
+			continue;
+		}
+		if ((buf = realloc(buf, (size_t)len + 1)) == NULL ||
+		    fread(buf, 1, (size_t)len, pend) != len)
+			break;
+		if (i == k - 1 && rand_r(seed) % 2) {
+			len = (len / 512) ? (uint64_t)(rand_r(seed) %
+			    (unsigned)(len / 512)) * 512 : 0;
+			cuts_torn++;
+		}
+		fseeko(out, (off_t)off, SEEK_SET);
+		fwrite(buf, 1, (size_t)len, out);
+	}
+	free(buf);
+	fclose(out);
+	if (pend != NULL)
+		fclose(pend);
+	unlink(p);
+}
+
+/* What the disk keeps of the database when the power goes now. */
+static void
+power_cut(unsigned *seed)
+{
+	char	path[700];
+
+	cut_file(opt.db, seed);
+	snprintf(path, sizeof(path), "%s-wal", opt.db);
+	cut_file(path, seed);
+	snprintf(path, sizeof(path), "%s-shm", opt.db);
+	unlink(path);
+}
+
 static void *
 killer_main(void *arg)
 {
@@ -1383,7 +1484,10 @@ killer_main(void *arg)
 		daemon_end(SIGKILL);
 		pthread_mutex_unlock(&check_lock);
 		pthread_rwlock_wrlock(&pause_lock);
-		check_copy("after kill -9, on disk");
+		if (opt.power)
+			power_cut(&seed);
+		check_copy(opt.power ? "after a power cut, on disk" :
+		    "after kill -9, on disk");
 		daemon_spawn();
 		__atomic_store_n(&daemon_down, 0, __ATOMIC_SEQ_CST);
 		restarts++;
@@ -1497,6 +1601,10 @@ report(double elapsed, int exit_status)
 	printf("stress: kills %d, restarts %ld, calls without answer %ld, "
 	    "VMs left uncertain %ld (%ld had taken effect)\n", opt.kills,
 	    restarts, transport_errors, uncertain_total, uncertain_applied);
+	if (opt.power)
+		printf("stress: power cuts %d: writes since the last flush "
+		    "kept %ld, lost %ld, torn %ld\n", opt.kills,
+		    cuts_writes_kept, cuts_writes_lost, cuts_torn);
 	printf("stress: checkpoints %ld, database copies after kill "
 	    "integrity ok %ld, largest WAL after a kill %ld bytes\n",
 	    checkpoints, integrity_ok, wal_max);
@@ -1514,7 +1622,7 @@ usage(void)
 	    "N] [--vms-per-client N] [--seconds S] [--ops N] [--kills N] "
 	    "[--check-ms MS] [--max-hwm-mb N] [--log FILE] [--session S] "
 	    "[--check-only] [--inject forget|bridge|split] "
-	    "[--known-bug detach-split] [--seed N] -- "
+	    "[--known-bug detach-split] [--seed N] [--power-cuts N] -- "
 	    "PCIPASSD ARGS...\n");
 	exit(2);
 }
@@ -1531,6 +1639,7 @@ main(int argc, char *argv[])
 		{ "session", 1, NULL, 'S' }, { "check-only", 0, NULL, 'O' },
 		{ "inject", 1, NULL, 'i' }, { "seed", 1, NULL, 'r' },
 		{ "known-bug", 1, NULL, 'K' },
+		{ "power-cuts", 1, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
 	pthread_t		 killer, checker;
@@ -1548,6 +1657,15 @@ main(int argc, char *argv[])
 		case 's': opt.seconds = atof(optarg); break;
 		case 'o': opt.max_ops = atoi(optarg); break;
 		case 'k': opt.kills = atoi(optarg); break;
+		case 'P':
+			opt.kills = atoi(optarg);
+			opt.power = 1;
+			if (getenv("POWERCUT_SO") == NULL) {
+				fprintf(stderr, "stress: --power-cuts needs "
+				    "POWERCUT_SO (tests/stress/powercut.so)\n");
+				exit(2);
+			}
+			break;
 		case 'C': opt.check_ms = atoi(optarg); break;
 		case 'm': opt.max_hwm_kb = atol(optarg) * 1024; break;
 		case 'l': opt.log = optarg; break;
