@@ -32,7 +32,7 @@ CLI_LIBS	 = $(shell pkg-config --libs json-c libxml-2.0) \
 		   $(shell xmlrpc-c-config client --libs) -lpthread
 CHECK_LIBS	 = $(shell pkg-config --libs check)
 ALL_CFLAGS	 = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Iinclude -Iserver \
-		   -I$(BUILD) $(PKG_CFLAGS) $(CFLAGS)
+		   -I$(BUILD) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 SRV_MAINS	:= server/pcipassd.c server/hostcmd.c
 SRV_SRCS	:= $(filter-out $(SRV_MAINS),$(wildcard server/*.c))
@@ -216,6 +216,21 @@ check-valgrind: all $(TESTRUN) $(STRESS) $(KMDEV)
 	    VALGRIND="$(VALGRIND)" TESTRUN=$(abspath $(TESTRUN)) \
 	    STRESS=$(abspath $(STRESS)) sh tests/valgrind.sh
 
+# The Debian packages (debian/): pcipass, libpcipass0, libpcipass-dev,
+# built from a copy of the tree in build/deb, then checked by lintian.
+DEB_DIR		 = $(BUILD)/deb
+deb:
+	sh scripts/deps.sh deb
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	git ls-files -z | xargs -0 tar cf - | tar xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/*.deb
+
+# Install them and check the service, the CLI and purge (scripts/
+# deb-test.sh: in a systemd container when Docker answers).
+deb-test: deb
+	bash scripts/deb-test.sh $(DEB_DIR)
+
 # The real-kernel lab: Debian's kernel under QEMU with an emulated IOMMU
 # and PCI devices, the programs run against its /sys (tests/kernel/).
 check-kernel: all $(KMDEV)
@@ -329,7 +344,8 @@ clean:
 # Benchmarks (bench/, docs/BENCHMARKS.md): an -O2 build of its own, wrk
 # and hyperfine from Debian when missing; BENCH_QUICK=1 for a fast pass.
 BENCH_BUILD	?= build-bench
-.PHONY: bench install-opennebula uninstall-opennebula uninstall check-kernel
+.PHONY: bench install-opennebula uninstall-opennebula uninstall check-kernel \
+    deb deb-test
 bench: deps
 	@sh bench/deps.sh
 	@$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) CFLAGS="-O2 -g" all
