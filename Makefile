@@ -125,7 +125,7 @@ $(STRESS): $(BUILD)/tests/stress/stress.o
 # xmlrpc-c references); every daemon it starts keeps leak checking on.
 # tests/kmdev.c plays the kernel's vGPU attributes (LD_PRELOAD into
 # pcipassd), so it is built alone, without sanitizers.
-$(KMDEV): tests/kmdev.c
+$(KMDEV): tests/kmdev.c tests/preload.h
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE -fPIC -shared -O1 -g $(WARN) -o $@ $< \
 	    -ldl -lpthread
@@ -150,7 +150,7 @@ STRESS_CUTS	?= 25
 
 # tests/stress/powercut.c keeps what a disk would after a power cut
 # (LD_PRELOAD into pcipassd), built alone, without sanitizers.
-$(POWERCUT): tests/stress/powercut.c
+$(POWERCUT): tests/stress/powercut.c tests/preload.h
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE -fPIC -shared -O1 -g $(WARN) -o $@ $< \
 	    -ldl -lpthread

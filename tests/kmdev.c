@@ -43,6 +43,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "preload.h"
+
 enum attr { A_NONE, A_CREATE, A_REMOVE, A_TYPE, A_PROBE };
 
 #define MAXFD	1024
@@ -53,7 +55,6 @@ static struct watched {
 	char		 path[PATH_MAX];
 }			watched[MAXFD];
 
-int	open(const char *, int, ...);
 ssize_t	write(int, const void *, size_t);
 int	close(int);
 
@@ -501,22 +502,7 @@ open_common(const char *path, int flags, mode_t mode)
 	return fd;
 }
 
-int
-open(const char *path, int flags, ...)
-{
-	va_list	ap;
-	mode_t	mode = 0;
-
-	if (flags & O_CREAT) {
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
-	return open_common(path, flags, mode);
-}
-
-/* The same function under glibc's other name for it. */
-int	open64(const char *, int, ...) __attribute__((alias("open")));
+PRELOAD_OPEN(open_common);
 
 ssize_t
 write(int fd, const void *buf, size_t n)

@@ -25,9 +25,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../preload.h"
+
 #define MAXFD	4096
 
-int	open(const char *, int, ...);
 ssize_t	pwrite(int, const void *, size_t, off_t);
 ssize_t	write(int, const void *, size_t);
 int	ftruncate(int, off_t);
@@ -182,21 +183,7 @@ open_common(const char *path, int flags, mode_t mode)
 	return fd;
 }
 
-int
-open(const char *path, int flags, ...)
-{
-	va_list	ap;
-	mode_t	mode = 0;
-
-	if (flags & O_CREAT) {
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
-	return open_common(path, flags, mode);
-}
-
-int	open64(const char *, int, ...) __attribute__((alias("open")));
+PRELOAD_OPEN(open_common);
 
 static int
 watched(int fd)
