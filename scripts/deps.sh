@@ -27,15 +27,32 @@ for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 	    grep -q 'install ok installed' || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-
-echo "deps: installing$missing"
 if [ "$(id -u)" -ne 0 ]; then
 	SUDO=sudo
 else
 	SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
+
+# Images made like Debian's slim ones keep dpkg from unpacking
+# /usr/share/lintian (path-exclude), which leaves lintian installed but
+# unable to run: unpack it again with that path included.
+lintian_whole() {
+	[ "${1:-}" = deb ] && [ ! -e /usr/share/lintian/bin/lintian ] &&
+	    dpkg-query -W -f='${Status}' lintian 2>/dev/null |
+	    grep -q 'install ok installed' || return 0
+	echo "deps: lintian without /usr/share/lintian (dpkg path-exclude): reinstalling it whole"
+	$SUDO apt-get install -y -qq --reinstall -o \
+	    'Dpkg::Options::=--path-include=/usr/share/lintian/*' lintian >/dev/null
+}
+
+if [ -z "$missing" ]; then
+	lintian_whole "${1:-build}"
+	exit 0
+fi
+
+echo "deps: installing$missing"
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+lintian_whole "${1:-build}"
