@@ -45,8 +45,11 @@ checks() {
 		    >/dev/null 2>&1 && break
 		sleep 0.2
 	done
-	v=$($run env PCIPASS_AUTH=/etc/pcipass/auth pcipass version 2>&1) ||
-	    { say "FAIL pcipass version: $v"; return 1; }
+	v=$($run env PCIPASS_AUTH=/etc/pcipass/auth pcipass version 2>&1) || {
+		say "FAIL pcipass version: $v"
+		[ "$systemd" = 1 ] || $run tail -n 20 /var/log/pcipassd.log
+		return 1
+	}
 	say "ok   pcipass version: $v"
 	$run pkg-config --modversion pcipass >/dev/null 2>&1 ||
 	    $run test -f /usr/lib/x86_64-linux-gnu/pkgconfig/pcipass.pc ||

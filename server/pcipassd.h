@@ -244,6 +244,7 @@ int	 store_mark_check(const char *, int *);
 int	 store_mark_write(const char *);
 void	 store_mark_opened(const char *);
 int	 store_mark_same(void);
+int	 store_make_dir(const char *);
 
 /* store_alloc.c */
 int	 store_hold(sqlite3 *, struct pp_inventory *, pp_addr, int, int,

@@ -174,7 +174,9 @@ store_lock(const char *path)
 	int	fd;
 
 	snprintf(lock, sizeof(lock), "%s.lock", path);
-	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+	/* A first start without systemd's StateDirectory makes it. */
+	if (store_make_dir(lock) < 0 ||
+	    (fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
 		log_warn("store: %s", lock);
 		return -1;
 	}

@@ -42,8 +42,8 @@ store_mark_path(const char *db, char *out, size_t len)
 }
 
 /* mkdir -p of path's directory, 0700 for what it makes. */
-static int
-make_dir(const char *path)
+int
+store_make_dir(const char *path)
 {
 	char	tmp[PATH_MAX], d[PATH_MAX], *p;
 
@@ -81,7 +81,7 @@ store_mark_check(const char *path, int *marked)
 		    mark, have_db ? "empty" : "missing", mark);
 		return -1;
 	}
-	if (!have_db && make_dir(path) < 0) {
+	if (!have_db && store_make_dir(path) < 0) {
 		log_warn("store: %s: cannot make its directory", path);
 		return -1;
 	}
