@@ -35,8 +35,8 @@
 #define VFIO_DRIVER	"vfio-pci"
 
 /* A driver name fit for a path: what a sysfs link or our table holds. */
-static int
-driver_name_ok(const char *s)
+int
+bind_driver_name_ok(const char *s)
 {
 	return s[0] != '\0' && s[0] != '.' && strlen(s) < 64 &&
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -99,7 +99,7 @@ current_driver(const char *root, pp_addr a, char *out, size_t len)
 	target[n] = '\0';
 	base = strrchr(target, '/');
 	base = base ? base + 1 : target;
-	if (driver_name_ok(base))
+	if (bind_driver_name_ok(base))
 		snprintf(out, len, "%s", base);
 }
 
@@ -391,7 +391,7 @@ static int
 restore_recorded(const char *root, sqlite3 *db, const struct bind_item *it,
     char *msg, size_t len)
 {
-	if (it->driver[0] != '\0' && !driver_name_ok(it->driver))
+	if (it->driver[0] != '\0' && !bind_driver_name_ok(it->driver))
 		return snprintf(msg, len, "bad driver name \"%s\" in "
 		    "bind_origin", it->driver), -1;
 	if (bind_restore_one(root, it->addr, it->driver, msg, len) < 0)

@@ -8,6 +8,10 @@
  * committed or been rolled back (and undone). At start, a device in the
  * journal that bind_origin does not know was bound by a call that never
  * committed: it goes back to its driver (bind_journal_mend).
+ *
+ * Each program keeps its own journal (pcipassd .NAME.binding,
+ * pcipass-host .NAME.binding-host), so neither clears nor mends the
+ * other's binds in flight.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +23,15 @@
 
 #include "pcipassd.h"
 
+static const char	*suffix = "binding";	/* set once at start */
+
+/* This program's journal: .NAME.SUFFIX. */
+void
+bind_journal_use(const char *s)
+{
+	suffix = s;
+}
+
 static int
 journal_path(sqlite3 *db, char *out, size_t len)
 {
@@ -29,10 +42,10 @@ journal_path(sqlite3 *db, char *out, size_t len)
 		return -1;
 	slash = strrchr(f, '/');
 	if (slash == NULL)
-		snprintf(out, len, ".%s.binding", f);
+		snprintf(out, len, ".%s.%s", f, suffix);
 	else
-		snprintf(out, len, "%.*s/.%s.binding", (int)(slash - f), f,
-		    slash + 1);
+		snprintf(out, len, "%.*s/.%s.%s", (int)(slash - f), f,
+		    slash + 1, suffix);
 	return 0;
 }
 
@@ -99,6 +112,12 @@ bind_journal_mend(const char *root, sqlite3 *db, int *count)
 		}
 		if (strcmp(drv, "-") == 0)
 			drv[0] = '\0';
+		else if (!bind_driver_name_ok(drv)) {
+			log_warnx("%s: %s: \"%.60s\" is not a driver name; "
+			    "skipped", path, addr, drv);
+			rc = -1;
+			continue;
+		}
 		switch (store_origin_get(db, a, &it)) {
 		case 1:		/* its call committed */
 			continue;

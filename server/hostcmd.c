@@ -269,11 +269,18 @@ parse_addrs(struct host_ctx *h, char **args, int nargs, pp_addr *out,
 static int
 open_db(struct host_ctx *h, sqlite3 **db)
 {
+	int	n;
+
 	if ((*db = store_open(h->conf.db, 1)) == NULL) {
 		fprintf(stderr, "pcipass-host: cannot open the database %s\n",
 		    h->conf.db);
 		return -1;
 	}
+	/* A bind of ours that a crash left uncommitted goes back first. */
+	bind_journal_use("binding-host");
+	if (bind_journal_mend(h->conf.sysfs_root, *db, &n) == 0 && n > 0)
+		fprintf(stderr, "pcipass-host: %d device(s) of an earlier bind "
+		    "that never committed given back to their drivers\n", n);
 	if (store_begin(*db) < 0) {
 		store_close(*db);
 		return -1;

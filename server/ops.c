@@ -250,23 +250,37 @@ record_bound(sqlite3 *db, struct pp_result *res, struct pp_inventory *inv,
 	return 0;
 }
 
-/* What one call made of vGPUs, to remove if the call fails. */
+/*
+ * What one call made of vGPUs, to remove if the call fails: the address
+ * and layout of each, not a pointer into the writers' copy, which the
+ * next batch may reload once a failed commit has let go of the lock.
+ */
 struct made {
-	size_t	idx[PP_MAXREQ];
+	struct made_vgpu {
+		pp_addr	addr;
+		char	mdev_mode[8];
+	}	dev[PP_MAXREQ];
 	size_t	n;
 };
 
 /* Remove the vGPUs a failing call made, newest first. */
 static void
-vgpu_undo(const struct op_ctx *x, const struct pp_inventory *inv,
-    struct made *m)
+vgpu_undo(const struct op_ctx *x, struct made *m)
 {
-	char	msg[512];
+	struct pp_device	*d;
+	char			 msg[512];
 
-	while (m->n > 0)
-		if (vgpu_remove(x->root, &inv->dev[m->idx[--m->n]], msg,
-		    sizeof(msg)) < 0)
+	if (m->n == 0 || (d = calloc(1, sizeof(*d))) == NULL)
+		return;
+	while (m->n > 0) {
+		m->n--;
+		d->addr = m->dev[m->n].addr;
+		memcpy(d->mdev_mode, m->dev[m->n].mdev_mode,
+		    sizeof(d->mdev_mode));
+		if (vgpu_remove(x->root, d, msg, sizeof(msg)) < 0)
 			log_warnx("vgpu: undoing a failed call: %s", msg);
+	}
+	free(d);
 }
 
 /*
@@ -290,8 +304,12 @@ vgpu_held(const struct op_ctx *x, struct pp_result *res,
 		    msg, sizeof(msg))) < 0)
 			return fail(res, PP_ERR_INTERNAL, "making the vGPU of "
 			    "request %zu failed; nothing changed: %s", i, msg);
-		if (rc == 1)
-			m->idx[m->n++] = idx[i];
+		if (rc == 1) {
+			m->dev[m->n].addr = inv->dev[idx[i]].addr;
+			memcpy(m->dev[m->n].mdev_mode, inv->dev[idx[i]].mdev_mode,
+			    sizeof(m->dev[m->n].mdev_mode));
+			m->n++;
+		}
 		res->rescan = 1;
 	}
 	return 0;
@@ -324,6 +342,7 @@ hold_commit(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
 	struct made	made = { .n = 0 };
 	int64_t		now = (int64_t)time(NULL);
 	size_t		i, bidx[PP_MAXREQ], nb;
+	int		copied;
 
 	if (batch_savepoint(x->batch, db) < 0) {
 		db_error(db, res, "recording the holding");
@@ -346,22 +365,26 @@ hold_commit(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
 		db_error(db, res, "recording the holding");
 		goto undo;
 	}
-	if (copy_result(res, inv, idx, nreq) < 0 ||
-	    batch_leave(x->batch, 1, 1) < 0) {
-		if (res->err == 0)
-			fail(res, PP_ERR_INTERNAL, "database error while "
-			    "committing; nothing changed");
+	/* The answer is copied while the batch lock is held; the batch is
+	 * left whatever happens, or every writer would wait for ever. */
+	copied = copy_result(res, inv, idx, nreq);
+	if (batch_leave(x->batch, 1, 1) < 0) {
+		fail(res, PP_ERR_INTERNAL, "database error while committing; "
+		    "nothing changed");
 		if (x->flags & OP_BIND) {
-			vgpu_undo(x, inv, &made);
+			vgpu_undo(x, &made);
 			bind_undo(x->root, &set);
 		}
 		bind_set_free(&set);
 		return -1;
 	}
 	bind_set_free(&set);
+	if (copied < 0)
+		return fail(res, PP_ERR_INTERNAL, "out of memory for the "
+		    "answer; the holding is recorded: call again");
 	return 0;
 undo:
-	vgpu_undo(x, inv, &made);
+	vgpu_undo(x, &made);
 	bind_undo(x->root, &set);
 	bind_set_free(&set);
 	return abandon(x, db, res, NULL);
@@ -484,6 +507,19 @@ vgpu_release(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
 	return 0;
 }
 
+/* A release that was not recorded: its vGPUs are made again. */
+static void
+vgpu_remake(const struct op_ctx *x, const struct pp_device *v, size_t n)
+{
+	char	msg[512];
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (vgpu_make(x->root, &v[i], v[i].profile, msg,
+		    sizeof(msg)) < 0)
+			log_warnx("vgpu: a release not recorded: %s", msg);
+}
+
 static int
 release(const struct op_ctx *x, int vmid, pp_addr a, int one,
     struct pp_result *res)
@@ -523,18 +559,27 @@ release(const struct op_ctx *x, int vmid, pp_addr a, int one,
 		return abandon(x, b, res, NULL);
 	}
 	/* vGPUs made for vmid go; devices bound for it go back to their
-	 * drivers. */
-	n = vgpu_release(x, b, res, inv, v, (size_t)nv) < 0 ? -1 : n;
-	free(v);
-	if (n < 0)
+	 * drivers. If the release is not recorded after all, the vGPUs are
+	 * made again: the ledger still says the VM holds them. */
+	if (vgpu_release(x, b, res, inv, v, (size_t)nv) < 0) {
+		vgpu_remake(x, v, (size_t)nv);
+		free(v);
 		return abandon(x, b, res, NULL);
+	}
 	if (x->root != NULL)
 		bind_restore_vm(x->root, b, vmid);
-	if (batch_savepoint_end(x->batch, b, 1) < 0)
+	if (batch_savepoint_end(x->batch, b, 1) < 0) {
+		vgpu_remake(x, v, (size_t)nv);
+		free(v);
 		return abandon(x, b, res, "releasing");
-	if (batch_leave(x->batch, 1, 1) < 0)
+	}
+	if (batch_leave(x->batch, 1, 1) < 0) {
+		vgpu_remake(x, v, (size_t)nv);
+		free(v);
 		return fail(res, PP_ERR_INTERNAL, "database error while "
 		    "committing; nothing changed");
+	}
+	free(v);
 	res->count = n;
 	return 0;
 }
@@ -766,7 +811,7 @@ op_mend(const struct op_ctx *x, int *count, struct pp_result *res)
 				log_info("mend: %s: no VM holds it: its vGPU %s, "
 				    "left by a stop between the kernel and the "
 				    "ledger, removed", s, d->vgpu);
-			*count += 1;
+			*count += rc != 0;
 		}
 	}
 	if (batch_savepoint_end(x->batch, b, 1) < 0)

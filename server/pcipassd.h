@@ -139,10 +139,12 @@ void	 bind_undo(const char *, struct bind_set *);
 void	 bind_set_free(struct bind_set *);
 int	 bind_set_add(struct bind_set *, pp_addr, const char *);
 int	 bind_restore_one(const char *, pp_addr, const char *, char *, size_t);
+int	 bind_driver_name_ok(const char *);
 
 /* bind_journal.c: binds not yet committed, mended at start */
 int	 bind_journal_add(sqlite3 *, pp_addr, const char *, char *, size_t);
 void	 bind_journal_clear(sqlite3 *);
+void	 bind_journal_use(const char *);
 int	 bind_journal_mend(const char *, sqlite3 *, int *);
 int	 sysfs_write(const char *, const char *, const char *, char *, size_t);
 

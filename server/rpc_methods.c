@@ -710,6 +710,9 @@ put_value(FILE *fp, const char *text, size_t len, struct answer *shared)
 		fwrite(text, 1, len, fp);
 }
 
+static char	*registry_value(xmlrpc_env *, const char *, xmlrpc_value *,
+		    void *);
+
 /*
  * system.multicall as xmlrpc-c has it: one parameter, an array of
  * {methodName, params} structs; each result a one-element array of the
@@ -730,16 +733,20 @@ multicall(struct pcipassd *pd, xmlrpc_env *env, xmlrpc_value *params,
 	xmlrpc_env		 sub;
 	int			 n, i;
 
+	/* xmlrpc-c's own words for these faults. */
 	if ((n = xmlrpc_array_size(env, params)) != 1) {
 		xmlrpc_env_set_fault_formatted(env, XMLRPC_PARSE_ERROR,
-		    "system.multicall takes one parameter, an array of calls; "
-		    "got %d", n);
+		    "system.multicall takes one parameter, which is an array, "
+		    "each element describing one RPC.  You supplied %d "
+		    "arguments", n);
 		return -1;
 	}
 	xmlrpc_array_read_item(env, params, 0, &list);
 	if (xmlrpc_value_type(list) != XMLRPC_TYPE_ARRAY) {
 		xmlrpc_env_set_fault_formatted(env, XMLRPC_TYPE_ERROR,
-		    "system.multicall's parameter must be an array of calls");
+		    "system.multicall's parameter should be an array, each "
+		    "element describing one RPC.  But it is type %u instead.",
+		    (unsigned)xmlrpc_value_type(list));
 		xmlrpc_DECREF(list);
 		return -1;
 	}
@@ -749,8 +756,9 @@ multicall(struct pcipassd *pd, xmlrpc_env *env, xmlrpc_value *params,
 		xmlrpc_array_read_item(env, list, (unsigned)i, &item);
 		if (xmlrpc_value_type(item) != XMLRPC_TYPE_STRUCT)
 			xmlrpc_env_set_fault_formatted(env, XMLRPC_TYPE_ERROR,
-			    "call %d of system.multicall is not a struct "
-			    "(methodName, params)", i);
+			    "An element of the multicall array is type %u, but "
+			    "should be a struct (with members 'methodName' and "
+			    "'params')", (unsigned)xmlrpc_value_type(item));
 		else
 			xmlrpc_decompose_value(env, item, "{s:s,s:A,*}",
 			    "methodName", &name, "params", &p);
@@ -762,29 +770,88 @@ multicall(struct pcipassd *pd, xmlrpc_env *env, xmlrpc_value *params,
 			xmlrpc_env_set_fault_formatted(env,
 			    XMLRPC_REQUEST_REFUSED_ERROR,
 			    "Recursive system.multicall forbidden");
-		else if ((m = method_find(name)) == NULL)
-			xmlrpc_env_set_fault_formatted(&sub,
-			    XMLRPC_NO_SUCH_METHOD_ERROR,
-			    "Method '%s' not defined", name);
-		else {
+		else if ((m = method_find(name)) == NULL) {
+			/* Introspection, or no such method: the registry's. */
+			if ((text = registry_value(&sub, name, p, session)) !=
+			    NULL) {
+				fputs("<value><array><data>\r\n", fp);
+				fputs(text, fp);
+				fputs("\r\n</data></array></value>\r\n", fp);
+				free(text);
+			}
+		} else {
 			run(pd, m, &sub, p, session, b, &text, &len, &shared);
 			if (!sub.fault_occurred) {
 				fputs("<value><array><data>\r\n", fp);
 				put_value(fp, text, len, shared);
-				fputs("</data></array></value>\r\n", fp);
+				fputs("\r\n</data></array></value>\r\n", fp);
 			}
 			free(text);
 			answer_put(shared);
 		}
-		if (sub.fault_occurred)
+		if (sub.fault_occurred) {
 			rv_fault(fp, sub.fault_code, sub.fault_string);
+			fputs("\r\n", fp);
+		}
 		xmlrpc_env_clean(&sub);
 		xmlrpc_DECREF(p);
 		free((char *)name);
 	}
 	xmlrpc_DECREF(list);
-	fputs("</data></array></value>\r\n", fp);
+	fputs("</data></array></value>", fp);
 	return env->fault_occurred ? -1 : 0;
+}
+
+/*
+ * A call of a multicall that is not ours (system.listMethods, ...): the
+ * registry runs it as xmlrpc-c's own multicall would. Returns the
+ * value's XML (to free), or NULL with the fault in env.
+ */
+static char *
+registry_value(xmlrpc_env *env, const char *name, xmlrpc_value *params,
+    void *session)
+{
+	xmlrpc_env		 e;
+	xmlrpc_mem_block	*call, *resp = NULL;
+	xmlrpc_value		*v = NULL;
+	const char		*fstr = NULL;
+	char			*text = NULL;
+	size_t			 len = 0;
+	FILE			*fp;
+	int			 fcode = 0;
+
+	xmlrpc_env_init(&e);
+	call = XMLRPC_MEMBLOCK_NEW(char, &e, 0);
+	if (!e.fault_occurred)
+		xmlrpc_serialize_call(&e, call, name, params);
+	if (!e.fault_occurred)
+		xmlrpc_registry_process_call2(&e, registry,
+		    XMLRPC_MEMBLOCK_CONTENTS(char, call),
+		    XMLRPC_MEMBLOCK_SIZE(char, call), session, &resp);
+	if (!e.fault_occurred)
+		xmlrpc_parse_response2(&e, XMLRPC_MEMBLOCK_CONTENTS(char, resp),
+		    XMLRPC_MEMBLOCK_SIZE(char, resp), &v, &fcode, &fstr);
+	if (e.fault_occurred)
+		xmlrpc_env_set_fault(env, XMLRPC_INTERNAL_ERROR, e.fault_string);
+	else if (fstr != NULL)
+		xmlrpc_env_set_fault(env, fcode, fstr);
+	else if ((fp = open_memstream(&text, &len)) != NULL) {
+		rv_value(fp, env, v);
+		v = NULL;
+		if (fclose(fp) != 0 || env->fault_occurred) {
+			free(text);
+			text = NULL;
+		}
+	}
+	if (v != NULL)
+		xmlrpc_DECREF(v);
+	free((char *)fstr);
+	if (call != NULL)
+		XMLRPC_MEMBLOCK_FREE(char, call);
+	if (resp != NULL)
+		XMLRPC_MEMBLOCK_FREE(char, resp);
+	xmlrpc_env_clean(&e);
+	return text;
 }
 
 /* What is not ours: xmlrpc-c's registry answers it as it always has. */
@@ -861,11 +928,16 @@ methods_answer(struct pcipassd *pd, const char *body, size_t len,
 		}
 		free(text);
 	}
-	if (env.fault_occurred && fclose(fp) == 0) {
+	if (env.fault_occurred) {
+		int	closed = fclose(fp);
+
 		answer_put(r->shared);
 		r->shared = NULL;
 		free(r->buf);
-		if ((fp = open_memstream(&r->buf, &r->len)) == NULL) {
+		r->buf = NULL;
+		r->len = 0;
+		if (closed != 0 ||
+		    (fp = open_memstream(&r->buf, &r->len)) == NULL) {
 			r->buf = NULL;
 			r->status = 503;
 			goto done;

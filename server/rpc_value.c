@@ -7,7 +7,8 @@
  * small composite values (pci.test's verdict, counts) are built as
  * xmlrpc-c values and serialized by xmlrpc-c. The shape is oned's:
  * [true, VALUE, 0] or [false, "[method] message", CODE], with xmlrpc-c's
- * own line breaks.
+ * own line breaks: a CRLF after each item of an array or member of a
+ * struct, none after a value standing alone.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,7 @@ rv_string(FILE *fp, const char *s)
 {
 	fputs("<value><string>", fp);
 	rv_text(fp, s);
-	fputs("</string></value>\r\n", fp);
+	fputs("</string></value>", fp);
 }
 
 void
@@ -66,7 +67,7 @@ rv_device(FILE *fp, const struct pp_device *d)
 		}
 		fputs("</member>\r\n", fp);
 	}
-	fputs("</struct></value>\r\n", fp);
+	fputs("</struct></value>", fp);
 }
 
 /*
@@ -87,8 +88,9 @@ rv_devices(FILE *fp, const struct pp_inventory *inv, const size_t *idx,
 		    !device_listed(d)))
 			continue;
 		rv_device(fp, d);
+		fputs("\r\n", fp);
 	}
-	fputs("</data></array></value>\r\n", fp);
+	fputs("</data></array></value>", fp);
 }
 
 /* A value built with xmlrpc-c, serialized by it; the reference is taken. */
@@ -108,7 +110,6 @@ rv_value(FILE *fp, xmlrpc_env *env, xmlrpc_value *v)
 	if (mb != NULL)
 		XMLRPC_MEMBLOCK_FREE(char, mb);
 	xmlrpc_DECREF(v);
-	fputs("\r\n", fp);
 	return env->fault_occurred ? -1 : 0;
 }
 
@@ -123,7 +124,7 @@ rv_ok_begin(FILE *fp)
 void
 rv_ok_end(FILE *fp)
 {
-	fputs("<value><i4>0</i4></value>\r\n</data></array></value>\r\n", fp);
+	fputs("\r\n<value><i4>0</i4></value>\r\n</data></array></value>", fp);
 }
 
 /* [false, "[method] message", code] */
@@ -136,7 +137,7 @@ rv_fail(FILE *fp, const char *method, const char *msg, int code)
 	fputs("] ", fp);
 	rv_text(fp, msg);
 	fprintf(fp, "</string></value>\r\n<value><i4>%d</i4></value>\r\n"
-	    "</data></array></value>\r\n", code);
+	    "</data></array></value>", code);
 }
 
 /* A fault as system.multicall carries it: {faultCode, faultString}. */
@@ -147,7 +148,7 @@ rv_fault(FILE *fp, int code, const char *msg)
 	    "<value><i4>%d</i4></value></member>\r\n<member><name>"
 	    "faultString</name>\r\n<value><string>", code);
 	rv_text(fp, msg);
-	fputs("</string></value></member>\r\n</struct></value>\r\n", fp);
+	fputs("</string></value></member>\r\n</struct></value>", fp);
 }
 
 /* A whole fault response, as xmlrpc-c writes one. */
@@ -157,5 +158,5 @@ rv_fault_response(FILE *fp, int code, const char *msg)
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
 	    "<methodResponse>\r\n<fault>\r\n", fp);
 	rv_fault(fp, code, msg);
-	fputs("</fault>\r\n</methodResponse>\r\n", fp);
+	fputs("\r\n</fault>\r\n</methodResponse>\r\n", fp);
 }

@@ -120,6 +120,9 @@ service_mend(struct pcipassd *pd)
 	else if (n > 0)
 		log_info("mend: %d device(s) bound by calls that never "
 		    "committed given back to their drivers", n);
+	/* Their drivers changed: the inventory reads them again. */
+	if (n > 0 && service_rescan(pd, &c) < 0)
+		return -1;
 	if (!(pd->flags & OP_BIND))
 		return 0;
 	if (service_ctx(pd, &x) < 0 || op_mend(&x, &n, &res) < 0) {

@@ -1387,6 +1387,9 @@ START_TEST(multicall_same_as_alone)
 		free(body);
 		v = param_value(alone);
 		ck_assert_ptr_nonnull(strstr(v, "<boolean>1</boolean>"));
+		/* As xmlrpc-c writes it: no line break before </param>. */
+		ck_assert_msg(strstr(alone, "</data></array></value></param>")
+		    != NULL, "%s", alone);
 		if (i == 1) {
 			/* pci.vm takes a vmid: build its multicall by hand. */
 			ck_assert_int_gt(asprintf(&body, "<methodCall>"
@@ -1422,7 +1425,7 @@ END_TEST
 START_TEST(multicall_faults)
 {
 	const char	*calls[2] = { "pci.nothing " SESSION,
-			    "pci.version " SESSION };
+			    "pci.version " SESSION }, *help;
 	char		*resp;
 
 	/* An unknown method is that call's fault, not the request's. */
@@ -1439,6 +1442,19 @@ START_TEST(multicall_faults)
 	ck_assert_ptr_null(strstr(resp, "<fault>"));
 	ck_assert_ptr_nonnull(strstr(resp, "<i4>-502</i4>"));
 	ck_assert_ptr_nonnull(strstr(resp, "<string>pcipass 0.1.0</string>"));
+	free(resp);
+	/* Introspection inside a multicall, as xmlrpc-c's own does it. */
+	help = "<methodCall><methodName>system.multicall</methodName>"
+	    "<params><param><value><array><data><value><struct><member>"
+	    "<name>methodName</name><value>system.methodHelp</value>"
+	    "</member><member><name>params</name><value><array><data><value>"
+	    "pci.version</value></data></array></value></member></struct>"
+	    "</value></data></array></value></param></params></methodCall>";
+	ck_assert_int_eq(http_post(&d, "text/xml", help, strlen(help), &resp),
+	    200);
+	ck_assert_msg(strstr(resp, "<string>The daemon&apos;s version."
+	    "</string>") != NULL || strstr(resp, "<string>The daemon's "
+	    "version.</string>") != NULL, "%s", resp);
 	free(resp);
 	/* Nested, or an element not a struct: the whole call faults. */
 	calls[0] = "system.multicall " SESSION;
