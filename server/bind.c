@@ -34,9 +34,12 @@
 
 #define VFIO_DRIVER	"vfio-pci"
 
-/* A driver name fit for a path: what a sysfs link or our table holds. */
+/*
+ * A name fit for a sysfs path (a driver, a vGPU type): what a sysfs link
+ * or our table holds, never "." or "..".
+ */
 int
-bind_driver_name_ok(const char *s)
+sysfs_name_ok(const char *s)
 {
 	return s[0] != '\0' && s[0] != '.' && strlen(s) < 64 &&
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -99,7 +102,7 @@ current_driver(const char *root, pp_addr a, char *out, size_t len)
 	target[n] = '\0';
 	base = strrchr(target, '/');
 	base = base ? base + 1 : target;
-	if (bind_driver_name_ok(base))
+	if (sysfs_name_ok(base))
 		snprintf(out, len, "%s", base);
 }
 
@@ -391,7 +394,7 @@ static int
 restore_recorded(const char *root, sqlite3 *db, const struct bind_item *it,
     char *msg, size_t len)
 {
-	if (it->driver[0] != '\0' && !bind_driver_name_ok(it->driver))
+	if (it->driver[0] != '\0' && !sysfs_name_ok(it->driver))
 		return snprintf(msg, len, "bad driver name \"%s\" in "
 		    "bind_origin", it->driver), -1;
 	if (bind_restore_one(root, it->addr, it->driver, msg, len) < 0)

@@ -112,7 +112,7 @@ bind_journal_mend(const char *root, sqlite3 *db, int *count)
 		}
 		if (strcmp(drv, "-") == 0)
 			drv[0] = '\0';
-		else if (!bind_driver_name_ok(drv)) {
+		else if (!sysfs_name_ok(drv)) {
 			log_warnx("%s: %s: \"%.60s\" is not a driver name; "
 			    "skipped", path, addr, drv);
 			rc = -1;

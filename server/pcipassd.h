@@ -139,7 +139,7 @@ void	 bind_undo(const char *, struct bind_set *);
 void	 bind_set_free(struct bind_set *);
 int	 bind_set_add(struct bind_set *, pp_addr, const char *);
 int	 bind_restore_one(const char *, pp_addr, const char *, char *, size_t);
-int	 bind_driver_name_ok(const char *);
+int	 sysfs_name_ok(const char *);
 
 /* bind_journal.c: binds not yet committed, mended at start */
 int	 bind_journal_add(sqlite3 *, pp_addr, const char *, char *, size_t);
@@ -205,6 +205,7 @@ int	 inventory_copy(struct pp_inventory *, const struct pp_inventory *);
 struct pp_device *inventory_find(const struct pp_inventory *, pp_addr);
 int	 device_is_bridge(const struct pp_device *);
 int	 sysfs_read_attr(const char *, const char *, char *, size_t);
+int	 sysfs_link_base(const char *, const char *, char *, size_t);
 
 /* filter.c */
 typedef void (*filter_report_fn)(const char *msg, void *arg);

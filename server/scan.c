@@ -98,8 +98,8 @@ read_int_attr(const char *dir, const char *name, int *out)
 }
 
 /* The basename of a symlink's target, as libpci reads driver links. */
-static int
-read_link_base(const char *dir, const char *name, char *buf, size_t len)
+int
+sysfs_link_base(const char *dir, const char *name, char *buf, size_t len)
 {
 	char	 path[PATH_MAX], target[PATH_MAX], *base;
 	ssize_t	 n;
@@ -375,20 +375,16 @@ nvidia_profiles(const char *dir, struct pp_device *p)
 static void
 vgpu_now(const char *sysfs_root, const char *a, struct pp_device *p)
 {
-	char	 path[PATH_MAX], target[PATH_MAX], uuid[64], *base;
-	ssize_t	 n;
+	char	 path[PATH_MAX], uuid[64];
 	int	 id;
 
 	p->vgpu[0] = '\0';
 	if (strcmp(p->mdev_mode, "legacy") == 0) {
-		snprintf(path, sizeof(path), "%s/bus/mdev/devices/%s/mdev_type",
+		snprintf(path, sizeof(path), "%s/bus/mdev/devices/%s",
 		    sysfs_root, vgpu_uuid(p->addr, uuid, sizeof(uuid)));
-		if ((n = readlink(path, target, sizeof(target) - 1)) <= 0)
-			return;
-		target[n] = '\0';
-		base = strrchr(target, '/');
-		snprintf(p->vgpu, sizeof(p->vgpu), "%s", base ? base + 1 :
-		    target);
+		if (sysfs_link_base(path, "mdev_type", p->vgpu,
+		    sizeof(p->vgpu)) < 0)
+			p->vgpu[0] = '\0';
 	} else {
 		snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/nvidia",
 		    sysfs_root, a);
@@ -447,7 +443,7 @@ fill_extras(const char *dir, struct pp_device *p)
 		if (read_int_attr(dir, "sriov_numvfs", &p->sriov_num) < 0 ||
 		    p->sriov_num < 0)
 			p->sriov_num = 0;
-	} else if (read_link_base(dir, "physfn", buf, sizeof(buf)) == 0 &&
+	} else if (sysfs_link_base(dir, "physfn", buf, sizeof(buf)) == 0 &&
 	    addr_parse(buf, ADDR_SYSFS, &p->physfn) == 0)
 		p->sriov = SRIOV_VF;
 	if (read_int_attr(dir, "boot_vga", &p->boot_vga) < 0)
@@ -490,11 +486,11 @@ fill_device(struct pci_access *a, struct pci_dev *d, const char *devdir,
 	    PP_DOMAIN(p->addr), PP_BUS(p->addr), PP_SLOT(p->addr),
 	    PP_FUNC(p->addr));
 	p->iommu = -1;
-	if (read_link_base(dir, "iommu_group", buf, sizeof(buf)) == 0 &&
+	if (sysfs_link_base(dir, "iommu_group", buf, sizeof(buf)) == 0 &&
 	    buf[0] >= '0' && buf[0] <= '9' && (g = strtoul(buf, &end, 10),
 	    *end == '\0') && g <= 999999)
 		p->iommu = (int)g;
-	if (read_link_base(dir, "driver", buf, sizeof(buf)) < 0)
+	if (sysfs_link_base(dir, "driver", buf, sizeof(buf)) < 0)
 		buf[0] = '\0';
 	snprintf(p->driver, sizeof(p->driver), "%s", buf);
 	p->header = header_type(d, p->class);

@@ -12,25 +12,13 @@
  * The kernel's refusal (no instance left, a vGPU in use) comes back as
  * its error text.
  */
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "pcipassd.h"
-
-/* A legacy type name fit for a path, as the kernel names them. */
-static int
-type_name_ok(const char *s)
-{
-	return s[0] != '\0' && s[0] != '.' && strlen(s) < 64 &&
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789_-") == strlen(s);
-}
 
 /* NVIDIA's type ID of a PROFILE ("590" or "590 (NVIDIA A10-8Q)"). */
 static int
@@ -49,17 +37,10 @@ type_id(const char *profile, char *id, size_t len)
 static int
 mdev_type(const char *root, const char *uuid, char *out, size_t len)
 {
-	char	 path[PATH_MAX], target[PATH_MAX], *base;
-	ssize_t	 n;
+	char	dir[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/bus/mdev/devices/%s/mdev_type", root,
-	    uuid);
-	if ((n = readlink(path, target, sizeof(target) - 1)) <= 0)
-		return 0;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	snprintf(out, len, "%s", base ? base + 1 : target);
-	return 1;
+	snprintf(dir, sizeof(dir), "%s/bus/mdev/devices/%s", root, uuid);
+	return sysfs_link_base(dir, "mdev_type", out, len) == 0;
 }
 
 /* NVIDIA's current type ID of a, "0" for none; -1 if unreadable. */
@@ -67,23 +48,18 @@ static int
 current_type(const char *root, const char *a, char *out, size_t len,
     char *msg, size_t mlen)
 {
-	char	 path[PATH_MAX];
-	FILE	*f;
+	char	 dir[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/nvidia/"
-	    "current_vgpu_type", root, a);
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(msg, mlen, "cannot read %s: %s", path,
-		    strerror(errno));
+	snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s/nvidia", root, a);
+	if (sysfs_read_attr(dir, "current_vgpu_type", out, len) < 0) {
+		snprintf(msg, mlen, "cannot read %s/current_vgpu_type: %s",
+		    dir, strerror(errno));
 		return -1;
 	}
-	if (fgets(out, (int)len, f) == NULL)
-		out[0] = '\0';
-	fclose(f);
-	out[strcspn(out, " \t\r\n")] = '\0';
+	out[strcspn(out, " \t\r")] = '\0';
 	if (out[0] == '\0' || strspn(out, "0123456789") != strlen(out)) {
-		snprintf(msg, mlen, "%s: \"%.20s\" is not a type ID", path,
-		    out);
+		snprintf(msg, mlen, "%s/current_vgpu_type: \"%.20s\" is not a "
+		    "type ID", dir, out);
 		return -1;
 	}
 	if (strspn(out, "0") == strlen(out))
@@ -105,7 +81,7 @@ vgpu_make(const char *root, const struct pp_device *d, const char *profile,
 
 	addr_fmt(d->addr, ADDR_SYSFS, a, sizeof(a));
 	if (strcmp(d->mdev_mode, "legacy") == 0) {
-		if (!type_name_ok(profile))
+		if (!sysfs_name_ok(profile))
 			return snprintf(msg, len, "%s: \"%.40s\" is not a "
 			    "vGPU type name", a, profile), -1;
 		vgpu_uuid(d->addr, uuid, sizeof(uuid));

@@ -38,8 +38,8 @@ static const char dump[] =
 	A10("42:00.4", "", "31")
 	A10("42:00.5", "", "32");
 
-/* The mdev UUIDs of 41:00.4-6 (uuidgen --sha1 --namespace @x500). */
-static char	uuid4[64], uuid5[64], uuid6[64];
+/* The mdev UUIDs of 41:00.4-5 (uuidgen --sha1 --namespace @x500). */
+static char	uuid4[64], uuid5[64];
 static char	root[600], kdir[700];
 static struct daemon	d;
 
@@ -96,7 +96,6 @@ make_tree(void)
 	    "../kmdev/pool-0000:42:00.0 && : > ../kmdev/log", root);
 	uuid_of("0000:41:00:4", uuid4, sizeof(uuid4));
 	uuid_of("0000:41:00:5", uuid5, sizeof(uuid5));
-	uuid_of("0000:41:00:6", uuid6, sizeof(uuid6));
 }
 
 /* pcipassd with the kernel stand-in loaded. */
@@ -151,23 +150,40 @@ mdev_exists(const char *uuid)
 	return access(path, F_OK) == 0;
 }
 
-/* An allocate of one PROFILE request (and a second when p2). */
+/*
+ * The <param>s of a call: VMID first unless it is negative, then the
+ * requests "VENDOR=10de,PROFILE=p1" (and p2 when given).
+ */
+static const char *
+profile_params(int vmid, const char *p1, const char *p2)
+{
+	static char	buf[1024];
+	char		vm[64] = "";
+	const char	*req = "<value><struct><member><name>VENDOR</name>"
+			    "<value>10de</value></member><member><name>PROFILE"
+			    "</name><value>%s</value></member></struct></value>";
+	char		r1[300], r2[300] = "";
+
+	if (vmid >= 0)
+		snprintf(vm, sizeof(vm), "<param><value><int>%d</int></value>"
+		    "</param>", vmid);
+	snprintf(r1, sizeof(r1), req, p1);
+	if (p2 != NULL)
+		snprintf(r2, sizeof(r2), req, p2);
+	snprintf(buf, sizeof(buf), "%s<param><value><array><data>%s%s</data>"
+	    "</array></value></param>", vm, r1, r2);
+	return buf;
+}
+
+/* An allocate of one PROFILE request (and a second when p2); its code. */
 static int
 allocate(int vmid, const char *p1, const char *p2, const char **msg)
 {
-	char	 params[1024];
-	int	 code;
+	int	code;
 
-	snprintf(params, sizeof(params), "<param><value><int>%d</int>"
-	    "</value></param><param><value><array><data>"
-	    "<value><struct><member><name>VENDOR</name><value>10de</value>"
-	    "</member><member><name>PROFILE</name><value>%s</value></member>"
-	    "</struct></value>%s%s%s</data></array></value></param>", vmid,
-	    p1, p2 ? "<value><struct><member><name>VENDOR</name><value>10de"
-	    "</value></member><member><name>PROFILE</name><value>" : "",
-	    p2 ? p2 : "", p2 ? "</value></member></struct></value>" : "");
-	ck_assert(!rpc_ok(rpc(&d, "pci.allocate", params), NULL, &code, msg) ||
-	    code == 0);
+	if (rpc_ok(rpc(&d, "pci.allocate", profile_params(vmid, p1, p2)),
+	    NULL, &code, msg))
+		ck_assert_int_eq(code, 0);
 	return code;
 }
 
@@ -212,30 +228,27 @@ device(const char *addr)
 	free(s_);							\
 } while (0)
 
-/* pci.test of one PROFILE request: "FITS REASON". */
-static char *
-test(const char *profile)
+/* pci.test of one PROFILE request: FITS must be fits, REASON hold why. */
+static void
+fits(const char *profile, int fits, const char *why)
 {
-	char		 p[512], *s;
 	xmlrpc_value	*v, *f;
 	xmlrpc_env	 env;
-	xmlrpc_bool	 fits;
+	xmlrpc_bool	 got;
 	int		 code;
 
-	snprintf(p, sizeof(p), "<param><value><array><data><value><struct>"
-	    "<member><name>VENDOR</name><value>10de</value></member><member>"
-	    "<name>PROFILE</name><value>%s</value></member></struct></value>"
-	    "</data></array></value></param>", profile);
-	ck_assert(rpc_ok(rpc(&d, "pci.test", p), &v, &code, NULL));
+	ck_assert(rpc_ok(rpc(&d, "pci.test", profile_params(-1, profile,
+	    NULL)), &v, &code, NULL));
 	xmlrpc_env_init(&env);
 	xmlrpc_struct_find_value(&env, v, "FITS", &f);
-	xmlrpc_read_bool(&env, f, &fits);
+	xmlrpc_read_bool(&env, f, &got);
 	xmlrpc_DECREF(f);
+	ck_assert(!env.fault_occurred);
 	xmlrpc_env_clean(&env);
-	ck_assert_int_gt(asprintf(&s, "%d %s", fits, field_str(v, "REASON")),
-	    0);
+	ck_assert_msg(got == fits && (why == NULL || strstr(field_str(v,
+	    "REASON"), why) != NULL), "pci.test PROFILE=%s: FITS %d, REASON "
+	    "%s", profile, got, field_str(v, "REASON"));
 	xmlrpc_DECREF(v);
-	return s;
 }
 
 static void
@@ -258,7 +271,7 @@ teardown(void)
 /* Legacy: made on allocate, removed on release, instances shared. */
 START_TEST(legacy_make_remove)
 {
-	char		*log, *s, want[256];
+	char		*log, want[256];
 	const char	*msg;
 
 	start("--bind vfio");
@@ -272,13 +285,8 @@ START_TEST(legacy_make_remove)
 	/* Nothing was bound to vfio-pci: a vGPU's VF keeps its driver. */
 	DEVICE_IS("0000:41:00:4", "5 used ");
 	/* The 559 took 2 of the PF's 3: no other VF can make one now. */
-	s = test("nvidia-559");
-	ck_assert_msg(strncmp(s, "0 ", 2) == 0 && strstr(s, "no instance "
-	    "of profile nvidia-559 left") != NULL, "%s", s);
-	free(s);
-	s = test("nvidia-558");
-	ck_assert_msg(strncmp(s, "1 ", 2) == 0, "%s", s);
-	free(s);
+	fits("nvidia-559", 0, "no instance of profile nvidia-559 left");
+	fits("nvidia-558", 1, NULL);
 	ck_assert_int_eq(release(5), 1);
 	ck_assert(!mdev_exists(uuid4));
 	log = klog();
@@ -286,9 +294,7 @@ START_TEST(legacy_make_remove)
 	    "remove %s ok\n", uuid4, uuid4);
 	ck_assert_str_eq(log, want);
 	free(log);
-	s = test("nvidia-559");
-	ck_assert_msg(strncmp(s, "1 ", 2) == 0, "%s", s);
-	free(s);
+	fits("nvidia-559", 1, NULL);
 	DEVICE_IS("0000:41:00:4", "-1 free ");
 }
 END_TEST
@@ -386,11 +392,7 @@ START_TEST(crash_mended)
 
 	start("--bind vfio");
 	ctl("kill-after-create", 1);
-	rpc_dies(&d, "pci.allocate", "<param><value><int>9</int></value></param>"
-	    "<param><value><array><data><value><struct><member><name>VENDOR"
-	    "</name><value>10de</value></member><member><name>PROFILE</name>"
-	    "<value>nvidia-559</value></member></struct></value></data>"
-	    "</array></value></param>");
+	rpc_dies(&d, "pci.allocate", profile_params(9, "nvidia-559", NULL));
 	ctl("kill-after-create", 0);
 	ck_assert(mdev_exists(uuid4));
 	restart("--bind vfio");
@@ -425,7 +427,7 @@ END_TEST
 /* NVIDIA's own sysfs: the type ID into current_vgpu_type, then 0. */
 START_TEST(nvidia_make_remove)
 {
-	char		*log, *s, path[800], *cur;
+	char		*log, path[800], *cur;
 	const char	*msg;
 
 	start("--bind vfio");
@@ -436,10 +438,7 @@ START_TEST(nvidia_make_remove)
 	ck_assert_str_eq(cur, "591\n");
 	free(cur);
 	/* The 591 took the whole GPU: the other VF offers nothing now. */
-	s = test("590");
-	ck_assert_msg(strncmp(s, "0 ", 2) == 0 && strstr(s, "profile 590 "
-	    "not offered") != NULL, "%s", s);
-	free(s);
+	fits("590", 0, "profile 590 not offered");
 	ck_assert_int_eq(release(10), 1);
 	cur = read_file(path);
 	ck_assert_str_eq(cur, "0\n");
@@ -448,9 +447,7 @@ START_TEST(nvidia_make_remove)
 	ck_assert_str_eq(log, "type 0000:42:00.4 591 ok\n"
 	    "type 0000:42:00.4 0 ok\n");
 	free(log);
-	s = test("590");
-	ck_assert_msg(strncmp(s, "1 ", 2) == 0, "%s", s);
-	free(s);
+	fits("590", 1, NULL);
 }
 END_TEST
 
