@@ -150,7 +150,7 @@ STRESS_CUTS	?= 25
 
 # tests/stress/powercut.c keeps what a disk would after a power cut
 # (LD_PRELOAD into pcipassd), built alone, without sanitizers.
-$(POWERCUT): tests/stress/powercut.c tests/preload.h
+$(POWERCUT): tests/stress/powercut.c tests/stress/pending.h tests/preload.h
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE -fPIC -shared -O1 -g $(WARN) -o $@ $< \
 	    -ldl -lpthread

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "../preload.h"
+#include "pending.h"
 
 #define MAXFD	4096
 
@@ -120,10 +121,9 @@ record(int i, char type, uint64_t off, const void *data, uint64_t len)
 static void
 flush(int i)
 {
-	char		 p[PATH_MAX + 16], d[PATH_MAX + 16], *buf = NULL;
+	char		 p[PATH_MAX + 16], d[PATH_MAX + 16];
+	struct pending	 r = { 0, 0, 0, NULL };
 	FILE		*f, *out;
-	uint64_t	 off, len;
-	int		 type;
 
 	side(p, sizeof(p), i, "pending");
 	side(d, sizeof(d), i, "durable");
@@ -133,23 +133,9 @@ flush(int i)
 		fclose(f);
 		return;
 	}
-	while ((type = fgetc(f)) != EOF) {
-		if (fread(&off, sizeof(off), 1, f) != 1 ||
-		    fread(&len, sizeof(len), 1, f) != 1)
-			break;
-		if (type == 'T') {
-			fflush(out);
-			if (real_ftruncate(fileno(out), (off_t)off) < 0)
-				break;
-			continue;
-		}
-		if ((buf = realloc(buf, (size_t)len + 1)) == NULL ||
-		    fread(buf, 1, (size_t)len, f) != len)
-			break;
-		fseeko(out, (off_t)off, SEEK_SET);
-		fwrite(buf, 1, (size_t)len, out);
-	}
-	free(buf);
+	while (pending_next(f, &r) && pending_apply(out, &r, r.len) == 0)
+		;
+	free(r.buf);
 	fclose(out);
 	fclose(f);
 	f = fopen(p, "we");

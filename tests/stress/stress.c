@@ -49,6 +49,8 @@
 #include <sqlite3.h>
 #include <xmlrpc-c/base.h>
 
+#include "pending.h"
+
 #define MAXDEV		512
 #define MAXHELD		64
 #define MAXREQ		8
@@ -1384,66 +1386,44 @@ static long	 cuts_torn, cuts_writes_kept, cuts_writes_lost;
 static void
 cut_file(const char *path, unsigned *seed)
 {
-	char		 p[700], d[700], *buf = NULL;
+	char		 p[700], d[700];
+	struct pending	 r = { 0, 0, 0, NULL };
 	FILE		*pend, *out;
-	uint64_t	 off, len;
+	uint64_t	 len;
 	long		 nrec = 0, k, i;
-	int		 type, durable;
+	int		 durable;
 
 	snprintf(p, sizeof(p), "%s.pending", path);
 	snprintf(d, sizeof(d), "%s.durable", path);
 	durable = access(d, F_OK) == 0;
 	if ((pend = fopen(p, "re")) != NULL) {
-		while ((type = fgetc(pend)) != EOF &&
-		    fread(&off, sizeof(off), 1, pend) == 1 &&
-		    fread(&len, sizeof(len), 1, pend) == 1) {
-			if (type == 'W')
-				fseeko(pend, (off_t)len, SEEK_CUR);
+		while (pending_next(pend, &r))
 			nrec++;
-		}
 		rewind(pend);
 	}
 	k = nrec ? (long)(rand_r(seed) % (unsigned)(nrec + 1)) : 0;
 	cuts_writes_kept += k;
 	cuts_writes_lost += nrec - k;
 	unlink(path);
-	if (!durable && k == 0) {
-		if (pend != NULL)
-			fclose(pend);
-		unlink(p);
-		return;
-	}
 	if (durable && rename(d, path) < 0)
 		violation("power cut: cannot restore %s", d);
-	if ((out = fopen(path, durable ? "r+e" : "w+e")) == NULL) {
+	out = NULL;
+	if ((durable || k > 0) && (out = fopen(path, durable ? "r+e" :
+	    "w+e")) == NULL)
 		violation("power cut: cannot open %s", path);
-		if (pend != NULL)
-			fclose(pend);
-		return;
-	}
-	for (i = 0; i < k && (type = fgetc(pend)) != EOF; i++) {
-		if (fread(&off, sizeof(off), 1, pend) != 1 ||
-		    fread(&len, sizeof(len), 1, pend) != 1)
-			break;
-		if (type == 'T') {
-			fflush(out);
-			if (ftruncate(fileno(out), (off_t)off) < 0)
-				violation("power cut: truncate %s", path);
-			continue;
-		}
-		if ((buf = realloc(buf, (size_t)len + 1)) == NULL ||
-		    fread(buf, 1, (size_t)len, pend) != len)
-			break;
-		if (i == k - 1 && rand_r(seed) % 2) {
+	for (i = 0; out != NULL && i < k && pending_next(pend, &r); i++) {
+		len = r.len;
+		if (r.type == 'W' && i == k - 1 && rand_r(seed) % 2) {
 			len = (len / 512) ? (uint64_t)(rand_r(seed) %
 			    (unsigned)(len / 512)) * 512 : 0;
 			cuts_torn++;
 		}
-		fseeko(out, (off_t)off, SEEK_SET);
-		fwrite(buf, 1, (size_t)len, out);
+		if (pending_apply(out, &r, len) < 0)
+			violation("power cut: writing %s", path);
 	}
-	free(buf);
-	fclose(out);
+	free(r.buf);
+	if (out != NULL)
+		fclose(out);
 	if (pend != NULL)
 		fclose(pend);
 	unlink(p);
