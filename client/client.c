@@ -277,6 +277,18 @@ pcipass_list(pcipass_device_list **out, pcipass_client *c)
 }
 
 int
+pcipass_tree(pcipass_device_list **out, pcipass_client *c)
+{
+	xmlrpc_value	*v;
+	int		 rc;
+
+	*out = NULL;
+	if ((rc = call(&v, c, "pci.tree", NULL)) < 0)
+		return rc;
+	return devices(out, v, 0);
+}
+
+int
 pcipass_vm(pcipass_device_list **out, pcipass_client *c, int vmid)
 {
 	xmlrpc_value	*v;

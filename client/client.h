@@ -59,6 +59,9 @@ int	 devices_decode(pcipass_device_list **, xmlrpc_env *, xmlrpc_value *,
 xmlrpc_value *requests_encode(xmlrpc_env *, const pcipass_request_list *,
 	    int single);
 
+/* render.c: a value as Sunstone reads it ("-" when unknown) */
+const char *one_value(const char *name, const char *value);
+
 /* fit.c */
 int	 test_decode(pcipass_test_result **, xmlrpc_value *);
 

@@ -169,6 +169,30 @@ c_list(struct opts *o)
 	return print_text(s, rc);
 }
 
+static int
+c_tree(struct opts *o)
+{
+	pcipass_client		*c;
+	pcipass_device_list	*l;
+	char			*s;
+	int			 rc;
+
+	if (o->format != NULL && strcmp(o->format, "json") != 0)
+		return usage("tree takes --json, not --xml");
+	if (connect_(&c, o))
+		return EX_ERR;
+	rc = pcipass_tree(&l, c);
+	pcipass_client_free(c);
+	if (rc < 0)
+		return fail();
+	if (o->format == NULL)
+		rc = pcipass_render_tree(&s, l);
+	else
+		rc = pcipass_render_tree_json(&s, l);
+	pcipass_device_list_free(l);
+	return print_text(s, rc);
+}
+
 /* The devices of VM argv[0]: EX_OK, or the exit code to return. */
 static int
 vm_devices(struct opts *o, pcipass_device_list **l)
@@ -510,6 +534,9 @@ static const struct command commands[] = {
 	{ "list", c_list, 0, 0, "[-H host:port] [--json|--xml] "
 	    "[--columns CLASS,VENDOR,NUMA,IOMMU,STATE,REASON,PROFILES]",
 	    "the host's devices (onehost table, JSON or pci.info XML)" },
+	{ "tree", c_tree, 0, 0, "[-H host:port] [--json]",
+	    "the PCI hierarchy as lspci -t draws it, with each function's "
+	    "IOMMU group, driver, STATE, holder and REASON" },
 	{ "vm", c_vm, 1, 0, "VMID [-H host:port]",
 	    "the devices a VM holds" },
 	{ "hostdev", c_hostdev, 1, 0, "VMID [-H host:port]",
@@ -552,7 +579,8 @@ static const struct command commands[] = {
 static const struct flag flags[] = {
 	{ "host", 'H', "HOST[:PORT]", "the daemon (default $PCIPASS_ENDPOINT, "
 	    "else 127.0.0.1:2634); place takes several" },
-	{ "json", 'j', NULL, "list: the JSON Sunstone reads" },
+	{ "json", 'j', NULL, "list: the JSON Sunstone reads; tree: the "
+	    "hierarchy as JSON" },
 	{ "xml", 'x', NULL, "list: the <PCI_DEVICES> XML of pci.info" },
 	{ "columns", 'c', "A,B,...", "list, vm: more columns (CLASS, VENDOR, "
 	    "NUMA, IOMMU, STATE, REASON, PROFILES)" },

@@ -153,7 +153,7 @@ pcipass_render_table(char **out, const pcipass_device_list *l,
  * are "-" when unknown (the daemon sends -1 or ""), as the probe writes
  * them. VMID stays "-1" when free, as in oned.
  */
-static const char *
+const char *
 one_value(const char *name, const char *value)
 {
 	static const char *const dashed[] = { "NUMA_NODE", "IOMMU_GROUP",

@@ -1,4 +1,4 @@
--- pcipass database, version 4. The daemon applies this file to a new
+-- pcipass database, version 5. The daemon applies this file to a new
 -- database and sets PRAGMA user_version; an older database is brought
 -- up by the migration steps keyed by user_version (server/store.c).
 
@@ -13,6 +13,8 @@ CREATE TABLE device (
 	subvendor	INTEGER NOT NULL,
 	subdevice	INTEGER NOT NULL,
 	header		INTEGER NOT NULL,	-- 1, 2: bridge
+	secondary	INTEGER NOT NULL DEFAULT -1,	-- a bridge's buses
+	subordinate	INTEGER NOT NULL DEFAULT -1,	-- (pcipass tree), else -1
 	numa		INTEGER NOT NULL,	-- -1 unknown
 	iommu		INTEGER NOT NULL,	-- -1 no group
 	sriov		INTEGER NOT NULL,	-- 0 no, 1 pf, 2 vf

@@ -152,6 +152,9 @@ int	 pcipass_list(pcipass_device_list **out, pcipass_client *);
 int	 pcipass_info(char **out, pcipass_client *);
 int	 pcipass_probe(char **out, pcipass_client *);
 int	 pcipass_version(char **out, pcipass_client *);
+/* pci.tree: every function the daemon's last scan saw, offered or not,
+ * with OFFERED, SECONDARY and SUBORDINATE (a bridge's buses, else -1). */
+int	 pcipass_tree(pcipass_device_list **out, pcipass_client *);
 int	 pcipass_vm(pcipass_device_list **out, pcipass_client *, int vmid);
 /* vmid -1: test without a VM. *out: free with pcipass_test_result_free(). */
 int	 pcipass_test(pcipass_test_result **out, pcipass_client *,
@@ -192,6 +195,13 @@ int	 pcipass_render_table(char **out, const pcipass_device_list *,
 	    unsigned columns);
 /* {"HOST_SHARE": {"PCI_DEVICES": {"PCI": [...]}}}, every value a string. */
 int	 pcipass_render_json(char **out, const pcipass_device_list *);
+/* From pcipass_tree()'s list: the hierarchy as `lspci -t` draws it, each
+ * line followed by the IOMMU group, driver, STATE, holder and name of the
+ * function it ends at, a REASON on a "why:" line below; or as JSON,
+ * {"PCI_TREE": [bus...]}, a bus {"DOMAIN", "BUS", "DEVICES": [...]}, a
+ * bridge's buses in its "BUSES". */
+int	 pcipass_render_tree(char **out, const pcipass_device_list *);
+int	 pcipass_render_tree_json(char **out, const pcipass_device_list *);
 /* libvirt <hostdev> elements, one per device. */
 int	 pcipass_render_hostdev(char **out, const pcipass_device_list *);
 

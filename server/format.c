@@ -73,10 +73,6 @@ add_hex(struct pp_field *f, size_t *n, const char *name, unsigned v,
 }
 
 /*
- * Every field of a device, in the probe template's order first, then the
- * fields that are ours. Returns how many were written to f.
- */
-/*
  * A vGPU's UUID as OpenNebula makes it, the same for an address on every
  * run: the SHA-1 name-based UUID of ADDRESS in the X.500 namespace
  * (`uuidgen --sha1 --namespace @x500 --name ADDRESS`).
@@ -94,6 +90,10 @@ vgpu_uuid(pp_addr a, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Every field of a device, in the probe template's order first, then the
+ * fields that are ours. Returns how many were written to f.
+ */
 size_t
 device_fields(const struct pp_device *d, struct pp_field *f)
 {
@@ -145,6 +145,22 @@ device_fields(const struct pp_device *d, struct pp_field *f)
 	}
 	if (d->vmid >= 0 && d->profile[0] != '\0')
 		add_str(f, &n, "PROFILE", d->profile, 0);
+	return n;
+}
+
+/*
+ * A function as pci.tree gives it: its device fields, whether the filter
+ * offers it, and a bridge's secondary and subordinate bus (-1 for any
+ * other function), from which pcipass tree draws the hierarchy.
+ */
+size_t
+tree_fields(const struct pp_device *d, struct pp_field *f)
+{
+	size_t	n = device_fields(d, f);
+
+	add_int(f, &n, "OFFERED", d->offered, 0);
+	add_int(f, &n, "SECONDARY", d->secondary, 0);
+	add_int(f, &n, "SUBORDINATE", d->subordinate, 0);
 	return n;
 }
 

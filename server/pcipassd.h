@@ -40,6 +40,8 @@ struct pp_device {
 	unsigned	 vendor, device, class;	/* class: base << 8 | sub */
 	unsigned	 subvendor, subdevice;
 	int		 header;		/* 0, 1, 2; -1 unknown */
+	int		 secondary, subordinate;	/* a bridge's buses,
+						   else -1 */
 	int		 numa;			/* -1 unknown */
 	int		 iommu;			/* -1 no group */
 	enum pp_sriov	 sriov;
@@ -457,6 +459,7 @@ struct pp_field {
 };
 #define PP_MAXFIELDS	40
 size_t	 device_fields(const struct pp_device *, struct pp_field *);
+size_t	 tree_fields(const struct pp_device *, struct pp_field *);
 int	 format_probe(FILE *, const struct pp_inventory *);
 char	*format_info(const struct pp_inventory *);
 int	 device_listed(const struct pp_device *);

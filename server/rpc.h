@@ -43,6 +43,7 @@ extern const char rv_head[], rv_tail[];
 void	 rv_text(FILE *, const char *);
 void	 rv_string(FILE *, const char *);
 void	 rv_device(FILE *, const struct pp_device *);
+void	 rv_tree(FILE *, const struct pp_inventory *);
 void	 rv_devices(FILE *, const struct pp_inventory *, const size_t *,
 	    size_t, int);
 int	 rv_value(FILE *, xmlrpc_env *, xmlrpc_value *);

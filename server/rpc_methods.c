@@ -187,6 +187,24 @@ m_vm(struct call *c)
 }
 
 static int
+m_tree(struct call *c)
+{
+	struct snapshot	*sn;
+	sqlite3		*db;
+
+	if ((db = db_or_fail(c)) == NULL)
+		return 0;
+	if ((sn = snapshot_get(c->pd->mem, db, c->pd->flags)) == NULL)
+		return fail(c, PP_ERR_INTERNAL, "database error while reading "
+		    "the inventory; nothing changed");
+	rv_ok_begin(c->out);
+	rv_tree(c->out, snapshot_inv(sn));
+	rv_ok_end(c->out);
+	snapshot_put(sn);
+	return 0;
+}
+
+static int
 m_version(struct call *c)
 {
 	rv_ok_begin(c->out);
@@ -493,6 +511,9 @@ static const struct method methods[] = {
 	    "session, holdings, as_of, apply",
 	    "Compare this host's holdings with the frontend's view; act "
 	    "only with apply (holdings, as_of, apply)." },
+	{ "pci.tree", m_tree, "", 0, 0, "A:s", "session",
+	    "Every function the last scan saw, offered or not, with a "
+	    "bridge's buses: the host's PCI hierarchy." },
 	{ "pci.version", m_version, "", 0, 0, "A:s", "session",
 	    "The daemon's version." },
 };

@@ -48,13 +48,11 @@ rv_string(FILE *fp, const char *s)
 	fputs("</string></value>", fp);
 }
 
-void
-rv_device(FILE *fp, const struct pp_device *d)
+static void
+rv_fields(FILE *fp, const struct pp_field *f, size_t n)
 {
-	struct pp_field	 f[PP_MAXFIELDS];
-	size_t		 n, i;
+	size_t	i;
 
-	n = device_fields(d, f);
 	fputs("<value><struct>\r\n", fp);
 	for (i = 0; i < n; i++) {
 		fprintf(fp, "<member><name>%s</name>\r\n", f[i].name);
@@ -68,6 +66,14 @@ rv_device(FILE *fp, const struct pp_device *d)
 		fputs("</member>\r\n", fp);
 	}
 	fputs("</struct></value>", fp);
+}
+
+void
+rv_device(FILE *fp, const struct pp_device *d)
+{
+	struct pp_field	 f[PP_MAXFIELDS];
+
+	rv_fields(fp, f, device_fields(d, f));
 }
 
 /*
@@ -88,6 +94,23 @@ rv_devices(FILE *fp, const struct pp_inventory *inv, const size_t *idx,
 		    !device_listed(d)))
 			continue;
 		rv_device(fp, d);
+		fputs("\r\n", fp);
+	}
+	fputs("</data></array></value>", fp);
+}
+
+/* pci.tree's array: every function present, with tree_fields(). */
+void
+rv_tree(FILE *fp, const struct pp_inventory *inv)
+{
+	struct pp_field	 f[PP_MAXFIELDS];
+	size_t		 i;
+
+	fputs("<value><array><data>\r\n", fp);
+	for (i = 0; i < inv->ndev; i++) {
+		if (!inv->dev[i].present)
+			continue;
+		rv_fields(fp, f, tree_fields(&inv->dev[i], f));
 		fputs("\r\n", fp);
 	}
 	fputs("</data></array></value>", fp);

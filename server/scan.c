@@ -212,6 +212,23 @@ header_type(struct pci_dev *d, unsigned class)
 }
 
 /*
+ * A bridge's secondary and subordinate bus, as lspci -t reads them: the
+ * same two bytes in a PCI-PCI (type 1) and a CardBus (type 2) header.
+ */
+static void
+bridge_buses(struct pci_dev *d, struct pp_device *p)
+{
+	u8	b[2];
+
+	p->secondary = p->subordinate = -1;
+	if ((p->header == 1 || p->header == 2) &&
+	    pci_read_block(d, PCI_SECONDARY_BUS, b, 2)) {
+		p->secondary = b[0];
+		p->subordinate = b[1];
+	}
+}
+
+/*
  * A name as OpenNebula's probe takes it: what `lspci -mmnn` prints
  * ("Name [id]", libpci's mixed form) less a trailing " [xxxx]" of four
  * characters. So a device missing from pci.ids is "Device", not "Device
@@ -494,6 +511,7 @@ fill_device(struct pci_access *a, struct pci_dev *d, const char *devdir,
 		buf[0] = '\0';
 	snprintf(p->driver, sizeof(p->driver), "%s", buf);
 	p->header = header_type(d, p->class);
+	bridge_buses(d, p);
 	p->vmid = -1;
 	p->req_index = -1;
 	p->present = 1;

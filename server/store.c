@@ -22,7 +22,7 @@ static const char schema_sql[] =
 #include "schema.inc"
 ;
 
-#define SCHEMA_VERSION	4
+#define SCHEMA_VERSION	5
 
 static int
 exec(sqlite3 *db, const char *sql)
@@ -79,7 +79,7 @@ migrate(sqlite3 *db, const char *path, int marked)
 		goto fail;
 	}
 	if (v == 0 && (exec(db, schema_sql) < 0 ||
-	    exec(db, "PRAGMA user_version = 4") < 0))
+	    exec(db, "PRAGMA user_version = 5") < 0))
 		goto fail;
 	/* 1 -> 2: the vGPU facts of a VF; the next scan fills them in. */
 	if (v == 1 && (exec(db, "ALTER TABLE device ADD COLUMN mdev_mode "
@@ -107,6 +107,14 @@ migrate(sqlite3 *db, const char *path, int marked)
 	    exec(db, "ALTER TABLE device ADD COLUMN stuck TEXT NOT NULL "
 	    "DEFAULT ''") < 0 ||
 	    exec(db, "PRAGMA user_version = 4") < 0))
+		goto fail;
+	/* 4 -> 5: a bridge's secondary and subordinate bus (the next scan
+	 * reads them). */
+	if (v >= 1 && v < 5 && (exec(db, "ALTER TABLE device ADD COLUMN "
+	    "secondary INTEGER NOT NULL DEFAULT -1") < 0 ||
+	    exec(db, "ALTER TABLE device ADD COLUMN subordinate INTEGER NOT "
+	    "NULL DEFAULT -1") < 0 ||
+	    exec(db, "PRAGMA user_version = 5") < 0))
 		goto fail;
 	if (exec(db, "COMMIT") < 0)
 		goto fail;
@@ -434,7 +442,7 @@ col_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 	"ifname, vendor_name, device_name, class_name, offered, critical, " \
 	"present, reason, vmid, nic, mac, ip, ip6, vlan_id, network, " \
 	"req_index, mdev_mode, profiles, taken, creatable, profile, freed, " \
-	"vgpu, stuck"
+	"vgpu, stuck, secondary, subordinate"
 
 static void
 row_device(sqlite3_stmt *st, struct pp_device *d)
@@ -479,6 +487,8 @@ row_device(sqlite3_stmt *st, struct pp_device *d)
 	d->freed = sqlite3_column_int64(st, 36);
 	col_text(st, 37, d->vgpu, sizeof(d->vgpu));
 	col_text(st, 38, d->stuck, sizeof(d->stuck));
+	d->secondary = sqlite3_column_int(st, 39);
+	d->subordinate = sqlite3_column_int(st, 40);
 }
 
 static int

@@ -16,12 +16,12 @@
 	"addr, vendor, device, class, subvendor, subdevice, header, numa, " \
 	"iommu, sriov, sriov_num, sriov_total, physfn, boot_vga, driver, " \
 	"ifname, vendor_name, device_name, class_name, offered, critical, " \
-	"mdev_mode, profiles, creatable, vgpu"
+	"mdev_mode, profiles, creatable, vgpu, secondary, subordinate"
 
 static const char upsert_sql[] =
 	"INSERT INTO device (" SCAN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
 	"?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-	"?21, ?22, ?23, ?24, ?25) ON CONFLICT (addr) DO UPDATE SET "
+	"?21, ?22, ?23, ?24, ?25, ?26, ?27) ON CONFLICT (addr) DO UPDATE SET "
 	"vendor = ?2, "
 	"device = ?3, "
 	"class = ?4, subvendor = ?5, subdevice = ?6, header = ?7, numa = ?8, "
@@ -29,7 +29,7 @@ static const char upsert_sql[] =
 	"physfn = ?13, boot_vga = ?14, driver = ?15, ifname = ?16, "
 	"vendor_name = ?17, device_name = ?18, class_name = ?19, "
 	"offered = ?20, critical = ?21, mdev_mode = ?22, profiles = ?23, "
-	"creatable = ?24, vgpu = ?25, "
+	"creatable = ?24, vgpu = ?25, secondary = ?26, subordinate = ?27, "
 	/* A refused vGPU removal ends when the vGPU is gone, however. */
 	"stuck = CASE WHEN ?25 = '' THEN '' ELSE stuck END, "
 	"present = 1, reason = ''";
@@ -80,6 +80,8 @@ upsert(struct sync *s, const struct pp_device *d)
 	sqlite3_bind_text(st, 23, d->profiles, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 24, d->creatable, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 25, d->vgpu, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 26, d->secondary);
+	sqlite3_bind_int(st, 27, d->subordinate);
 	return step(st);
 }
 
@@ -98,6 +100,8 @@ same_scan(const struct pp_device *a, const struct pp_device *b)
 	return a->vendor == b->vendor && a->device == b->device &&
 	    a->class == b->class && a->subvendor == b->subvendor &&
 	    a->subdevice == b->subdevice && a->header == b->header &&
+	    a->secondary == b->secondary &&
+	    a->subordinate == b->subordinate &&
 	    a->numa == b->numa && a->iommu == b->iommu &&
 	    a->sriov == b->sriov && a->sriov_num == b->sriov_num &&
 	    a->sriov_total == b->sriov_total && a->physfn == b->physfn &&

@@ -152,7 +152,7 @@ START_TEST(schema_created_once)
 	ck_assert_int_eq(sqlite3_prepare_v2(e.db, "PRAGMA user_version", -1,
 	    &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 5);
 	sqlite3_finalize(st);
 	ck_assert_int_eq(sqlite3_prepare_v2(e.db, "PRAGMA journal_mode", -1,
 	    &st, NULL), SQLITE_OK);
@@ -186,7 +186,7 @@ END_TEST
 
 /*
  * An older database, made by undoing the later migrations with sql, is
- * migrated in place to version 4 on open: VM 7's holding is kept and
+ * migrated in place to version 5 on open: VM 7's holding is kept and
  * the row matches kept (an SQL condition on the columns).
  */
 static void
@@ -207,7 +207,7 @@ migrates(const char *sql, const char *kept)
 	ck_assert_int_eq(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
 	free(q);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 5);
 	ck_assert_int_eq(sqlite3_column_int(st, 1), 1);
 	ck_assert_int_eq(sqlite3_column_int(st, 2), 1);
 	sqlite3_finalize(st);
@@ -225,7 +225,7 @@ START_TEST(migrates_version_1)
 	migrates("UPDATE device SET vmid = 7 WHERE addr = (SELECT min(addr) "
 	    "FROM device);" DROP("mdev_mode") DROP("profiles") DROP("taken")
 	    DROP("creatable") DROP("profile") DROP("freed") DROP("vgpu")
-	    DROP("stuck") "PRAGMA user_version = 1",
+	    DROP("stuck") DROP("secondary") DROP("subordinate") "PRAGMA user_version = 1",
 	    "mdev_mode = '' AND profiles = '' AND taken = 0");
 }
 END_TEST
@@ -235,7 +235,8 @@ END_TEST
 START_TEST(migrates_version_2)
 {
 	migrates(HOLD7 DROP("taken") DROP("creatable") DROP("profile")
-	    DROP("freed") DROP("vgpu") DROP("stuck") "PRAGMA user_version = 2",
+	    DROP("freed") DROP("vgpu") DROP("stuck") DROP("secondary") DROP("subordinate") 
+	    "PRAGMA user_version = 2",
 	    "profiles = 'kept' AND taken = 0 AND creatable = '' AND "
 	    "profile = ''");
 }
@@ -245,8 +246,18 @@ END_TEST
  * the holding's PROFILE stays. */
 START_TEST(migrates_version_3)
 {
-	migrates(HOLD7 DROP("vgpu") DROP("stuck") "PRAGMA user_version = 3",
+	migrates(HOLD7 DROP("vgpu") DROP("stuck") DROP("secondary") DROP("subordinate") 
+	    "PRAGMA user_version = 3",
 	    "profile = 'nvidia-558' AND vgpu = '' AND stuck = ''");
+}
+END_TEST
+
+/* Version 4: before a bridge's buses were kept (-1 until the next scan). */
+START_TEST(migrates_version_4)
+{
+	migrates(HOLD7 DROP("secondary") DROP("subordinate")
+	    "PRAGMA user_version = 4",
+	    "profile = 'nvidia-558' AND secondary = -1 AND subordinate = -1");
 }
 END_TEST
 
@@ -470,6 +481,7 @@ store_suite(void)
 	tcase_add_test(tc, migrates_version_1);
 	tcase_add_test(tc, migrates_version_2);
 	tcase_add_test(tc, migrates_version_3);
+	tcase_add_test(tc, migrates_version_4);
 	tcase_add_test(tc, ledger_mark);
 	tcase_add_test(tc, rescan_adds_removes_changes);
 	tcase_add_test(tc, held_device_vanishes_and_returns);
