@@ -284,6 +284,8 @@ main(int argc, char **argv)
 	 * to stderr only with -v (oned runs it every cycle). */
 	log_init(c.foreground || c.probe || c.check_only, c.probe ?
 	    c.verbose - 1 : c.verbose);
+	if (c.foreground && !c.probe && !c.check_only)
+		log_levels(1);
 	/* Sessions travel in clear text: off loopback, say so once. */
 	if (!c.probe && strncmp(c.listen, "127.", 4) != 0 &&
 	    strcmp(c.listen, "localhost") != 0)

@@ -182,6 +182,7 @@ int	 host_config(const struct host_ctx *, FILE *);
 /* log.c */
 void	 log_init(int foreground, int verbose);
 void	 log_to(FILE *);
+void	 log_levels(int);
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -565,12 +565,13 @@ tree_golden(const char *name)
 	free(want);
 }
 
-/* The chain of ADDRESSes from a root bus down to addr in the --json tree. */
+/* In path, the chain of ADDRESSes from a root bus down to addr in the
+ * --json tree. */
 static int
-json_path(json_object *buses, const char *addr, char *out, size_t len)
+json_path(json_object *buses, const char *addr, char *path, size_t len)
 {
 	json_object	*bus, *devs, *dev, *v, *sub;
-	size_t		 i, j, n = strlen(out);
+	size_t		 i, j, n = strlen(path);
 
 	for (i = 0; i < json_object_array_length(buses); i++) {
 		bus = json_object_array_get_idx(buses, i);
@@ -579,14 +580,14 @@ json_path(json_object *buses, const char *addr, char *out, size_t len)
 			dev = json_object_array_get_idx(devs, j);
 			ck_assert(json_object_object_get_ex(dev, "ADDRESS",
 			    &v));
-			snprintf(out + n, len - n, "%s%s", n ? " " : "",
+			snprintf(path + n, len - n, "%s%s", n ? " " : "",
 			    json_object_get_string(v));
 			if (strcmp(json_object_get_string(v), addr) == 0)
 				return 1;
 			if (json_object_object_get_ex(dev, "BUSES", &sub) &&
-			    json_path(sub, addr, out, len))
+			    json_path(sub, addr, path, len))
 				return 1;
-			out[n] = '\0';
+			path[n] = '\0';
 		}
 	}
 	return 0;

@@ -328,6 +328,7 @@ START_TEST(notify_ready)
 	struct timeval		 tv = { 30, 0 };
 	const char		*dir = scratch_dir(), *sysfs;
 	char			 cmd[3000], buf[256];
+	char			*log;
 	ssize_t			 n;
 	pid_t			 pid;
 	int			 s, t, port, st;
@@ -349,10 +350,14 @@ START_TEST(notify_ready)
 	snprintf(cmd, sizeof(cmd), "%s/auth", dir);
 	write_file(cmd, SESSION "\n");
 	chmod(cmd, 0600);
-	snprintf(cmd, sizeof(cmd), "exec %s -d --listen 127.0.0.1 --port %d "
+	/* Its stderr is the journal's stream, as systemd says with
+	 * JOURNAL_STREAM=DEV:INODE: each line carries "<N>", its syslog
+	 * priority, for journald. */
+	snprintf(cmd, sizeof(cmd), ": > '%s/log'; JOURNAL_STREAM=$(stat -c "
+	    "%%d:%%i '%s/log') exec %s -d --listen 127.0.0.1 --port %d "
 	    "--sysfs-root '%s' --filter /nonexistent --proc-root /nonexistent "
-	    "--db '%s/db' --auth '%s/auth' --rescan 0 > '%s/log' 2>&1",
-	    getenv("PCIPASSD"), port, sysfs, dir, dir, dir);
+	    "--db '%s/db' --auth '%s/auth' --rescan 0 >> '%s/log' 2>&1", dir,
+	    dir, getenv("PCIPASSD"), port, sysfs, dir, dir, dir);
 	if ((pid = fork()) == 0) {
 		setenv("NOTIFY_SOCKET", sun.sun_path, 1);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
@@ -375,6 +380,34 @@ START_TEST(notify_ready)
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	close(s);
+	snprintf(cmd, sizeof(cmd), "%s/log", dir);
+	log = read_file(cmd);
+	snprintf(cmd, sizeof(cmd), "\n<6>pcipassd %s listening on "
+	    "127.0.0.1:%d\n", "0.1.0", port);
+	ck_assert_msg(strstr(log, cmd) != NULL, "%s", log);
+	ck_assert_msg(strncmp(log, "<4>/nonexistent: no such file: no device "
+	    "is offered", 44) == 0, "%s", log);
+	free(log);
+}
+END_TEST
+
+/* Under -d on a terminal or a file, each line says its level in words. */
+START_TEST(log_levels_in_words)
+{
+	struct daemon	 dm;
+	char		 path[400], want[200], *log;
+
+	daemon_start(&dm, tree_text("01:00.0 3D controller [0302]: NVIDIA "
+	    "Corporation GV100GL [10de:1db4]\n\tIOMMU group: 2\n"),
+	    ":filter: '*:*'\n", NULL);
+	daemon_stop(&dm);
+	snprintf(path, sizeof(path), "%s/daemon.log", dm.dir);
+	log = read_file(path);
+	snprintf(want, sizeof(want), "\ninfo: pcipassd %s listening on "
+	    "127.0.0.1:%d\n", "0.1.0", dm.port);
+	ck_assert_msg(strstr(log, want) != NULL, "%s", log);
+	ck_assert_msg(strncmp(log, "info: ", 6) == 0, "%s", log);
+	free(log);
 }
 END_TEST
 
@@ -546,6 +579,7 @@ flags_suite(void)
 	tcase_add_test(tc, probe_names_nvidia_vendors);
 	tcase_add_test(tc, bad_flags);
 	tcase_add_test(tc, notify_ready);
+	tcase_add_test(tc, log_levels_in_words);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("scripts");
 	tcase_add_checked_fixture(tc, NULL, cleanup_dirs);

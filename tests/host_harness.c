@@ -74,6 +74,8 @@ sysfs_writes(const char *log)
 
 	for (p = log; p != NULL && *p; p = nl ? nl + 1 : NULL) {
 		nl = strchr(p, '\n');
+		if (strncmp(p, "info: ", 6) == 0)	/* pcipassd -d */
+			p += 6;
 		if (strncmp(p, "sysfs: ", 7) == 0)
 			fprintf(fp, "%.*s\n", (int)(nl ? nl - p : (long)strlen(p)),
 			    p);
