@@ -687,6 +687,37 @@ match_detach_splits(const struct pp_inventory *inv, const struct pp_device *d,
 	return 0;
 }
 
+/*
+ * Whether another VM holds a present endpoint of held device d's IOMMU
+ * group. The rules never split a group, so only the kernel regrouping
+ * after both were taken does this; why then names the group and the
+ * other VM's device.
+ */
+int
+match_split(const struct pp_inventory *inv, const struct pp_device *d,
+    char *why, size_t len)
+{
+	const struct pp_device	*e;
+	char			 a[PP_ADDR_SYSFS_LEN];
+	size_t			 m;
+
+	if (d->vmid < 0 || !d->present || d->iommu < 0)
+		return 0;
+	for (m = rule_group_first(inv, d->iommu); m < inv->nmember &&
+	    inv->member[m].group == d->iommu; m++) {
+		if ((e = inventory_find(inv, inv->member[m].addr)) == NULL ||
+		    e == d || !e->present || device_is_bridge(e) ||
+		    e->vmid < 0 || e->vmid == d->vmid)
+			continue;
+		snprintf(why, len, "IOMMU group %d is split: VM %d holds %s of "
+		    "it too (the kernel regrouped after both were taken); "
+		    "release one of the two VMs", d->iommu, e->vmid,
+		    addr_fmt(e->addr, ADDR_ONE, a, sizeof(a)));
+		return 1;
+	}
+	return 0;
+}
+
 /* STATE and REASON of every device, as no VM in particular sees them. */
 void
 match_states(struct pp_inventory *inv, int flags)
@@ -700,7 +731,8 @@ match_states(struct pp_inventory *inv, int flags)
 		if (d->vmid >= 0) {
 			snprintf(d->state, sizeof(d->state), "%s",
 			    d->present ? "used" : "missing");
-			if (d->present)
+			if (d->present && !match_split(inv, d, d->reason,
+			    sizeof(d->reason)))
 				d->reason[0] = '\0';
 			continue;
 		}

@@ -320,6 +320,8 @@ int	 match_assign(const struct pp_inventory *, const struct pp_request *,
 int	 match_test(const struct pp_inventory *, const struct pp_request *,
 	    size_t, int, int, struct pp_test *);
 void	 match_states(struct pp_inventory *, int);
+int	 match_split(const struct pp_inventory *, const struct pp_device *,
+	    char *, size_t);
 int	 match_detach_splits(const struct pp_inventory *,
 	    const struct pp_device *, int, char *, size_t);
 

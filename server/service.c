@@ -77,6 +77,27 @@ service_ctx(struct pcipassd *pd, struct op_ctx *x)
 }
 
 /* Scan sysfs and sync the store. */
+/* After a rescan that changed something: groups the kernel regrouped
+ * under two VMs (their devices' REASON says so too). */
+static void
+log_splits(struct pcipassd *pd, sqlite3 *db)
+{
+	struct snapshot			*sn;
+	const struct pp_inventory	*inv;
+	char				 a[PP_ADDR_SYSFS_LEN], why[160];
+	size_t				 i;
+
+	if ((sn = snapshot_get(pd->mem, db, pd->flags)) == NULL)
+		return;
+	inv = snapshot_inv(sn);
+	for (i = 0; i < inv->ndev; i++)
+		if (match_split(inv, &inv->dev[i], why, sizeof(why)))
+			log_warnx("rescan: %s, held by VM %d: %s",
+			    addr_fmt(inv->dev[i].addr, ADDR_ONE, a, sizeof(a)),
+			    inv->dev[i].vmid, why);
+	snapshot_put(sn);
+}
+
 int
 service_rescan(struct pcipassd *pd, struct sync_counts *c)
 {
@@ -93,9 +114,11 @@ service_rescan(struct pcipassd *pd, struct sync_counts *c)
 		inventory_free(&inv);
 	}
 	pthread_mutex_unlock(&pd->scan_lock);
-	if (rc == 0 && (c->added || c->removed || c->changed))
+	if (rc == 0 && (c->added || c->removed || c->changed)) {
 		log_info("rescan: %d added, %d removed, %d changed", c->added,
 		    c->removed, c->changed);
+		log_splits(pd, db);
+	}
 	return rc;
 }
 

@@ -622,6 +622,58 @@ START_TEST(one_daemon_per_database)
 }
 END_TEST
 
+/*
+ * The kernel regroups after two VMs took one device each: both devices
+ * now share IOMMU group 2. The rules could never have made that; the
+ * rescan marks both (REASON names the other VM's device, STATE stays
+ * used) and the log says so.
+ */
+START_TEST(regrouping_split_flagged)
+{
+	xmlrpc_value	*v;
+	char		 cmd[2048], *log, *p;
+
+	p = params(P_INT(5) "%s", reqs("ADDRESS=0000:01:00.0"));
+	xmlrpc_DECREF(call_ok("pci.allocate", p));
+	free(p);
+	p = params(P_INT(6) "%s", reqs("ADDRESS=0000:02:00.0"));
+	xmlrpc_DECREF(call_ok("pci.allocate", p));
+	free(p);
+	v = call_ok("pci.list", NULL);
+	ck_assert_str_eq(field_str(find_addr(v, "0000:01:00:0"), "REASON"), "");
+	xmlrpc_DECREF(v);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && rm kernel/iommu_groups/3/devices/"
+	    "0000:02:00.0 && ln -s ../../../../bus/pci/devices/0000:02:00.0 "
+	    "kernel/iommu_groups/2/devices/ && ln -sfn "
+	    "../../../../kernel/iommu_groups/2 "
+	    "bus/pci/devices/0000:02:00.0/iommu_group", d.sysfs);
+	ck_assert_int_eq(system(cmd), 0);
+	xmlrpc_DECREF(call_ok("pci.monitor", NULL));
+	v = call_ok("pci.list", NULL);
+	ck_assert_str_eq(field_str(find_addr(v, "0000:01:00:0"), "STATE"),
+	    "used");
+	ck_assert_str_eq(field_str(find_addr(v, "0000:01:00:0"), "REASON"),
+	    "IOMMU group 2 is split: VM 6 holds 0000:02:00:0 of it too (the "
+	    "kernel regrouped after both were taken); release one of the two "
+	    "VMs");
+	ck_assert_int_eq(field_int(find_addr(v, "0000:02:00:0"), "IOMMU_GROUP"),
+	    2);
+	ck_assert_ptr_nonnull(strstr(field_str(find_addr(v, "0000:02:00:0"),
+	    "REASON"), "VM 5 holds 0000:01:00:0"));
+	xmlrpc_DECREF(v);
+	snprintf(cmd, sizeof(cmd), "%s/daemon.log", d.dir);
+	log = read_file(cmd);
+	ck_assert_msg(strstr(log, "warning: rescan: 0000:01:00:0, held by VM "
+	    "5: IOMMU group 2 is split: VM 6 holds") != NULL, "%s", log);
+	free(log);
+	/* Releasing one of the two ends it. */
+	xmlrpc_DECREF(call_ok("pci.release", P_INT(6)));
+	v = call_ok("pci.list", NULL);
+	ck_assert_str_eq(field_str(find_addr(v, "0000:01:00:0"), "REASON"), "");
+	xmlrpc_DECREF(v);
+}
+END_TEST
+
 START_TEST(allocate_vm_release)
 {
 	xmlrpc_value	*v, *dev;
@@ -1733,6 +1785,7 @@ rpc_suite(void)
 	tcase_add_test(tc, list_fields);
 	tcase_add_test(tc, info_and_probe_texts);
 	tcase_add_test(tc, allocate_vm_release);
+	tcase_add_test(tc, regrouping_split_flagged);
 	tcase_add_test(tc, retry_returns_same_and_action);
 	tcase_add_test(tc, attach_detach);
 	tcase_add_test(tc, test_method);
