@@ -5,13 +5,16 @@
  * Abyss's defaults are unsafe for a daemon (../shared/NOTES.md): 15
  * connections with a 2 s accept stall when they are busy, a ~130 KB
  * thread stack whose overflow kills the process, an expat that expands
- * entities, a body timeout per read rather than in total. So: 256
- * connections and a 512 backlog, short keep-alive and read timeouts, an
+ * entities, a body timeout per read rather than in total. So: 2048
+ * connections (an idle one costs a thread and ~12 KB; past the cap
+ * Abyss stops accepting and everyone waits) with the open-file limit to
+ * match, a 512 backlog, short keep-alive and read timeouts, an
  * explicit 1 MiB handler stack, a request size limit checked against
  * Content-Length before reading, a total deadline for reading a body,
  * and a refusal of any body carrying "<!", nested too deep or not in an
  * ASCII-compatible encoding, before the parser sees it.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -26,7 +29,7 @@
 
 #include "rpc.h"
 
-#define MAX_CONN		256
+#define MAX_CONN		2048
 #define MAX_BACKLOG		512
 #define KEEPALIVE_SECONDS	5
 #define KEEPALIVE_REQUESTS	1000
@@ -225,6 +228,23 @@ answer_call(struct pcipassd *pd, TSession *s, const char *body, size_t len)
 	methods_reply_free(&r);
 }
 
+/*
+ * Whether the next request is already here behind this one (HTTP/1.1
+ * pipelining). Abyss would leave it in its buffer and wait for new bytes
+ * before reading it, so it would go unanswered until the keep-alive
+ * timeout closed the connection. What is taken here is dropped with the
+ * connection.
+ */
+static int
+pipelined(TSession *s)
+{
+	const char	*chunk;
+	size_t		 n;
+
+	SessionGetReadData(s, MAX_BODY, &chunk, &n);
+	return n > 0;
+}
+
 static void
 handle_http(void *arg, TSession *s, abyss_bool *handled)
 {
@@ -259,6 +279,13 @@ handle_http(void *arg, TSession *s, abyss_bool *handled)
 		log_info("a client did not send its body in %d s",
 		    BODY_DEADLINE_SECONDS);
 		reply(s, 408, "body not received in time\n");
+	} else if (pipelined(s)) {
+		/* A 400 closes the connection: the client sees at once that
+		 * nothing of it was answered, and nothing of it ran. */
+		log_info("refused pipelined requests");
+		reply(s, 400, "pipelined requests are refused: send each "
+		    "request after the answer to the last; none of these "
+		    "was run\n");
 	} else
 		answer_call(arg, s, body, (size_t)len);
 	free(body);
@@ -315,6 +342,23 @@ make_server(struct rpc *r, struct pcipassd *pd)
 	return 0;
 }
 
+/* Descriptors for MAX_CONN connections: systemd's soft limit is 1024. */
+static void
+files_for_connections(void)
+{
+	struct rlimit	rl;
+	rlim_t		want = MAX_CONN + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ?
+	    rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+		log_warnx("open files limited to %llu: fewer than %d "
+		    "connections can be held", (unsigned long long)rl.rlim_cur,
+		    MAX_CONN);
+}
+
 /* The front, listening on pd's address; NULL (said in the log) if not. */
 struct rpc *
 rpc_listen(struct pcipassd *pd)
@@ -325,6 +369,7 @@ rpc_listen(struct pcipassd *pd)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	r->pd = pd;
+	files_for_connections();
 	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, MAX_BODY);
 	AbyssInit(&err);
 	if (err != NULL) {
