@@ -43,13 +43,15 @@ SRV_OBJS	:= $(SRV_SRCS:%.c=$(BUILD)/%.o)
 CORE_SRCS	:= $(addprefix server/,addr.c bind.c filter.c format.c guard.c \
 		   hostcheck.c hostconf.c inventory.c log.c match.c rules.c \
 		   reconcile.c scan.c store.c store_alloc.c store_bind.c \
-		   bind_journal.c store_mark.c store_sync.c vgpu.c)
+		   bind_journal.c store_mark.c store_sync.c store_wal.c vgpu.c)
 CORE_OBJS	:= $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CORE_LIB	 = $(BUILD)/libpcipass-core.a
 LIB_SRCS	:= $(filter-out client/pcipass.c,$(wildcard client/*.c))
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/%.o)
-TEST_SRCS	:= $(filter-out tests/kmdev.c,$(wildcard tests/*.c))
+TEST_SRCS	:= $(filter-out tests/kmdev.c tests/immutable.c,$(wildcard tests/*.c))
 KMDEV		 = $(BUILD)/tests/kmdev.so
+# The LD_PRELOAD stand-ins; the tests find immutable.so beside KMDEV.
+PRELOADS	 = $(KMDEV) $(BUILD)/tests/immutable.so
 TEST_OBJS	:= $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
 PCIPASSD	 = $(BUILD)/pcipassd
@@ -125,12 +127,13 @@ $(STRESS): $(BUILD)/tests/stress/stress.o
 # xmlrpc-c references); every daemon it starts keeps leak checking on.
 # tests/kmdev.c plays the kernel's vGPU attributes (LD_PRELOAD into
 # pcipassd), so it is built alone, without sanitizers.
-$(KMDEV): tests/kmdev.c tests/preload.h
+# tests/immutable.c plays `chattr +i` on the database file the same way.
+$(BUILD)/tests/%.so: tests/%.c tests/preload.h
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE -fPIC -shared -O1 -g $(WARN) -o $@ $< \
 	    -ldl -lpthread
 
-check: all $(TESTRUN) $(STRESS) $(KMDEV)
+check: all $(TESTRUN) $(STRESS) $(PRELOADS)
 	$(if $(SAN),ASAN_OPTIONS=detect_leaks=0) PCIPASSD=$(abspath $(PCIPASSD)) PCIPASS=$(abspath $(PCIPASS)) \
 	    KMDEV=$(abspath $(KMDEV)) \
 	    PCIPASS_HOST=$(abspath $(PCIPASS_HOST)) SRCDIR=$(CURDIR) \
@@ -197,7 +200,8 @@ fuzz: fuzz-deps
 
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 all build-asan/tests/run \
-	    build-asan/pcipass-stress build-asan/tests/kmdev.so
+	    build-asan/pcipass-stress build-asan/tests/kmdev.so \
+	    build-asan/tests/immutable.so
 	PCIPASSD=$(abspath build-asan/pcipassd) SRCDIR=$(CURDIR) \
 	    KMDEV=$(abspath build-asan/tests/kmdev.so) \
 	    STRESS=$(abspath build-asan/pcipass-stress) \
@@ -209,7 +213,7 @@ check-asan:
 # makes a daemon that valgrind faults on exit 99 after it logs).
 VALGRIND	 = valgrind --error-exitcode=99 --leak-check=full \
 		   --errors-for-leak-kinds=definite,indirect --quiet
-check-valgrind: all $(TESTRUN) $(STRESS) $(KMDEV)
+check-valgrind: all $(TESTRUN) $(STRESS) $(PRELOADS)
 	PCIPASSD=$(abspath $(PCIPASSD)) SRCDIR=$(CURDIR) \
 	    KMDEV=$(abspath $(KMDEV)) \
 	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \

@@ -252,6 +252,10 @@ void	 store_mark_opened(const char *);
 int	 store_mark_same(void);
 int	 store_make_dir(const char *);
 
+/* store_wal.c */
+void	 store_wal_watch(sqlite3 *);
+int	 store_wal_ok(sqlite3 *);
+
 /* store_alloc.c */
 int	 store_hold(sqlite3 *, struct pp_inventory *, pp_addr, int, int,
 	    const struct pp_nic *, const char *, int64_t);

@@ -152,6 +152,7 @@ store_open(const char *path, int create)
 		return NULL;
 	}
 	sqlite3_busy_timeout(db, 5000);
+	store_wal_watch(db);
 	if ((create && exec(db, "PRAGMA journal_mode = WAL") < 0) ||
 	    exec(db, "PRAGMA synchronous = FULL") < 0 ||
 	    (create && migrate(db, path, marked) < 0) ||
@@ -362,7 +363,7 @@ store_txn_begin(sqlite3 *db)
 	if (store_mark_same() < 0)
 		return -1;
 	token_take();
-	if (exec(db, "BEGIN IMMEDIATE") == 0)
+	if (store_wal_ok(db) == 0 && exec(db, "BEGIN IMMEDIATE") == 0)
 		return 0;
 	token_give();
 	return -1;

@@ -554,6 +554,83 @@ START_TEST(ledger_never_vanishes)
 END_TEST
 
 /*
+ * The database file turns immutable (chattr +i, played by
+ * tests/immutable.so: the tests cannot set the flag): commits still land
+ * in the WAL while checkpoints fail. The failure is logged, and once the
+ * WAL is past its bound every write is refused (INTERNAL) rather than
+ * acknowledged into a WAL that grows until the disk is full; the WAL
+ * stops growing. Writable again, writes are taken again. Rescans of
+ * 1024 functions that change every row (NUMA nodes flipped) make the WAL
+ * grow fast.
+ */
+START_TEST(immutable_database_refused)
+{
+	struct daemon	 e;
+	struct stat	 st;
+	char		 so[600], cmd[2000], path[600], *log, *p, *dir, *dump;
+	const char	*msg = "";
+	xmlrpc_value	*v;
+	long		 wal = 0;
+	int		 i, code = 0;
+
+	snprintf(so, sizeof(so), "%s", getenv("KMDEV"));
+	dir = strrchr(so, '/');
+	snprintf(dir + 1, sizeof(so) - (size_t)(dir + 1 - so), "immutable.so");
+	setenv("LD_PRELOAD", so, 1);
+	setenv("IMMUTABLE_NAME", "pcipass.db", 1);
+	snprintf(path, sizeof(path), "%s/dump", scratch_dir());
+	snprintf(cmd, sizeof(cmd), "python3 '%s/bench/gen_dump.py' 1024 > "
+	    "'%s'", getenv("SRCDIR"), path);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_ptr_nonnull(dump = read_file(path));
+	daemon_start(&e, tree_text(dump), FILTER, NULL);
+	free(dump);
+	unsetenv("LD_PRELOAD");
+	unsetenv("IMMUTABLE_NAME");
+	snprintf(path, sizeof(path), "%s.immutable", e.db);
+	write_file(path, "");
+	for (i = 0; i < 200; i++) {
+		snprintf(cmd, sizeof(cmd), "for f in '%s'/bus/pci/devices/*; do "
+		    "echo %d > \"$f/numa_node\"; done", e.sysfs, i % 2);
+		ck_assert_int_eq(system(cmd), 0);
+		if (!rpc_ok(rpc(&e, "pci.monitor", NULL), &v, &code, &msg))
+			break;
+		xmlrpc_DECREF(v);
+	}
+	ck_assert_msg(i > 5 && i < 200, "refused after %d rescans", i);
+	ck_assert_int_eq(code, 0x2000);
+	snprintf(cmd, sizeof(cmd), "%s-wal", e.db);
+	ck_assert_int_eq(stat(cmd, &st), 0);
+	wal = (long)st.st_size;
+	/* Refused writes add nothing; an allocate is refused too. */
+	p = params(P_INT(5) "%s", reqs("VENDOR=10de"));
+	ck_assert(!rpc_ok(rpc(&e, "pci.allocate", p), NULL, &code, &msg));
+	ck_assert_int_eq(code, 0x2000);
+	ck_assert(!rpc_ok(rpc(&e, "pci.monitor", NULL), NULL, &code, &msg));
+	ck_assert_int_eq(stat(cmd, &st), 0);
+	ck_assert_int_eq((long)st.st_size, wal);
+	ck_assert_msg(wal < 16L << 20, "WAL %ld bytes", wal);
+	snprintf(path, sizeof(path), "%s/daemon.log", e.dir);
+	log = read_file(path);
+	ck_assert_msg(strstr(log, "checkpoint failed (") != NULL &&
+	    strstr(log, "every write is refused before it fills the disk") !=
+	    NULL, "%s", log);
+	free(log);
+	/* Writable again: the next write checkpoints and goes through. */
+	snprintf(path, sizeof(path), "%s.immutable", e.db);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert(rpc_ok(rpc(&e, "pci.allocate", p), &v, &code, NULL));
+	ck_assert_int_eq(array_len(v), 1);
+	free(p);
+	snprintf(path, sizeof(path), "%s/daemon.log", e.dir);
+	log = read_file(path);
+	ck_assert_ptr_nonnull(strstr(log, "checkpoints succeed again"));
+	free(log);
+	daemon_stop(&e);
+}
+END_TEST
+
+/*
  * Invalid UTF-8 in the database (a held device gone from sysfs keeps its
  * stored name; nothing rescans it) never spoils an answer: pci.list and
  * pci.info stay valid XML, the bad byte a '?'.
@@ -1786,6 +1863,7 @@ rpc_suite(void)
 	tcase_add_test(tc, info_and_probe_texts);
 	tcase_add_test(tc, allocate_vm_release);
 	tcase_add_test(tc, regrouping_split_flagged);
+	tcase_add_test(tc, immutable_database_refused);
 	tcase_add_test(tc, retry_returns_same_and_action);
 	tcase_add_test(tc, attach_detach);
 	tcase_add_test(tc, test_method);
