@@ -128,8 +128,18 @@ d = json.load(open(sys.argv[1]))
 for r in d["results"]:
     print(json.dumps({"size": int(sys.argv[2]), "tool": r["command"], "times": r["times"]}))
 EOF
-		hyperfine -w 0 -r "$sruns" --export-json "$W/inv.json" \
-		    -n shell "sh $SRC/bench/one_probe.sh $t > /dev/null" > /dev/null
+		# What oned runs every monitoring cycle: OpenNebula's probe
+		# (bench/pci_rb.rb, its stand-in) and ours as make
+		# install-opennebula puts it in its place, asking a daemon
+		# that serves this tree.
+		start_daemon "inv$n" "$t" 127.0.0.1 $((BASEPORT + 9))
+		PCIPASS_ENDPOINT=127.0.0.1:$((BASEPORT + 9)) \
+		PCIPASS_AUTH=$W/auth PCIPASS_BIN=$BUILD \
+		hyperfine -N -w 1 -r "$sruns" --export-json "$W/inv.json" \
+		    -n pci.rb "ruby $SRC/bench/pci_rb.rb $t $W/pci.conf" \
+		    -n improbe "sh $SRC/dist/opennebula/im/pci.rb" > /dev/null
+		kill "$DPID"
+		wait "$DPID" 2>/dev/null || true
 		python3 - "$W/inv.json" "$n" >> "$OUT/inventory.jsonl" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
