@@ -46,7 +46,7 @@ CORE_SRCS	:= $(addprefix server/,addr.c bind.c filter.c format.c guard.c \
 		   bind_journal.c store_mark.c store_sync.c store_wal.c vgpu.c)
 CORE_OBJS	:= $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CORE_LIB	 = $(BUILD)/libpcipass-core.a
-LIB_SRCS	:= $(filter-out client/pcipass.c,$(wildcard client/*.c))
+LIB_SRCS	:= $(filter-out client/pcipass.c client/probe.c,$(wildcard client/*.c))
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS	:= $(filter-out tests/kmdev.c tests/immutable.c,$(wildcard tests/*.c))
 KMDEV		 = $(BUILD)/tests/kmdev.so
@@ -57,6 +57,7 @@ TEST_OBJS	:= $(TEST_SRCS:%.c=$(BUILD)/%.o)
 PCIPASSD	 = $(BUILD)/pcipassd
 PCIPASS_HOST	 = $(BUILD)/pcipass-host
 PCIPASS		 = $(BUILD)/pcipass
+PCIPASS_PROBE	 = $(BUILD)/pcipass-probe
 LIBA		 = $(BUILD)/libpcipass.a
 LIBSO		 = $(BUILD)/libpcipass.so
 TESTRUN		 = $(BUILD)/tests/run
@@ -67,7 +68,7 @@ STRESS_LIBS	 = $(shell pkg-config --libs sqlite3 libcurl) \
 .PHONY: all deps test-deps check test run install clean FORCE docker-test \
     stress fuzz fuzz-deps fuzz-bins check-asan check-valgrind
 all: $(PCIPASSD) $(if $(wildcard server/hostcmd.c),$(PCIPASS_HOST)) \
-    $(if $(LIB_SRCS),$(PCIPASS) $(LIBA) $(LIBSO))
+    $(if $(LIB_SRCS),$(PCIPASS) $(PCIPASS_PROBE) $(LIBA) $(LIBSO))
 
 deps:
 	@sh scripts/deps.sh build
@@ -116,6 +117,11 @@ $(LIBSO): $(LIB_OBJS)
 $(PCIPASS): $(BUILD)/client/pcipass.o $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS)
 
+# The IM probe's client: xmlrpc-c without its curl transport (client/
+# probe.c says why), so it takes from the archive only what needs no curl.
+$(PCIPASS_PROBE): $(BUILD)/client/probe.o $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell xmlrpc-c-config --libs)
+
 $(TESTRUN): $(TEST_OBJS) $(SRV_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SRV_LIBS) $(CLI_LIBS) $(CHECK_LIBS)
 
@@ -137,6 +143,7 @@ check: all $(TESTRUN) $(STRESS) $(PRELOADS)
 	$(if $(SAN),ASAN_OPTIONS=detect_leaks=0) PCIPASSD=$(abspath $(PCIPASSD)) PCIPASS=$(abspath $(PCIPASS)) \
 	    KMDEV=$(abspath $(KMDEV)) \
 	    PCIPASS_HOST=$(abspath $(PCIPASS_HOST)) SRCDIR=$(CURDIR) \
+	    PCIPASS_PROBE=$(abspath $(PCIPASS_PROBE)) \
 	    STRESS=$(abspath $(STRESS)) \
 	    FIXTURES=$${FIXTURES:-$(abspath ../shared/fixtures/lspci)} \
 	    $(TESTRUN)
@@ -265,7 +272,7 @@ $(PCFILE): FORCE
 SYSTEMDDIR	?= $(PREFIX)/lib/systemd/system
 UNITS		 = pcipassd.service pcipass-bind.service
 MANDIR		?= $(PREFIX)/share/man
-MANPAGES	 = pcipass.1 pci.conf.5 pcipassd.8 pcipass-host.8
+MANPAGES	 = pcipass.1 pcipass-probe.1 pci.conf.5 pcipassd.8 pcipass-host.8
 
 install: all $(if $(LIB_SRCS),$(PCFILE))
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
@@ -285,6 +292,7 @@ install: all $(if $(LIB_SRCS),$(PCFILE))
 ifneq ($(LIB_SRCS),)
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
 	install -m 755 $(PCIPASS) $(DESTDIR)$(PREFIX)/bin/pcipass
+	install -m 755 $(PCIPASS_PROBE) $(DESTDIR)$(PREFIX)/bin/pcipass-probe
 	install -m 644 include/pcipass.h $(DESTDIR)$(INCDIR)/pcipass.h
 	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/libpcipass.a
 	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/libpcipass.so.0
@@ -332,6 +340,7 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/sbin/pcipass-host \
 	    $(DESTDIR)$(PREFIX)/sbin/pcipass-session \
 	    $(DESTDIR)$(PREFIX)/bin/pcipass \
+	    $(DESTDIR)$(PREFIX)/bin/pcipass-probe \
 	    $(DESTDIR)$(PREFIX)/share/pcipass/bind.conf \
 	    $(DESTDIR)$(INCDIR)/pcipass.h $(DESTDIR)$(LIBDIR)/libpcipass.a \
 	    $(DESTDIR)$(LIBDIR)/libpcipass.so.0 \

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,30 @@
 #include <xmlrpc-c/client.h>
 
 #include "client.h"
+
+static pthread_once_t	once = PTHREAD_ONCE_INIT;
+
+static void
+init_once(void)
+{
+	xmlrpc_env	env;
+
+	/*
+	 * xmlrpc-c refuses XML over 512 KiB, in both directions and for
+	 * the whole process; a pci.list of a big host is larger.
+	 */
+	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, PCIPASS_XML_LIMIT);
+	xmlrpc_env_init(&env);
+	xmlrpc_client_setup_global_const(&env);
+	xmlrpc_env_clean(&env);
+}
+
+/* Idempotent and thread-safe; every entry point that talks calls it. */
+void
+lib_init(void)
+{
+	pthread_once(&once, init_once);
+}
 
 struct pcipass_client {
 	char			 endpoint[300];	/* host:port */
@@ -21,68 +46,6 @@ struct pcipass_client {
 	xmlrpc_client		*xc;		/* made on first call */
 	xmlrpc_server_info	*server;
 };
-
-/* Returns 0 and *out = NULL when path does not exist. */
-static int
-session_file(char **out, const char *path)
-{
-	FILE	*f;
-	char	*line = NULL;
-	size_t	 cap = 0;
-	ssize_t	 n;
-
-	struct stat	 st;
-
-	*out = NULL;
-	if ((f = fopen(path, "r")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		return err_set(PCIPASS_EINVAL, 0, "%s: %s", path,
-		    strerror(errno));
-	}
-	/* The secret is the user's alone, as the daemon's auth file is. */
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0077)) {
-		fclose(f);
-		return err_set(PCIPASS_EINVAL, 0, "%s: mode %04o lets others "
-		    "read the secret; chmod 600 it", path,
-		    (unsigned)(st.st_mode & 07777));
-	}
-	n = getline(&line, &cap, f);
-	fclose(f);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' ||
-	    line[n - 1] == ' ' || line[n - 1] == '\t'))
-		line[--n] = '\0';
-	if (n <= 0 || strchr(line, ':') == NULL) {
-		free(line);
-		return err_set(PCIPASS_EINVAL, 0, "%s: expected user:secret on "
-		    "the first line", path);
-	}
-	*out = line;
-	return 0;
-}
-
-int
-pcipass_session_load(char **out)
-{
-	const char	*env = getenv("PCIPASS_AUTH"), *home;
-	char		 path[4096];
-	int		 rc;
-
-	*out = NULL;
-	if (env != NULL && *env != '\0') {
-		if ((rc = session_file(out, env)) < 0)
-			return rc;
-		return *out ? 0 : err_set(PCIPASS_EINVAL, 0, "%s (from "
-		    "PCIPASS_AUTH): no such file", env);
-	}
-	if ((home = getenv("HOME")) == NULL)
-		home = "";
-	snprintf(path, sizeof(path), "%s/.pcipass/auth", home);
-	if ((rc = session_file(out, path)) < 0)
-		return rc;
-	return *out ? 0 : err_set(PCIPASS_EINVAL, 0, "no session: set "
-	    "PCIPASS_AUTH to a file holding user:secret, or create %s", path);
-}
 
 int
 pcipass_client_new(pcipass_client **out, const char *endpoint,

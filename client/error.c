@@ -1,5 +1,6 @@
 /*
- * The per-thread last error, and the library's one-time initialisation.
+ * The per-thread last error. No curl client here: pcipass-probe links
+ * this file without it.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -7,14 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <xmlrpc-c/client.h>
-
 #include "client.h"
 
 static __thread pcipass_error	 last = { 0, 0, "no error" };
 static __thread char		*last_msg;
 
-static pthread_once_t		 once = PTHREAD_ONCE_INIT;
 static pthread_once_t		 key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t		 msg_key;
 
@@ -97,26 +95,4 @@ err_from_env(const xmlrpc_env *env, const char *method)
 	} else if (env->fault_code == XMLRPC_TIMEOUT_ERROR)
 		code = PCIPASS_ETIMEOUT;
 	return err_set(code, env->fault_code, "%s: %s", method, s);
-}
-
-static void
-init_once(void)
-{
-	xmlrpc_env	env;
-
-	/*
-	 * xmlrpc-c refuses XML over 512 KiB, in both directions and for
-	 * the whole process; a pci.list of a big host is larger.
-	 */
-	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, PCIPASS_XML_LIMIT);
-	xmlrpc_env_init(&env);
-	xmlrpc_client_setup_global_const(&env);
-	xmlrpc_env_clean(&env);
-}
-
-/* Idempotent and thread-safe; every entry point that talks calls it. */
-void
-lib_init(void)
-{
-	pthread_once(&once, init_once);
 }

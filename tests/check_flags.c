@@ -447,6 +447,7 @@ START_TEST(man_pages)
 		{ "pcipassd.8", "PCIPASSD", "--help" },
 		{ "pcipass-host.8", "PCIPASS_HOST", "--help" },
 		{ "pcipass.1", "PCIPASS", "help" },
+		{ "pcipass-probe.1", "PCIPASS_PROBE", "--help" },
 		{ "pci.conf.5", NULL, NULL },
 	};
 	char	cmd[1500], path[600], *src, *help, *p, *q, word[64];
@@ -555,7 +556,9 @@ START_TEST(install_uninstall)
 	ck_assert_msg(strstr(out, "./usr/share/man/man8/pcipassd.8\n") != NULL &&
 	    strstr(out, "./usr/share/man/man5/pci.conf.5\n") != NULL &&
 	    strstr(out, "./usr/lib/systemd/system/pcipassd.service\n") !=
-	    NULL && strstr(out, "./usr/sbin/pcipass-session\n") != NULL,
+	    NULL && strstr(out, "./usr/sbin/pcipass-session\n") != NULL &&
+	    strstr(out, "./usr/bin/pcipass-probe\n") != NULL &&
+	    strstr(out, "./usr/share/man/man1/pcipass-probe.1\n") != NULL,
 	    "%s", out);
 	free(out);
 	snprintf(cmd, sizeof(cmd), "make -s -C '%s' uninstall DESTDIR='%s' "
