@@ -15,7 +15,7 @@ PORT=${BENCH_PROFILE_PORT:-26450}
 mkdir -p "$P" "$W/proc"
 [ -d "$W/tree-256" ] || { echo "profile: no $W/tree-256: run make bench first" >&2; exit 1; }
 for call in version cycle test; do
-	rm -f "$W/cg.db" "$W/cg.db-wal" "$W/cg.db-shm"
+	rm -f "$W/cg.db" "$W/cg.db-wal" "$W/cg.db-shm" "$W/.cg.db.ledger"
 	valgrind --tool=callgrind --callgrind-out-file="$P/$call.out" \
 	    "$BUILD/pcipassd" -d --listen 127.0.0.1 --port "$PORT" \
 	    --sysfs-root "$W/tree-256" --proc-root "$W/proc" \

@@ -86,7 +86,9 @@ done
 # start_daemon NAME TREE ADDR PORT: sets DPID; waits until it answers.
 start_daemon() {
 	local name=$1 t=$2 addr=$3 port=$4 i
-	rm -f "$W/$name.db" "$W/$name.db-wal" "$W/$name.db-shm"
+	# A fresh ledger each time: its mark goes too (RELIABILITY.md).
+	rm -f "$W/$name.db" "$W/$name.db-wal" "$W/$name.db-shm" \
+	    "$W/.$name.db.ledger"
 	"$PCIPASSD" -d --listen "$addr" --port "$port" --sysfs-root "$t" \
 	    --proc-root "$W/proc" --filter "$W/pci.conf" --db "$W/$name.db" \
 	    --auth "$W/auth" --rescan 0 > "$W/$name.out" 2> "$W/$name.log" &
