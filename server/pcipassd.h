@@ -208,7 +208,9 @@ int	 inventory_copy(struct pp_inventory *, const struct pp_inventory *);
 struct pp_device *inventory_find(const struct pp_inventory *, pp_addr);
 int	 device_is_bridge(const struct pp_device *);
 int	 sysfs_read_attr(const char *, const char *, char *, size_t);
+int	 sysfs_read_attr_at(int, const char *, char *, size_t);
 int	 sysfs_link_base(const char *, const char *, char *, size_t);
+int	 sysfs_link_base_at(int, const char *, char *, size_t);
 
 /* filter.c */
 typedef void (*filter_report_fn)(const char *msg, void *arg);

@@ -59,18 +59,19 @@ pcilib_warning(char *fmt, ...)
 }
 
 /*
- * Read the first line of a small sysfs or procfs file into buf, without
- * its newline; -1 if absent.
+ * Read the first line of a small sysfs or procfs file, dfd's entry name,
+ * into buf, without its newline; -1 if absent. Per device the scan opens
+ * the device's directory once and every attribute relative to it: the
+ * kernel then walks one path component per open instead of the whole
+ * path (path walks were the largest part of a scan's time).
  */
 int
-sysfs_read_attr(const char *dir, const char *name, char *buf, size_t len)
+sysfs_read_attr_at(int dfd, const char *name, char *buf, size_t len)
 {
-	char	 path[PATH_MAX];
 	ssize_t	 n;
 	int	 fd;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
 	n = read(fd, buf, len - 1);
 	close(fd);
@@ -81,31 +82,49 @@ sysfs_read_attr(const char *dir, const char *name, char *buf, size_t len)
 	return 0;
 }
 
+int
+sysfs_read_attr(const char *dir, const char *name, char *buf, size_t len)
+{
+	char	 path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return sysfs_read_attr_at(AT_FDCWD, path, buf, len);
+}
+
+/* A number in base (16: sysfs's "0x1458"). */
 static int
-read_int_attr(const char *dir, const char *name, int *out)
+read_int_attr_at(int dfd, const char *name, int base, int *out)
 {
 	char	 buf[32], *end;
 	long	 v;
 
-	if (sysfs_read_attr(dir, name, buf, sizeof(buf)) < 0)
+	if (sysfs_read_attr_at(dfd, name, buf, sizeof(buf)) < 0)
 		return -1;
 	errno = 0;
-	v = strtol(buf, &end, 10);
+	v = strtol(buf, &end, base);
 	if (errno || end == buf || *end != '\0' || v < INT_MIN || v > INT_MAX)
 		return -1;
 	*out = (int)v;
 	return 0;
 }
 
-/* The basename of a symlink's target, as libpci reads driver links. */
-int
-sysfs_link_base(const char *dir, const char *name, char *buf, size_t len)
+static int
+read_int_attr(const char *dir, const char *name, int *out)
 {
-	char	 path[PATH_MAX], target[PATH_MAX], *base;
-	ssize_t	 n;
+	char	 path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((n = readlink(path, target, sizeof(target) - 1)) < 0)
+	return read_int_attr_at(AT_FDCWD, path, 10, out);
+}
+
+/* The basename of a symlink's target, as libpci reads driver links. */
+int
+sysfs_link_base_at(int dfd, const char *name, char *buf, size_t len)
+{
+	char	 target[PATH_MAX], *base;
+	ssize_t	 n;
+
+	if ((n = readlinkat(dfd, name, target, sizeof(target) - 1)) < 0)
 		return -1;
 	target[n] = '\0';
 	base = strrchr(target, '/');
@@ -113,29 +132,33 @@ sysfs_link_base(const char *dir, const char *name, char *buf, size_t len)
 	return 0;
 }
 
+int
+sysfs_link_base(const char *dir, const char *name, char *buf, size_t len)
+{
+	char	 path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return sysfs_link_base_at(AT_FDCWD, path, buf, len);
+}
+
 /*
- * An entry of devices/ that libpci can read without calling its error
- * handler: an address name and parseable vendor, device, class files,
- * whose values go to p so that libpci need not read them again.
+ * A device's ids and class from its directory dfd (the kernel's view:
+ * for a VF, config space says ffff), each a parseable hex number; 0 and
+ * said in the log when not, and the entry is left out.
  */
 static int
-entry_ok(const char *devdir, const char *name, struct pp_device *p)
+ids_ok(int dfd, const char *dir, struct pp_device *p)
 {
-	char		 dir[PATH_MAX], buf[32];
+	char		 buf[32];
 	static const struct { const char *file; unsigned digits; } req[] = {
 		{ "vendor", 4 }, { "device", 4 }, { "class", 6 },
 	};
 	unsigned	 v[3];
 	size_t		 i;
 
-	if (addr_parse(name, ADDR_SYSFS, &p->addr) < 0) {
-		log_warnx("scan: %s/%s: not a PCI address in the kernel's "
-		    "form (DDDD:BB:SS.F), skipped", devdir, name);
-		return 0;
-	}
-	snprintf(dir, sizeof(dir), "%s/%s", devdir, name);
 	for (i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
-		if (sysfs_read_attr(dir, req[i].file, buf, sizeof(buf)) < 0) {
+		if (dfd < 0 || sysfs_read_attr_at(dfd, req[i].file, buf,
+		    sizeof(buf)) < 0) {
 			log_warnx("scan: %s: no %s file, skipped", dir,
 			    req[i].file);
 			return 0;
@@ -161,7 +184,7 @@ dev_addr_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The checked devices under devices/, sorted, with ids and class. */
+/* The entries of devices/ named by a PCI address, sorted. */
 static int
 list_devices(const char *devdir, struct pp_inventory *inv)
 {
@@ -176,8 +199,14 @@ list_devices(const char *devdir, struct pp_inventory *inv)
 	}
 	while ((e = readdir(d)) != NULL) {
 		memset(&p, 0, sizeof(p));
-		if (e->d_name[0] == '.' || !entry_ok(devdir, e->d_name, &p))
+		if (e->d_name[0] == '.')
 			continue;
+		if (addr_parse(e->d_name, ADDR_SYSFS, &p.addr) < 0) {
+			log_warnx("scan: %s/%s: not a PCI address in the "
+			    "kernel's form (DDDD:BB:SS.F), skipped", devdir,
+			    e->d_name);
+			continue;
+		}
 		if (inv->ndev == cap) {
 			cap = cap ? cap * 2 : 64;
 			if ((nv = reallocarray(inv->dev, cap, sizeof(*nv))) ==
@@ -196,35 +225,35 @@ list_devices(const char *devdir, struct pp_inventory *inv)
 	return 0;
 }
 
-/* Bridges by header type; by class when config could not be read. */
-static int
-header_type(struct pci_dev *d, unsigned class)
-{
-	u8	b;
-
-	if (pci_read_block(d, PCI_HEADER_TYPE, &b, 1))
-		return b & 0x7f;
-	if (class == 0x0604)
-		return 1;
-	if (class == 0x0607)
-		return 2;
-	return 0;
-}
-
 /*
- * A bridge's secondary and subordinate bus, as lspci -t reads them: the
- * same two bytes in a PCI-PCI (type 1) and a CardBus (type 2) header.
+ * From the first 64 bytes of config space, one read: the header type
+ * (bridges: 1, 2), a bridge's secondary and subordinate bus (as lspci -t
+ * reads them: the same two bytes in a type 1 and a type 2 header) and a
+ * type 0 header's subsystem ids, which are what the kernel puts in
+ * subsystem_vendor and subsystem_device for it. Without config space:
+ * bridges by class, and the subsystem from sysfs (have_subsys 0).
  */
 static void
-bridge_buses(struct pci_dev *d, struct pp_device *p)
+config_head(struct pci_dev *d, struct pp_device *p, int *have_subsys)
 {
-	u8	b[2];
+	u8	c[64];
 
 	p->secondary = p->subordinate = -1;
-	if ((p->header == 1 || p->header == 2) &&
-	    pci_read_block(d, PCI_SECONDARY_BUS, b, 2)) {
-		p->secondary = b[0];
-		p->subordinate = b[1];
+	*have_subsys = 0;
+	if (!pci_read_block(d, 0, c, sizeof(c))) {
+		p->header = p->class == 0x0604 ? 1 : p->class == 0x0607 ? 2 : 0;
+		return;
+	}
+	p->header = c[PCI_HEADER_TYPE] & 0x7f;
+	if (p->header == 1 || p->header == 2) {
+		p->secondary = c[PCI_SECONDARY_BUS];
+		p->subordinate = c[PCI_SUBORDINATE_BUS];
+	} else if (p->header == 0) {
+		p->subvendor = c[PCI_SUBSYSTEM_VENDOR_ID] |
+		    (unsigned)c[PCI_SUBSYSTEM_VENDOR_ID + 1] << 8;
+		p->subdevice = c[PCI_SUBSYSTEM_ID] |
+		    (unsigned)c[PCI_SUBSYSTEM_ID + 1] << 8;
+		*have_subsys = 1;
 	}
 }
 
@@ -447,27 +476,32 @@ scan_vgpu(const char *sysfs_root, struct pp_device *p)
 
 /* What libpci does not read: SR-IOV, network interface, boot VGA. */
 static void
-fill_extras(const char *dir, struct pp_device *p)
+fill_extras(int dfd, const char *dir, struct pp_device *p)
 {
 	char		 buf[64];
 	DIR		*d;
 	struct dirent	*e;
 	char		 net[PATH_MAX], port[sizeof(p->ifname)] = "";
-	int		 n = 0;
+	int		 n = 0, fd;
 
-	if (read_int_attr(dir, "sriov_totalvfs", &p->sriov_total) == 0) {
+	if (read_int_attr_at(dfd, "sriov_totalvfs", 10, &p->sriov_total) ==
+	    0) {
 		p->sriov = SRIOV_PF;
-		if (read_int_attr(dir, "sriov_numvfs", &p->sriov_num) < 0 ||
-		    p->sriov_num < 0)
+		if (read_int_attr_at(dfd, "sriov_numvfs", 10,
+		    &p->sriov_num) < 0 || p->sriov_num < 0)
 			p->sriov_num = 0;
-	} else if (sysfs_link_base(dir, "physfn", buf, sizeof(buf)) == 0 &&
+	} else if (sysfs_link_base_at(dfd, "physfn", buf, sizeof(buf)) == 0 &&
 	    addr_parse(buf, ADDR_SYSFS, &p->physfn) == 0)
 		p->sriov = SRIOV_VF;
-	if (read_int_attr(dir, "boot_vga", &p->boot_vga) < 0)
+	if (read_int_attr_at(dfd, "boot_vga", 10, &p->boot_vga) < 0)
 		p->boot_vga = 0;
-	snprintf(net, sizeof(net), "%s/net", dir);
-	if ((d = opendir(net)) == NULL)
+	if ((fd = openat(dfd, "net", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	snprintf(net, sizeof(net), "%s/net", dir);
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
@@ -483,40 +517,55 @@ fill_extras(const char *dir, struct pp_device *p)
 }
 
 /*
- * The rest of p from libpci (subsystem, NUMA node, header type, names)
- * and from sysfs links, read as libpci reads them: the basename of the
- * driver and iommu_group links (our own readlink, since libpci resolves
- * each with realpath, one system call per path component).
+ * p from the device's directory, read as libpci reads it (the kernel's
+ * view: vendor, device, class, numa_node, the basename of the driver and
+ * iommu_group links; subsystem ids as config_head() says) but relative to
+ * the directory and with our own readlink (libpci resolves each link
+ * with realpath, one system call per path component); from libpci the
+ * config space and the names. 0, said in the log, when the entry cannot
+ * be read as a device: it is left out.
  */
-static void
-fill_device(struct pci_access *a, struct pci_dev *d, const char *devdir,
-    struct pp_device *p)
+static int
+fill_device(struct pci_access *a, struct pci_dev *d, int devfd,
+    const char *devdir, struct pp_device *p)
 {
-	char		 dir[PATH_MAX], buf[64], *end;
+	char		 dir[PATH_MAX], name[PP_ADDR_SYSFS_LEN], buf[64], *end;
 	unsigned long	 g;
+	int		 dfd, v, subsys;
 
-	pci_fill_info(d, PCI_FILL_SUBSYS | PCI_FILL_NUMA_NODE);
-	p->subvendor = d->subsys_vendor_id;
-	p->subdevice = d->subsys_id;
-	p->numa = d->numa_node < 0 ? -1 : d->numa_node;
-	snprintf(dir, sizeof(dir), "%s/%04x:%02x:%02x.%x", devdir,
-	    PP_DOMAIN(p->addr), PP_BUS(p->addr), PP_SLOT(p->addr),
-	    PP_FUNC(p->addr));
+	addr_fmt(p->addr, ADDR_SYSFS, name, sizeof(name));
+	snprintf(dir, sizeof(dir), "%s/%s", devdir, name);
+	dfd = openat(devfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!ids_ok(dfd, dir, p)) {
+		if (dfd >= 0)
+			close(dfd);
+		return 0;
+	}
+	config_head(d, p, &subsys);
+	if (!subsys && read_int_attr_at(dfd, "subsystem_vendor", 16, &v) ==
+	    0) {
+		p->subvendor = (unsigned)v & 0xffff;
+		if (read_int_attr_at(dfd, "subsystem_device", 16, &v) == 0)
+			p->subdevice = (unsigned)v & 0xffff;
+	}
+	p->numa = -1;
+	if (read_int_attr_at(dfd, "numa_node", 10, &v) == 0 && v >= 0)
+		p->numa = v;
 	p->iommu = -1;
-	if (sysfs_link_base(dir, "iommu_group", buf, sizeof(buf)) == 0 &&
+	if (sysfs_link_base_at(dfd, "iommu_group", buf, sizeof(buf)) == 0 &&
 	    buf[0] >= '0' && buf[0] <= '9' && (g = strtoul(buf, &end, 10),
 	    *end == '\0') && g <= 999999)
 		p->iommu = (int)g;
-	if (sysfs_link_base(dir, "driver", buf, sizeof(buf)) < 0)
+	if (sysfs_link_base_at(dfd, "driver", buf, sizeof(buf)) < 0)
 		buf[0] = '\0';
 	snprintf(p->driver, sizeof(p->driver), "%s", buf);
-	p->header = header_type(d, p->class);
-	bridge_buses(d, p);
 	p->vmid = -1;
 	p->req_index = -1;
 	p->present = 1;
 	fill_names(a, p);
-	fill_extras(dir, p);
+	fill_extras(dfd, dir, p);
+	close(dfd);
+	return 1;
 }
 
 /* Length of the valid UTF-8 sequence at s, 0 if it is not one. */
@@ -578,13 +627,18 @@ scan_devices(const char *root, struct pp_inventory *inv)
 	char			 busdir[PATH_MAX], devdir[PATH_MAX];
 	struct pci_access	*volatile a = NULL;
 	struct pci_dev		*volatile d = NULL;
-	size_t			 i;
+	volatile int		 devfd = -1;
+	size_t			 i, n;
 	jmp_buf			 jb;
 
 	snprintf(busdir, sizeof(busdir), "%s/bus/pci", root);
 	snprintf(devdir, sizeof(devdir), "%s/devices", busdir);
 	if (list_devices(devdir, inv) < 0)
 		return -1;
+	if ((devfd = open(devdir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		log_warn("scan: %s", devdir);
+		return -1;
+	}
 	scan_jmp = &jb;
 	if (setjmp(jb)) {
 		log_warnx("scan: %s: %s; scan abandoned", busdir,
@@ -592,6 +646,7 @@ scan_devices(const char *root, struct pp_inventory *inv)
 		if (d != NULL)
 			pci_free_dev(d);
 		pci_cleanup(a);
+		close(devfd);
 		return -1;
 	}
 	a = pci_alloc();
@@ -602,17 +657,23 @@ scan_devices(const char *root, struct pp_inventory *inv)
 	pci_set_param(a, "sysfs.path", busdir);
 	pci_set_param(a, "hwdb.disable", "1");
 	pci_init(a);
-	for (i = 0; i < inv->ndev; i++) {
+	for (i = n = 0; i < inv->ndev; i++) {
 		pp_addr	ad = inv->dev[i].addr;
 
 		d = pci_get_dev(a, (int)PP_DOMAIN(ad), PP_BUS(ad), PP_SLOT(ad),
 		    PP_FUNC(ad));
-		fill_device(a, d, devdir, &inv->dev[i]);
-		clean_texts(&inv->dev[i]);
+		if (fill_device(a, d, devfd, devdir, &inv->dev[i])) {
+			clean_texts(&inv->dev[i]);
+			if (n != i)
+				inv->dev[n] = inv->dev[i];
+			n++;
+		}
 		pci_free_dev(d);
 		d = NULL;
 	}
+	inv->ndev = n;
 	pci_cleanup(a);
+	close(devfd);
 	return 0;
 }
 
