@@ -193,6 +193,41 @@ if want rpc; then
 	done
 	echo "{\"daemon\": \"d256\", \"when\": \"after the RPC series\", \"VmRSS\": $(status_kb $P256 VmRSS), \"VmHWM\": $(status_kb $P256 VmHWM)}" >> "$OUT/footprint.jsonl"
 	echo "{\"daemon\": \"d4096\", \"when\": \"after the RPC series\", \"VmRSS\": $(status_kb $P4096 VmRSS), \"VmHWM\": $(status_kb $P4096 VmHWM)}" >> "$OUT/footprint.jsonl"
+	# Under load (issue 18), after the footprint above: pci.version at 16
+	# connections while 1,000 idle ones are held (bench/idle.py), and
+	# pci.test on 4096 devices at 16 connections alone, then while
+	# pci.monitor rescans all 4096 again and again.
+	for rep in $(seq 1 "$REPS"); do
+		log "load: rep $rep, pci.version with 1000 idle connections"
+		mkfifo "$W/idle.fifo"
+		python3 "$SRC/bench/idle.py" $((BASEPORT + 1)) 1000 \
+		    < "$W/idle.fifo" > "$W/idle.out" &
+		ip=$!
+		exec 7> "$W/idle.fifo"
+		while ! grep -q ready "$W/idle.out" 2>/dev/null; do
+			kill -0 "$ip" 2>/dev/null || break
+			sleep 0.1
+		done
+		r=$(wrk_run version $((BASEPORT + 1)) 16)
+		exec 7>&-
+		wait "$ip" 2>/dev/null || true
+		rm -f "$W/idle.fifo"
+		echo "{\"point\": \"idle\", \"rep\": $rep, \"wrk\": ${r:-null}}" >> "$OUT/load.jsonl"
+		log "load: rep $rep, pci.test on 4096 devices, alone and during rescans"
+		r=$(wrk_run test $((BASEPORT + 2)) 16)
+		echo "{\"point\": \"test4096\", \"rep\": $rep, \"wrk\": ${r:-null}}" >> "$OUT/load.jsonl"
+		( n=0; while :; do
+			curl -s -o /dev/null -m 30 -H 'Content-Type: text/xml' \
+			    --data "<?xml version=\"1.0\"?><methodCall><methodName>pci.monitor</methodName><params><param><value>$SESSION</value></param></params></methodCall>" \
+			    "http://127.0.0.1:$((BASEPORT + 2))/RPC2" || break
+			n=$((n + 1)); echo "$n" > "$W/rescans"
+		done ) &
+		mp=$!
+		r=$(wrk_run test $((BASEPORT + 2)) 16)
+		kill "$mp" 2>/dev/null; wait "$mp" 2>/dev/null || true
+		echo "{\"point\": \"rescan\", \"rep\": $rep, \"rescans\": $(cat "$W/rescans" 2>/dev/null || echo 0), \"wrk\": ${r:-null}}" >> "$OUT/load.jsonl"
+		rm -f "$W/rescans"
+	done
 	# the 4096-device list through the CLI (xmlrpc-c client size limit)
 	if [ -x "$PCIPASS" ]; then
 		if PCIPASS_AUTH=$W/auth "$PCIPASS" list -H 127.0.0.1:$((BASEPORT + 2)) > "$W/cli4096.txt" 2> "$W/cli4096.err"; then
