@@ -145,7 +145,10 @@ send_all(int fd, const char *p, size_t n, long long deadline)
 	return 0;
 }
 
-/* The whole answer, to the server's close: *out (malloc'd), *len. */
+/*
+ * The whole answer, to the server's close: *out (malloc'd, NUL after
+ * the *len bytes).
+ */
 static int
 read_all(int fd, char **out, size_t *len, long long deadline)
 {
@@ -154,18 +157,19 @@ read_all(int fd, char **out, size_t *len, long long deadline)
 	ssize_t	 r;
 
 	while (buf != NULL) {
-		if (n == cap) {
+		if (n == cap - 1) {
 			if (cap >= ANSWER_MAX ||
 			    (nb = realloc(buf, cap * 2)) == NULL)
 				break;
 			buf = nb;
 			cap *= 2;
 		}
-		if ((r = recv(fd, buf + n, cap - n, 0)) > 0) {
+		if ((r = recv(fd, buf + n, cap - 1 - n, 0)) > 0) {
 			n += (size_t)r;
 			continue;
 		}
 		if (r == 0) {
+			buf[n] = '\0';
 			*out = buf;
 			*len = n;
 			return 0;
@@ -175,7 +179,7 @@ read_all(int fd, char **out, size_t *len, long long deadline)
 			continue;
 		break;
 	}
-	if (buf != NULL && n == cap)
+	if (buf != NULL && n == cap - 1)
 		errno = EFBIG;
 	free(buf);
 	return -1;
