@@ -168,8 +168,9 @@ m_probe(struct call *c)
 	return listing(c, ANSWER_PROBE);
 }
 
+/* pci.vm (the VM's devices) and pci.tree: arrays of the snapshot. */
 static int
-m_vm(struct call *c)
+snapshot_answer(struct call *c, int tree)
 {
 	struct snapshot	*sn;
 	sqlite3		*db;
@@ -180,28 +181,25 @@ m_vm(struct call *c)
 		return fail(c, PP_ERR_INTERNAL, "database error while reading "
 		    "the inventory; nothing changed");
 	rv_ok_begin(c->out);
-	rv_devices(c->out, snapshot_inv(sn), NULL, 0, c->vmid);
+	if (tree)
+		rv_tree(c->out, snapshot_inv(sn));
+	else
+		rv_devices(c->out, snapshot_inv(sn), NULL, 0, c->vmid);
 	rv_ok_end(c->out);
 	snapshot_put(sn);
 	return 0;
 }
 
 static int
+m_vm(struct call *c)
+{
+	return snapshot_answer(c, 0);
+}
+
+static int
 m_tree(struct call *c)
 {
-	struct snapshot	*sn;
-	sqlite3		*db;
-
-	if ((db = db_or_fail(c)) == NULL)
-		return 0;
-	if ((sn = snapshot_get(c->pd->mem, db, c->pd->flags)) == NULL)
-		return fail(c, PP_ERR_INTERNAL, "database error while reading "
-		    "the inventory; nothing changed");
-	rv_ok_begin(c->out);
-	rv_tree(c->out, snapshot_inv(sn));
-	rv_ok_end(c->out);
-	snapshot_put(sn);
-	return 0;
+	return snapshot_answer(c, 1);
 }
 
 static int
