@@ -11,7 +11,8 @@
  * Connection: close, one request, the answer read to the end.
  *
  * usage: pcipass-probe [-H HOST[:PORT]] [-t MS]
- * Endpoint: -H, else $PCIPASS_ENDPOINT, else 127.0.0.1:2634. Session:
+ * Endpoint: -H, else $PCIPASS_ENDPOINT, else 127.0.0.1:2634 (resolving
+ * a host name is not bounded by -t; the IM probe gives an address). Session:
  * $PCIPASS_AUTH, else ~/.pcipass/auth, as for pcipass. Prints the
  * template only once it has all of it: on any failure nothing on
  * stdout, "pcipass-probe: why" on stderr, and exit 1 (2: usage).
@@ -179,7 +180,7 @@ read_all(int fd, char **out, size_t *len, long long deadline)
 			continue;
 		break;
 	}
-	if (buf != NULL && n == cap - 1)
+	if (buf != NULL && n == cap - 1 && cap >= ANSWER_MAX)
 		errno = EFBIG;
 	free(buf);
 	return -1;

@@ -166,7 +166,8 @@ forest_build(struct forest *f, const pcipass_device_list *l)
 		x->sub = x->bridge ? (unsigned)sub : 0;
 		f->n++;
 	}
-	qsort(f->node, f->n, sizeof(*f->node), node_cmp);
+	if (f->n > 1)
+		qsort(f->node, f->n, sizeof(*f->node), node_cmp);
 	/* As lspci: root bus 0000:00 first, then each bridge's own bus. */
 	bus_new(f, &f->roots, 0, 0);
 	for (i = 0; i < f->n; i++)
@@ -410,10 +411,14 @@ static json_object *json_buses(struct tbus *, int);
 
 /* A function's fields as pcipass list --json writes them, and a
  * bridge's buses below it. */
+/*
+ * A function's fields as pcipass list --json writes them, and a bridge's
+ * buses below it; NULL when out of memory.
+ */
 static json_object *
 json_node(struct node *x, int depth)
 {
-	json_object	*o;
+	json_object	*o, *v;
 	const char	*name, *value;
 	size_t		 k;
 
@@ -422,35 +427,68 @@ json_node(struct node *x, int depth)
 	x->shown = 1;
 	for (k = 0; k < pcipass_device_field_count(x->d); k++) {
 		pcipass_device_field(x->d, k, &name, &value);
-		json_object_object_add(o, name,
-		    json_object_new_string(one_value(name, value)));
+		if ((v = json_object_new_string(one_value(name, value))) ==
+		    NULL || json_object_object_add(o, name, v) < 0) {
+			json_object_put(v);
+			json_object_put(o);
+			return NULL;
+		}
 	}
-	if (x->bridge && depth < DEPTH_MAX)
-		json_object_object_add(o, "BUSES", json_buses(x->buses,
-		    depth + 1));
+	if (x->bridge && depth < DEPTH_MAX) {
+		if ((v = json_buses(x->buses, depth + 1)) == NULL ||
+		    json_object_object_add(o, "BUSES", v) < 0) {
+			json_object_put(v);
+			json_object_put(o);
+			return NULL;
+		}
+	}
 	return o;
+}
+
+/* Add v to the array arr, or drop it: -1 when v is NULL or not added. */
+static int
+push(json_object *arr, json_object *v)
+{
+	if (v == NULL || json_object_array_add(arr, v) < 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
 }
 
 static json_object *
 json_buses(struct tbus *b, int depth)
 {
-	json_object		*arr, *o, *devs;
-	struct node		*x;
-	char			 s[16];
+	json_object	*arr, *o, *devs;
+	struct node	*x;
+	char		 s[16];
+	int		 bad = 0;
 
 	if ((arr = json_object_new_array()) == NULL)
 		return NULL;
-	for (; b != NULL; b = b->sibling) {
-		o = json_object_new_object();
-		devs = json_object_new_array();
+	for (; b != NULL && !bad; b = b->sibling) {
+		if ((o = json_object_new_object()) == NULL ||
+		    push(arr, o) < 0 ||
+		    (devs = json_object_new_array()) == NULL) {
+			bad = 1;
+			break;
+		}
 		snprintf(s, sizeof(s), "%04x", b->dom);
-		json_object_object_add(o, "DOMAIN", json_object_new_string(s));
+		bad |= json_object_object_add(o, "DOMAIN",
+		    json_object_new_string(s)) < 0;
 		snprintf(s, sizeof(s), "%02x", b->num);
-		json_object_object_add(o, "BUS", json_object_new_string(s));
-		for (x = b->first; x != NULL; x = x->next)
-			json_object_array_add(devs, json_node(x, depth));
-		json_object_object_add(o, "DEVICES", devs);
-		json_object_array_add(arr, o);
+		bad |= json_object_object_add(o, "BUS",
+		    json_object_new_string(s)) < 0;
+		if (json_object_object_add(o, "DEVICES", devs) < 0) {
+			json_object_put(devs);
+			bad = 1;
+		}
+		for (x = b->first; x != NULL && !bad; x = x->next)
+			bad |= push(devs, json_node(x, depth)) < 0;
+	}
+	if (bad) {
+		json_object_put(arr);
+		return NULL;
 	}
 	return arr;
 }
@@ -459,33 +497,44 @@ int
 pcipass_render_tree_json(char **out, const pcipass_device_list *l)
 {
 	struct forest	 f;
-	json_object	*root, *lost = NULL;
+	json_object	*root, *t, *lost = NULL;
+	const char	*text;
 	size_t		 i;
-	int		 rc;
+	int		 rc, bad = 0;
 
 	*out = NULL;
 	if ((rc = forest_build(&f, l)) < 0) {
 		forest_free(&f);
 		return rc;
 	}
-	if ((root = json_object_new_object()) != NULL) {
-		json_object_object_add(root, "PCI_TREE", json_buses(f.roots,
-		    0));
-		for (i = 0; i < f.n; i++)
-			if (!f.node[i].shown) {
-				if (lost == NULL)
-					lost = json_object_new_array();
-				f.node[i].bridge = 0;
-				json_object_array_add(lost,
-				    json_node(&f.node[i], DEPTH_MAX));
-			}
-		if (lost != NULL)
-			json_object_object_add(root, "UNREACHED", lost);
-		*out = strdup(json_object_to_json_string_ext(root,
-		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-		    JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(root);
+	if ((root = json_object_new_object()) == NULL ||
+	    (t = json_buses(f.roots, 0)) == NULL)
+		bad = 1;
+	else if (json_object_object_add(root, "PCI_TREE", t) < 0) {
+		json_object_put(t);
+		bad = 1;
 	}
+	/* What no root reaches (a malformed tree), listed flat. */
+	for (i = 0; i < f.n && !bad; i++) {
+		if (f.node[i].shown)
+			continue;
+		if (lost == NULL) {
+			if ((lost = json_object_new_array()) == NULL ||
+			    json_object_object_add(root, "UNREACHED", lost) <
+			    0) {
+				json_object_put(lost);
+				bad = 1;
+				break;
+			}
+		}
+		f.node[i].bridge = 0;
+		bad |= push(lost, json_node(&f.node[i], DEPTH_MAX)) < 0;
+	}
+	if (!bad && (text = json_object_to_json_string_ext(root,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	    JSON_C_TO_STRING_NOSLASHESCAPE)) != NULL)
+		*out = strdup(text);
+	json_object_put(root);
 	forest_free(&f);
 	return *out == NULL ? err_nomem() : 0;
 }

@@ -75,10 +75,13 @@ vlog(int pri, const char *fmt, va_list ap)
 	FILE	*f = log_file ? log_file : stderr;
 
 	if (log_foreground) {
+		/* One line, its level with it, whatever other threads log. */
+		flockfile(f);
 		level(f, pri);
 		vfprintf(f, fmt, ap);
 		fputc('\n', f);
 		fflush(f);
+		funlockfile(f);
 	} else
 		vsyslog(pri, fmt, ap);
 }
@@ -90,9 +93,12 @@ vlog_errno(int pri, int saved, const char *fmt, va_list ap)
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (log_foreground) {
-		level(log_file ? log_file : stderr, pri);
-		fprintf(log_file ? log_file : stderr, "%s: %s\n", buf,
-		    strerror(saved));
+		FILE	*f = log_file ? log_file : stderr;
+
+		flockfile(f);
+		level(f, pri);
+		fprintf(f, "%s: %s\n", buf, strerror(saved));
+		funlockfile(f);
 	} else
 		syslog(pri, "%s: %s", buf, strerror(saved));
 }

@@ -239,10 +239,14 @@ static int
 pipelined(TSession *s)
 {
 	const char	*chunk;
-	size_t		 n;
+	size_t		 n, i;
 
 	SessionGetReadData(s, MAX_BODY, &chunk, &n);
-	return n > 0;
+	/* A stray CRLF after a body is to be ignored (RFC 7230 3.5). */
+	for (i = 0; i < n; i++)
+		if (chunk[i] != '\r' && chunk[i] != '\n')
+			return 1;
+	return 0;
 }
 
 static void
@@ -342,21 +346,28 @@ make_server(struct rpc *r, struct pcipassd *pd)
 	return 0;
 }
 
-/* Descriptors for MAX_CONN connections: systemd's soft limit is 1024. */
+/*
+ * Descriptors for MAX_CONN connections, three each: its socket, and its
+ * thread's sqlite connection (the database and its WAL). systemd's soft
+ * limit is 1024; the unit gives 8192.
+ */
 static void
 files_for_connections(void)
 {
 	struct rlimit	rl;
-	rlim_t		want = MAX_CONN + 64;
+	rlim_t		want = 3 * MAX_CONN + 64, had;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
 		return;
+	had = rl.rlim_cur;
 	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ?
 	    rl.rlim_max : want;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		rl.rlim_cur = had;
+	if (rl.rlim_cur < want)
 		log_warnx("open files limited to %llu: fewer than %d "
-		    "connections can be held", (unsigned long long)rl.rlim_cur,
-		    MAX_CONN);
+		    "connections can be held (each takes 3)",
+		    (unsigned long long)rl.rlim_cur, MAX_CONN);
 }
 
 /* The front, listening on pd's address; NULL (said in the log) if not. */

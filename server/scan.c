@@ -5,11 +5,15 @@
  * libpci's error handler is noreturn and exits by default, and its own
  * directory scan calls it for any odd entry under devices/. So we list
  * devices/ ourselves, check every entry (an address name, readable and
- * well-formed vendor, device and class files) and only then hand single
- * devices to libpci with pci_get_dev(). What is left for the handler is
- * a file vanishing between our check and libpci's read; it longjmps back
- * and the scan fails as a whole, leaking nothing since libpci holds no
- * directory of ours open.
+ * well-formed vendor, device and class files) and only hand single
+ * devices to libpci with pci_get_dev(). What is left for the handler (a
+ * file vanishing under libpci, a bad pci.ids) longjmps back and the
+ * scan fails as a whole; the device directory open then (scan_dfd) is
+ * closed there.
+ *
+ * An entry that is not a device (no such file) is left out and said in
+ * the log; any other error reading one (EMFILE, EIO, ...) fails the whole
+ * scan, since a device left out of a scan counts as gone from the host.
  */
 #include <sys/stat.h>
 
@@ -29,6 +33,7 @@
 
 static __thread jmp_buf	*scan_jmp;
 static __thread char	 scan_errmsg[256];
+static __thread int	 scan_dfd = -1;	/* the device's, while read */
 
 static void	pcilib_error(char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
@@ -141,10 +146,18 @@ sysfs_link_base(const char *dir, const char *name, char *buf, size_t len)
 	return sysfs_link_base_at(AT_FDCWD, path, buf, len);
 }
 
+/* Whether a failed read of an entry says it is no device (left out). */
+static int
+not_there(void)
+{
+	return errno == ENOENT || errno == ENOTDIR;
+}
+
 /*
  * A device's ids and class from its directory dfd (the kernel's view:
- * for a VF, config space says ffff), each a parseable hex number; 0 and
- * said in the log when not, and the entry is left out.
+ * for a VF, config space says ffff), each a parseable hex number: 1; 0
+ * when it is no device (said in the log; left out); -1 when it could not
+ * be read (said; the scan fails).
  */
 static int
 ids_ok(int dfd, const char *dir, struct pp_device *p)
@@ -156,9 +169,19 @@ ids_ok(int dfd, const char *dir, struct pp_device *p)
 	unsigned	 v[3];
 	size_t		 i;
 
+	if (dfd < 0) {
+		if (not_there())
+			return 0;
+		log_warn("scan: %s", dir);
+		return -1;
+	}
 	for (i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
-		if (dfd < 0 || sysfs_read_attr_at(dfd, req[i].file, buf,
-		    sizeof(buf)) < 0) {
+		if (sysfs_read_attr_at(dfd, req[i].file, buf, sizeof(buf)) <
+		    0) {
+			if (!not_there()) {
+				log_warn("scan: %s/%s", dir, req[i].file);
+				return -1;
+			}
 			log_warnx("scan: %s: no %s file, skipped", dir,
 			    req[i].file);
 			return 0;
@@ -519,11 +542,11 @@ fill_extras(int dfd, const char *dir, struct pp_device *p)
 /*
  * p from the device's directory, read as libpci reads it (the kernel's
  * view: vendor, device, class, numa_node, the basename of the driver and
- * iommu_group links; subsystem ids as config_head() says) but relative to
- * the directory and with our own readlink (libpci resolves each link
- * with realpath, one system call per path component); from libpci the
- * config space and the names. 0, said in the log, when the entry cannot
- * be read as a device: it is left out.
+ * iommu_group links; subsystem ids as config_head() says, but a VF's from
+ * the files) but relative to the directory and with our own readlink
+ * (libpci resolves each link with realpath, one system call per path
+ * component); from libpci the config space and the names. 1; 0 when the
+ * entry is no device (left out); -1 when it could not be read.
  */
 static int
 fill_device(struct pci_access *a, struct pci_dev *d, int devfd,
@@ -531,40 +554,43 @@ fill_device(struct pci_access *a, struct pci_dev *d, int devfd,
 {
 	char		 dir[PATH_MAX], name[PP_ADDR_SYSFS_LEN], buf[64], *end;
 	unsigned long	 g;
-	int		 dfd, v, subsys;
+	int		 v, subsys, rc;
 
 	addr_fmt(p->addr, ADDR_SYSFS, name, sizeof(name));
 	snprintf(dir, sizeof(dir), "%s/%s", devdir, name);
-	dfd = openat(devfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (!ids_ok(dfd, dir, p)) {
-		if (dfd >= 0)
-			close(dfd);
-		return 0;
+	scan_dfd = openat(devfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if ((rc = ids_ok(scan_dfd, dir, p)) <= 0) {
+		if (scan_dfd >= 0)
+			close(scan_dfd);
+		scan_dfd = -1;
+		return rc;
 	}
 	config_head(d, p, &subsys);
-	if (!subsys && read_int_attr_at(dfd, "subsystem_vendor", 16, &v) ==
-	    0) {
+	fill_extras(scan_dfd, dir, p);
+	/* A VF's are its PF's first VF's (the kernel's view): the files. */
+	if ((!subsys || p->sriov == SRIOV_VF) && read_int_attr_at(scan_dfd,
+	    "subsystem_vendor", 16, &v) == 0) {
 		p->subvendor = (unsigned)v & 0xffff;
-		if (read_int_attr_at(dfd, "subsystem_device", 16, &v) == 0)
+		if (read_int_attr_at(scan_dfd, "subsystem_device", 16, &v) == 0)
 			p->subdevice = (unsigned)v & 0xffff;
 	}
 	p->numa = -1;
-	if (read_int_attr_at(dfd, "numa_node", 10, &v) == 0 && v >= 0)
+	if (read_int_attr_at(scan_dfd, "numa_node", 10, &v) == 0 && v >= 0)
 		p->numa = v;
 	p->iommu = -1;
-	if (sysfs_link_base_at(dfd, "iommu_group", buf, sizeof(buf)) == 0 &&
-	    buf[0] >= '0' && buf[0] <= '9' && (g = strtoul(buf, &end, 10),
+	if (sysfs_link_base_at(scan_dfd, "iommu_group", buf, sizeof(buf)) ==
+	    0 && buf[0] >= '0' && buf[0] <= '9' && (g = strtoul(buf, &end, 10),
 	    *end == '\0') && g <= 999999)
 		p->iommu = (int)g;
-	if (sysfs_link_base_at(dfd, "driver", buf, sizeof(buf)) < 0)
+	if (sysfs_link_base_at(scan_dfd, "driver", buf, sizeof(buf)) < 0)
 		buf[0] = '\0';
 	snprintf(p->driver, sizeof(p->driver), "%s", buf);
 	p->vmid = -1;
 	p->req_index = -1;
 	p->present = 1;
 	fill_names(a, p);
-	fill_extras(dfd, dir, p);
-	close(dfd);
+	close(scan_dfd);
+	scan_dfd = -1;
 	return 1;
 }
 
@@ -629,6 +655,7 @@ scan_devices(const char *root, struct pp_inventory *inv)
 	struct pci_dev		*volatile d = NULL;
 	volatile int		 devfd = -1;
 	size_t			 i, n;
+	int			 rc;
 	jmp_buf			 jb;
 
 	snprintf(busdir, sizeof(busdir), "%s/bus/pci", root);
@@ -647,6 +674,9 @@ scan_devices(const char *root, struct pp_inventory *inv)
 			pci_free_dev(d);
 		pci_cleanup(a);
 		close(devfd);
+		if (scan_dfd >= 0)
+			close(scan_dfd);
+		scan_dfd = -1;
 		return -1;
 	}
 	a = pci_alloc();
@@ -662,14 +692,20 @@ scan_devices(const char *root, struct pp_inventory *inv)
 
 		d = pci_get_dev(a, (int)PP_DOMAIN(ad), PP_BUS(ad), PP_SLOT(ad),
 		    PP_FUNC(ad));
-		if (fill_device(a, d, devfd, devdir, &inv->dev[i])) {
+		rc = fill_device(a, d, devfd, devdir, &inv->dev[i]);
+		pci_free_dev(d);
+		d = NULL;
+		if (rc < 0) {
+			pci_cleanup(a);
+			close(devfd);
+			return -1;
+		}
+		if (rc > 0) {
 			clean_texts(&inv->dev[i]);
 			if (n != i)
 				inv->dev[n] = inv->dev[i];
 			n++;
 		}
-		pci_free_dev(d);
-		d = NULL;
 	}
 	inv->ndev = n;
 	pci_cleanup(a);

@@ -7,8 +7,8 @@
  * from a WAL hook, which takes the place of sqlite's): a failed one is
  * logged once, and once the WAL is past WAL_MAX_BYTES with the last
  * checkpoint failed, every write is refused (store_wal_ok) until a
- * checkpoint succeeds again. A checkpoint that only waits for readers
- * (SQLITE_BUSY) is not a failure.
+ * checkpoint succeeds again. A checkpoint that finds another one running
+ * (SQLITE_BUSY) is neither a failure nor a success.
  */
 #include <stdint.h>
 
@@ -25,7 +25,9 @@ static int	refusing;	/* said so in the log */
 static void
 checkpointed(int rc, const char *db)
 {
-	if (rc == SQLITE_OK || rc == SQLITE_BUSY) {
+	if (rc == SQLITE_BUSY)		/* another one runs: says nothing */
+		return;
+	if (rc == SQLITE_OK) {
 		if (__atomic_exchange_n(&failed, 0, __ATOMIC_ACQ_REL) != 0)
 			log_info("store: %s: checkpoints succeed again; "
 			    "writes are accepted", db);
@@ -36,7 +38,8 @@ checkpointed(int rc, const char *db)
 		log_warnx("store: %s: checkpoint failed (%s): the database "
 		    "file cannot be written, and the WAL beside it grows "
 		    "(%d pages); writes are refused past %lld MB",
-		    db, sqlite3_errstr(rc), pages, WAL_MAX_BYTES >> 20);
+		    db, sqlite3_errstr(rc), __atomic_load_n(&pages,
+		    __ATOMIC_ACQUIRE), WAL_MAX_BYTES >> 20);
 }
 
 static int

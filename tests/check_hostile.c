@@ -513,7 +513,8 @@ END_TEST
  * Two requests in one write (HTTP/1.1 pipelining), the first an
  * allocate: refused with one 400 and the connection closed at once,
  * neither run. Abyss left the second unread, unanswered, until the
- * keep-alive timeout closed the connection 5 s later.
+ * keep-alive timeout closed the connection 5 s later. A lone CRLF after
+ * a body is not a request.
  */
 START_TEST(pipelined_refused)
 {
@@ -550,6 +551,15 @@ START_TEST(pipelined_refused)
 	    "free\n");
 	free(summary), free(xml), free(one), free(req);
 	served();
+	/* A stray CRLF after the body is no second request (RFC 7230). */
+	xml = call_xml("pci.version", "");
+	len = asprintf(&one, "POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: "
+	    "text/xml\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n"
+	    "%s\r\n", strlen(xml), xml);
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(raw(one, (size_t)len, 0, &summary), 200);
+	ck_assert_ptr_nonnull(strstr(summary, "<boolean>1</boolean>"));
+	free(summary), free(xml), free(one);
 }
 END_TEST
 

@@ -40,6 +40,9 @@ ssize_t	pwrite64(int, const void *, size_t, off_t);
 int	ftruncate64(int, off_t);
 int	close(int);
 
+/* Before any thread of the program runs. */
+static void	resolve(void) __attribute__((constructor));
+
 static void
 resolve(void)
 {
