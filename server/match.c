@@ -693,7 +693,7 @@ match_detach_splits(const struct pp_inventory *inv, const struct pp_device *d,
  * after both were taken does this; why then names the group and the
  * other VM's device.
  */
-int
+static int
 match_split(const struct pp_inventory *inv, const struct pp_device *d,
     char *why, size_t len)
 {

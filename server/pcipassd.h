@@ -208,9 +208,7 @@ int	 inventory_copy(struct pp_inventory *, const struct pp_inventory *);
 struct pp_device *inventory_find(const struct pp_inventory *, pp_addr);
 int	 device_is_bridge(const struct pp_device *);
 int	 sysfs_read_attr(const char *, const char *, char *, size_t);
-int	 sysfs_read_attr_at(int, const char *, char *, size_t);
 int	 sysfs_link_base(const char *, const char *, char *, size_t);
-int	 sysfs_link_base_at(int, const char *, char *, size_t);
 
 /* filter.c */
 typedef void (*filter_report_fn)(const char *msg, void *arg);
@@ -326,8 +324,6 @@ int	 match_assign(const struct pp_inventory *, const struct pp_request *,
 int	 match_test(const struct pp_inventory *, const struct pp_request *,
 	    size_t, int, int, struct pp_test *);
 void	 match_states(struct pp_inventory *, int);
-int	 match_split(const struct pp_inventory *, const struct pp_device *,
-	    char *, size_t);
 int	 match_detach_splits(const struct pp_inventory *,
 	    const struct pp_device *, int, char *, size_t);
 

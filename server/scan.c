@@ -70,7 +70,7 @@ pcilib_warning(char *fmt, ...)
  * kernel then walks one path component per open instead of the whole
  * path (path walks were the largest part of a scan's time).
  */
-int
+static int
 sysfs_read_attr_at(int dfd, const char *name, char *buf, size_t len)
 {
 	ssize_t	 n;
@@ -123,7 +123,7 @@ read_int_attr(const char *dir, const char *name, int *out)
 }
 
 /* The basename of a symlink's target, as libpci reads driver links. */
-int
+static int
 sysfs_link_base_at(int dfd, const char *name, char *buf, size_t len)
 {
 	char	 target[PATH_MAX], *base;

@@ -76,28 +76,34 @@ service_ctx(struct pcipassd *pd, struct op_ctx *x)
 	return x->db != NULL ? 0 : -1;
 }
 
-/* Scan sysfs and sync the store. */
-/* After a rescan that changed something: groups the kernel regrouped
- * under two VMs (their devices' REASON says so too). */
+/*
+ * After a rescan that changed something: the held devices of a group the
+ * kernel regrouped under two VMs, whose REASON the snapshot's
+ * match_states() set (match_split).
+ */
 static void
 log_splits(struct pcipassd *pd, sqlite3 *db)
 {
 	struct snapshot			*sn;
 	const struct pp_inventory	*inv;
-	char				 a[PP_ADDR_SYSFS_LEN], why[160];
+	const struct pp_device		*d;
+	char				 a[PP_ADDR_SYSFS_LEN];
 	size_t				 i;
 
 	if ((sn = snapshot_get(pd->mem, db, pd->flags)) == NULL)
 		return;
 	inv = snapshot_inv(sn);
-	for (i = 0; i < inv->ndev; i++)
-		if (match_split(inv, &inv->dev[i], why, sizeof(why)))
+	for (i = 0; i < inv->ndev; i++) {
+		d = &inv->dev[i];
+		if (d->vmid >= 0 && d->present && d->reason[0] != '\0')
 			log_warnx("rescan: %s, held by VM %d: %s",
-			    addr_fmt(inv->dev[i].addr, ADDR_ONE, a, sizeof(a)),
-			    inv->dev[i].vmid, why);
+			    addr_fmt(d->addr, ADDR_ONE, a, sizeof(a)), d->vmid,
+			    d->reason);
+	}
 	snapshot_put(sn);
 }
 
+/* Scan sysfs and sync the store. */
 int
 service_rescan(struct pcipassd *pd, struct sync_counts *c)
 {
