@@ -364,4 +364,5 @@ bench: deps
 	@$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) CFLAGS="-O2 -g" all
 	$(CC) -O2 -Wall -o $(BENCH_BUILD)/sqlite_floor bench/sqlite_floor.c \
 	    $(shell pkg-config --cflags --libs sqlite3)
+	$(CC) -O2 -Wall -Wextra -pthread -o $(BENCH_BUILD)/rpcload bench/rpcload.c
 	bash bench/run.sh $(BENCH_BUILD)

@@ -88,18 +88,20 @@ floors = [r['floor']['commits_per_s'] for r in lines('floor.jsonl')]
 labels = {'version': 'pci.version', 'list': 'pci.list', 'cycle':
           'allocate+release (multicall)', 'test': 'pci.test'}
 keys = []
+def key(r):     # wrk unless the point says otherwise (bench/rpcload.c)
+    return (r['call'], r['size'], r['conns'], r.get('client', 'wrk'))
 for r in rpc:
-    k = (r['call'], r['size'], r['conns'])
-    if k not in keys:
-        keys.append(k)
+    if key(r) not in keys:
+        keys.append(key(r))
 order = {'version': 0, 'list': 1, 'cycle': 2, 'test': 3}
-keys.sort(key=lambda k: (order[k[0]], k[1], k[2]))
+keys.sort(key=lambda k: (order[k[0]], k[1], k[3], k[2]))
 res = {}
 for k in keys:
-    rs = [r for r in rpc if (r['call'], r['size'], r['conns']) == k]
+    rs = [r for r in rpc if key(r) == k]
     ok = [r['wrk'] for r in rs if r['wrk']]
     faults = sum(w['faults'] + w['socket_errors'] + w['non2xx'] for w in ok)
-    name = '%s, %d dev, %d conn' % (labels[k[0]], k[1], k[2])
+    name = '%s, %d dev, %d conn%s' % (labels[k[0]], k[1], k[2],
+                                      '' if k[3] == 'wrk' else ' (%s)' % k[3])
     rps = [w['rps'] for w in ok]
     p50 = statistics.median([w['p50_ms'] for w in ok]) if ok else None
     p99 = [w['p99_ms'] for w in ok]
@@ -115,7 +117,7 @@ for k in keys:
         if ratios:
             note += '; %.0f%% of the fsync floor measured just before (2 commits/cycle, floor median %s commits/s)' % (
                 100 * statistics.median(ratios), fmt(statistics.median(fb)))
-    res[k] = (statistics.median(rps) if rps else None,
+    res[k[:3] if k[3] == 'wrk' else k] = (statistics.median(rps) if rps else None,
               statistics.median(p99) if p99 else None, faults)
     row('rpc', name, rps, 'calls/s' if k[0] != 'cycle' else 'cycles/s', note)
 row('rpc', 'sqlite floor: WAL, synchronous=FULL, 1-row commits', floors,
@@ -138,6 +140,18 @@ if ('cycle', 256, 16) in res:
 if ('list', 256, 16) in res:
     v = res[('list', 256, 16)][0]
     targets.append(('pci.list 256 dev at 16 conns', '>= 2,000 calls/s', fmt(v), v >= 2000))
+if ('list', 4096, 16, 'rpcload') in res:
+    v, p99, f = res[('list', 4096, 16, 'rpcload')]
+    targets.append(('pci.list 4096 dev at 16 conns (rpcload)', 'p99 < 250 ms',
+                    '%s ms (%s calls/s)%s' % (fmt(p99, 2), fmt(v),
+                                              ', %d failed' % f if f else ''),
+                    p99 < 250 and not f))
+    if ('list', 4096, 200, 'rpcload') in res:
+        w, _, f2 = res[('list', 4096, 200, 'rpcload')]
+        targets.append(('pci.list 4096 dev, 200 conns vs 16 (rpcload)', '>= 80%',
+                        '%.0f%% (%s vs %s calls/s)%s' % (100 * w / v, fmt(w), fmt(v),
+                                                         ', %d failed' % f2 if f2 else ''),
+                        w >= 0.8 * v and not f2))
 for r in lines('cli.jsonl'):
     s = r.get('cli_list_4096', '')
     targets.append(('pci.list 4096 dev from the CLI', 'works', s,
