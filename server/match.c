@@ -18,12 +18,14 @@
 #define SEARCH_BUDGET	200000		/* nodes before MATCH_LIMIT */
 #define NONE		((size_t)-1)
 
+_Static_assert(PP_MAXREQ <= 32, "struct search's hits are 32-bit masks");
+
 /* What the rules say of one device for one VM. */
 struct node {
 	int		 blocked;
 	size_t		*need;		/* sibling devices to take along */
 	size_t		 nneed;
-	char		 why[160];
+	size_t		 why;		/* in search's pool; 0: "" */
 };
 
 struct search {
@@ -38,9 +40,13 @@ struct search {
 	int				*chosen;	/* per device: req or -1 */
 	int				*required;	/* per device: refs */
 	int				*mark;		/* matching scratch */
+	uint32_t			*hits;		/* per device: bit r
+							   when req r matches */
 	int				 stamp;
 	long				 budget;
 	int				 vmid, flags;
+	char				*pool;		/* the reasons */
+	size_t				 npool, poolcap;
 };
 
 int
@@ -115,13 +121,14 @@ own_block(const struct pp_device *d, int vmid, char *buf, size_t len)
 	return rule_why(d, rule_device(d, vmid), buf, len);
 }
 
-/* Does the kernel's listing of d's group name d? */
+/* Does the kernel's listing of d's group, from member first on, name d? */
 static int
-group_lists(const struct pp_inventory *inv, const struct pp_device *d)
+group_lists(const struct pp_inventory *inv, const struct pp_device *d,
+    size_t first)
 {
 	size_t	m;
 
-	for (m = rule_group_first(inv, d->iommu); m < inv->nmember &&
+	for (m = first; m < inv->nmember &&
 	    inv->member[m].group == d->iommu; m++)
 		if (inv->member[m].addr == d->addr)
 			return 1;
@@ -137,14 +144,15 @@ sibling(const struct pp_inventory *inv, pp_addr ea, int vmid, int flags,
     char *why, size_t len)
 {
 	const struct pp_device	*e = inventory_find(inv, ea);
+	enum sibling		 rule = rule_sibling(e, vmid);
 	char			 a[PP_ADDR_SYSFS_LEN];
 
-	addr_fmt(ea, ADDR_ONE, a, sizeof(a));
-	switch (rule_sibling(e, vmid)) {
-	case SIB_FREE:
+	if (rule == SIB_FREE)
 		return 0;
-	case SIB_ALONG:
+	if (rule == SIB_ALONG)
 		return (flags & MATCH_BIND) ? 0 : 1;
+	addr_fmt(ea, ADDR_ONE, a, sizeof(a));
+	switch (rule) {
 	case SIB_UNKNOWN:
 		return snprintf(why, len, "sibling %s not in the inventory",
 		    a), -1;
@@ -158,22 +166,23 @@ sibling(const struct pp_inventory *inv, pp_addr ea, int vmid, int flags,
 }
 
 /*
- * Assess device i for vmid into n: blocked with a reason, or usable with
- * the siblings it needs. Returns -1 only when out of memory.
+ * Assess device i for vmid into n: blocked with a reason (in why), or
+ * usable with the siblings it needs. Returns -1 only when out of memory.
  */
 static int
 assess(const struct pp_inventory *inv, size_t i, int vmid, int flags,
-    struct node *n)
+    struct node *n, char *whybuf, size_t len)
 {
 	const struct pp_device	*d = &inv->dev[i];
 	const char		*why;
-	size_t			 m;
+	size_t			 first, m;
 	int			 s;
 
 	memset(n, 0, sizeof(*n));
-	if ((why = own_block(d, vmid, n->why, sizeof(n->why))) != NULL) {
-		if (why != n->why)
-			snprintf(n->why, sizeof(n->why), "%s", why);
+	whybuf[0] = '\0';
+	if ((why = own_block(d, vmid, whybuf, len)) != NULL) {
+		if (why != whybuf)
+			snprintf(whybuf, len, "%s", why);
 		n->blocked = 1;
 		return 0;
 	}
@@ -182,18 +191,19 @@ assess(const struct pp_inventory *inv, size_t i, int vmid, int flags,
 	 * device (unreadable or empty iommu_groups/N/devices) has unknown
 	 * siblings, and would otherwise look like a group of one.
 	 */
-	if (!group_lists(inv, d)) {
-		snprintf(n->why, sizeof(n->why), "IOMMU group %d membership "
+	first = rule_group_first(inv, d->iommu);
+	if (!group_lists(inv, d, first)) {
+		snprintf(whybuf, len, "IOMMU group %d membership "
 		    "unknown", d->iommu);
 		n->blocked = 1;
 		return 0;
 	}
-	for (m = rule_group_first(inv, d->iommu); m < inv->nmember &&
+	for (m = first; m < inv->nmember &&
 	    inv->member[m].group == d->iommu; m++) {
 		if (inv->member[m].addr == d->addr)
 			continue;
-		s = sibling(inv, inv->member[m].addr, vmid, flags, n->why,
-		    sizeof(n->why));
+		s = sibling(inv, inv->member[m].addr, vmid, flags, whybuf,
+		    len);
 		if (s < 0) {
 			n->blocked = 1;
 			free(n->need);
@@ -232,6 +242,7 @@ augment_req(struct search *s, size_t r, int *owner)
 }
 
 static int	candidate(const struct search *, size_t, size_t, int, int);
+static int	matched_by_any(const struct search *, size_t);
 
 static int
 accepts(const struct search *s, size_t r, size_t dv)
@@ -389,6 +400,30 @@ search_free(struct search *s)
 	free(s->chosen);
 	free(s->required);
 	free(s->mark);
+	free(s->hits);
+	free(s->pool);
+}
+
+/* Keep why for node n, which is blocked. */
+static int
+keep_why(struct search *s, struct node *n, const char *why)
+{
+	size_t	len = strlen(why) + 1, cap;
+	char	*np;
+
+	if (s->npool + len > s->poolcap) {
+		cap = s->poolcap ? s->poolcap * 2 : 4096;
+		while (cap < s->npool + len)
+			cap *= 2;
+		if ((np = realloc(s->pool, cap)) == NULL)
+			return -1;
+		s->pool = np;
+		s->poolcap = cap;
+	}
+	memcpy(s->pool + s->npool, why, len);
+	n->why = s->npool;
+	s->npool += len;
+	return 0;
 }
 
 static int
@@ -397,7 +432,7 @@ candidate(const struct search *s, size_t r, size_t i, int vmid, int flags)
 	if ((flags & MATCH_NEW) && vmid >= 0 && s->inv->dev[i].vmid == vmid)
 		return 0;
 	return !s->node[i].blocked &&
-	    request_matches(&s->req[r], &s->inv->dev[i]);
+	    (s->hits[i] >> r & 1);
 }
 
 static int
@@ -405,6 +440,7 @@ search_init(struct search *s, const struct pp_inventory *inv,
     const struct pp_request *req, size_t nreq, int vmid, int flags)
 {
 	size_t	i, r, n = inv->ndev ? inv->ndev : 1;
+	char	why[160];
 
 	memset(s, 0, sizeof(*s));
 	s->inv = inv;
@@ -417,11 +453,25 @@ search_init(struct search *s, const struct pp_inventory *inv,
 	s->chosen = calloc(n, sizeof(*s->chosen));
 	s->required = calloc(n, sizeof(*s->required));
 	s->mark = calloc(n, sizeof(*s->mark));
-	if (!s->node || !s->chosen || !s->required || !s->mark)
+	s->hits = calloc(n, sizeof(*s->hits));
+	if (!s->node || !s->chosen || !s->required || !s->mark || !s->hits ||
+	    keep_why(s, &s->node[0], "") < 0)	/* offset 0 */
 		return -1;
+	/*
+	 * Only a device some request matches is ever a candidate, chosen or
+	 * explained; the others are left blocked without a reason, which
+	 * spares formatting a reason for every device of a big host.
+	 */
 	for (i = 0; i < inv->ndev; i++) {
 		s->chosen[i] = -1;
-		if (assess(inv, i, vmid, flags, &s->node[i]) < 0)
+		for (r = 0; r < nreq; r++)
+			s->hits[i] |= (uint32_t)request_matches(&req[r],
+			    &inv->dev[i]) << r;
+		if (!matched_by_any(s, i))
+			s->node[i].blocked = 1;
+		else if (assess(inv, i, vmid, flags, &s->node[i], why,
+		    sizeof(why)) < 0 || (s->node[i].blocked &&
+		    keep_why(s, &s->node[i], why) < 0))
 			return -1;
 	}
 	find_twins(s);
@@ -524,7 +574,7 @@ explain(const struct search *s, size_t r, struct text *t, int *nfree)
 	*nfree = 0;
 	for (i = 0; i < s->inv->ndev; i++) {
 		d = &s->inv->dev[i];
-		if (request_matches(&s->req[r], d) && device_listed(d)) {
+		if ((s->hits[i] >> r & 1) && device_listed(d)) {
 			nmatch++;
 			usable += !s->node[i].blocked;
 			*nfree += !s->node[i].blocked &&
@@ -539,11 +589,11 @@ explain(const struct search *s, size_t r, struct text *t, int *nfree)
 	    nmatch == 1 ? "es" : "");
 	for (i = 0; i < s->inv->ndev && shown < 8; i++) {
 		d = &s->inv->dev[i];
-		if (!request_matches(&s->req[r], d) || !device_listed(d))
+		if (!(s->hits[i] >> r & 1) || !device_listed(d))
 			continue;
 		tprintf(t, "%s %s %s", shown ? "," : ":",
 		    addr_fmt(d->addr, ADDR_ONE, a, sizeof(a)),
-		    s->node[i].why);
+		    s->pool + s->node[i].why);
 		shown++;
 	}
 	if (nmatch > shown)
@@ -557,12 +607,7 @@ explain(const struct search *s, size_t r, struct text *t, int *nfree)
 static int
 matched_by_any(const struct search *s, size_t dv)
 {
-	size_t	r;
-
-	for (r = 0; r < s->nreq; r++)
-		if (request_matches(&s->req[r], &s->inv->dev[dv]))
-			return 1;
-	return 0;
+	return s->hits[dv] != 0;
 }
 
 static void
@@ -725,6 +770,7 @@ match_states(struct pp_inventory *inv, int flags)
 	struct pp_device	*d;
 	struct node		 n;
 	size_t			 i;
+	char			 why[sizeof(d->reason)];
 
 	for (i = 0; i < inv->ndev; i++) {
 		d = &inv->dev[i];
@@ -736,9 +782,10 @@ match_states(struct pp_inventory *inv, int flags)
 				d->reason[0] = '\0';
 			continue;
 		}
-		if (assess(inv, i, -1, flags, &n) < 0 || n.blocked) {
+		if (assess(inv, i, -1, flags, &n, why, sizeof(why)) < 0 ||
+		    n.blocked) {
 			snprintf(d->state, sizeof(d->state), "blocked");
-			snprintf(d->reason, sizeof(d->reason), "%s", n.why);
+			snprintf(d->reason, sizeof(d->reason), "%s", why);
 		} else {
 			snprintf(d->state, sizeof(d->state), "free");
 			d->reason[0] = '\0';
