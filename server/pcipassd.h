@@ -279,6 +279,7 @@ int	 store_held_by(sqlite3 *, pp_addr);
 /* store_sync.c */
 struct sync_counts {
 	int	 added, removed, changed;
+	int	 regrouped;		/* the iommu_member rows changed */
 };
 int	 store_sync(sqlite3 *, const struct pp_inventory *,
 	    struct sync_counts *);

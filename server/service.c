@@ -120,7 +120,8 @@ service_rescan(struct pcipassd *pd, struct sync_counts *c)
 		inventory_free(&inv);
 	}
 	pthread_mutex_unlock(&pd->scan_lock);
-	if (rc == 0 && (c->added || c->removed || c->changed)) {
+	if (rc == 0 && (c->added || c->removed || c->changed ||
+	    c->regrouped)) {
 		log_info("rescan: %d added, %d removed, %d changed", c->added,
 		    c->removed, c->changed);
 		log_splits(pd, db);

@@ -188,10 +188,18 @@ sync_devices(struct sync *s, const struct pp_inventory *old,
 }
 
 static int
-sync_members(struct sync *s, const struct pp_inventory *now)
+sync_members(struct sync *s, const struct pp_inventory *old,
+    const struct pp_inventory *now)
 {
 	size_t	i;
 
+	for (i = 0; i < now->nmember && old->nmember == now->nmember; i++)
+		if (old->member[i].group != now->member[i].group ||
+		    old->member[i].addr != now->member[i].addr)
+			break;
+	if (old->nmember == now->nmember && i == now->nmember)
+		return 0;
+	s->c->regrouped = 1;
 	if (sqlite3_exec(s->db, "DELETE FROM iommu_member", NULL, NULL,
 	    NULL) != SQLITE_OK)
 		return -1;
@@ -219,7 +227,9 @@ prepare(struct sync *s)
 
 /*
  * Make the store match the scan `now` (offered flags already set) in one
- * transaction; counts what changed in *c.
+ * transaction; counts what changed in *c. A scan that changed nothing is
+ * rolled back: no fsync, and the snapshot and the shared answers stay
+ * current (the generation does not move).
  */
 int
 store_sync(sqlite3 *db, const struct pp_inventory *now,
@@ -236,7 +246,7 @@ store_sync(sqlite3 *db, const struct pp_inventory *now,
 		goto done;
 	rc = sync_devices(&s, &old, now);
 	if (rc == 0)
-		rc = sync_members(&s, now);
+		rc = sync_members(&s, &old, now);
 	inventory_free(&old);
 done:
 	sqlite3_finalize(s.upsert);
@@ -247,6 +257,10 @@ done:
 		log_warnx("store: sync: %s", sqlite3_errmsg(db));
 		store_rollback(db);
 		return -1;
+	}
+	if (!c->added && !c->removed && !c->changed && !c->regrouped) {
+		store_rollback(db);
+		return 0;
 	}
 	return store_commit(db);
 }

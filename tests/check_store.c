@@ -345,6 +345,39 @@ START_TEST(rescan_adds_removes_changes)
 }
 END_TEST
 
+/*
+ * A rescan that finds nothing new writes nothing: the generation stays,
+ * so the snapshot and the shared answers stay current. A change to a
+ * group's listing alone is still written.
+ */
+START_TEST(unchanged_rescan_commits_nothing)
+{
+	struct env		e;
+	struct sync_counts	c;
+	struct pp_inventory	inv;
+	uint64_t		gen;
+
+	env_open(&e, two_gpus);
+	c = rescan(&e);
+	ck_assert_int_eq(c.added, 2);
+	gen = store_generation();
+	c = rescan(&e);
+	ck_assert_int_eq(c.added + c.removed + c.changed + c.regrouped, 0);
+	ck_assert_uint_eq(store_generation(), gen);
+	/* 02:00.0 stays in group 2, but the group no longer lists it. */
+	sh("rm %s/kernel/iommu_groups/2/devices/0000:02:00.0", e.root);
+	c = rescan(&e);
+	ck_assert_int_eq(c.added + c.removed + c.changed, 0);
+	ck_assert_int_eq(c.regrouped, 1);
+	ck_assert_uint_eq(store_generation(), gen + 1);
+	ck_assert_int_eq(store_load(e.db, &inv), 0);
+	ck_assert_uint_eq(inv.nmember, 1);
+	ck_assert_int_eq(inv.member[0].group, 1);
+	inventory_free(&inv);
+	env_close(&e);
+}
+END_TEST
+
 START_TEST(held_device_vanishes_and_returns)
 {
 	struct env		e;
@@ -484,6 +517,7 @@ store_suite(void)
 	tcase_add_test(tc, migrates_version_4);
 	tcase_add_test(tc, ledger_mark);
 	tcase_add_test(tc, rescan_adds_removes_changes);
+	tcase_add_test(tc, unchanged_rescan_commits_nothing);
 	tcase_add_test(tc, held_device_vanishes_and_returns);
 	tcase_add_test(tc, different_card_in_held_slot_stays_missing);
 	tcase_add_test(tc, retry_same_requests_same_devices);
