@@ -24,7 +24,9 @@ struct snapshot {
 };
 
 struct snapshots {
-	pthread_mutex_t		 lock;		/* guards snap */
+	pthread_mutex_t		 lock;		/* guards snap, building */
+	pthread_cond_t		 built;
+	int			 building;
 	struct snapshot		*snap;		/* the readers' */
 	struct pp_inventory	 cache;		/* the writers' (batch lock) */
 	uint64_t		 cache_gen;	/* 0: none */
@@ -38,6 +40,7 @@ snapshots_new(void)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->built, NULL);
 	return m;
 }
 
@@ -50,6 +53,7 @@ snapshots_free(struct snapshots *m)
 	snapshot_put(m->snap);
 	inventory_free(&m->cache);
 	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->built);
 	free(m);
 }
 
@@ -63,21 +67,11 @@ snapshot_put(struct snapshot *sn)
 	}
 }
 
-/* A reference to the current snapshot; NULL if it cannot be read. */
-struct snapshot *
-snapshot_get(struct snapshots *m, sqlite3 *db, int flags)
+static struct snapshot *
+build(sqlite3 *db, int flags, uint64_t gen)
 {
-	uint64_t		 gen = store_generation();
-	struct snapshot		*sn, *old = NULL;
+	struct snapshot	*sn;
 
-	pthread_mutex_lock(&m->lock);
-	if ((sn = m->snap) != NULL && sn->gen == gen)
-		__atomic_add_fetch(&sn->refs, 1, __ATOMIC_ACQ_REL);
-	else
-		sn = NULL;
-	pthread_mutex_unlock(&m->lock);
-	if (sn != NULL)
-		return sn;
 	if ((sn = calloc(1, sizeof(*sn))) == NULL)
 		return NULL;
 	if (store_read(db, &sn->inv) < 0) {
@@ -88,12 +82,43 @@ snapshot_get(struct snapshots *m, sqlite3 *db, int flags)
 	match_states(&sn->inv, flags & OP_BIND ? MATCH_BIND : 0);
 	sn->gen = gen;
 	sn->refs = 2;		/* ours and the caller's */
+	return sn;
+}
+
+/*
+ * A reference to the current snapshot; NULL if it cannot be read. One
+ * thread builds a new one; the others wait for it rather than each read
+ * the whole store at once after every commit (a rescan of a big host
+ * under load).
+ */
+struct snapshot *
+snapshot_get(struct snapshots *m, sqlite3 *db, int flags)
+{
+	uint64_t		 gen = store_generation();
+	struct snapshot		*sn, *old = NULL;
+
 	pthread_mutex_lock(&m->lock);
-	if (m->snap == NULL || m->snap->gen <= gen) {
+	for (;;) {
+		if ((sn = m->snap) != NULL && sn->gen >= gen) {
+			__atomic_add_fetch(&sn->refs, 1, __ATOMIC_ACQ_REL);
+			pthread_mutex_unlock(&m->lock);
+			return sn;
+		}
+		if (!m->building)
+			break;
+		pthread_cond_wait(&m->built, &m->lock);
+	}
+	m->building = 1;
+	pthread_mutex_unlock(&m->lock);
+	sn = build(db, flags, gen);
+	pthread_mutex_lock(&m->lock);
+	m->building = 0;
+	if (sn != NULL && (m->snap == NULL || m->snap->gen <= gen)) {
 		old = m->snap;
 		m->snap = sn;
-	} else
+	} else if (sn != NULL)
 		sn->refs--;
+	pthread_cond_broadcast(&m->built);
 	pthread_mutex_unlock(&m->lock);
 	snapshot_put(old);
 	return sn;
