@@ -120,6 +120,26 @@ build(struct snapshots *mem, sqlite3 *db, int which, int flags, uint64_t gen)
 }
 
 /*
+ * The current answer for which, if one is built: a reference to give back
+ * with answer_put(), else NULL. Needs no database connection, which a
+ * thread then does not open only to hand out a shared answer.
+ */
+struct answer *
+answer_current(struct answers *as, int which)
+{
+	uint64_t	 gen = store_generation();
+	struct answer	*a;
+
+	pthread_mutex_lock(&as->lock);
+	if ((a = as->current[which]) != NULL && a->gen >= gen)
+		__atomic_add_fetch(&a->refs, 1, __ATOMIC_ACQ_REL);
+	else
+		a = NULL;
+	pthread_mutex_unlock(&as->lock);
+	return a;
+}
+
+/*
  * The current answer for which (ANSWER_*); a reference to give back with
  * answer_put(), or NULL when the inventory could not be read.
  */

@@ -20,6 +20,7 @@
 struct answer;
 struct answers *answers_new(void);
 void	 answers_free(struct answers *);
+struct answer *answer_current(struct answers *, int);
 struct answer *answer_get(struct answers *, struct snapshots *, sqlite3 *,
 	    int, int);
 const char *answer_xml(const struct answer *, size_t *);
