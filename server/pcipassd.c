@@ -279,6 +279,10 @@ main(int argc, char **argv)
 	/* One malloc arena per connection thread multiplies the peak of the
 	 * large listing answers; two are plenty for a daemon this size. */
 	mallopt(M_ARENA_MAX, 2);
+	/* A fixed threshold (glibc raises its own after the first big free):
+	 * inventories and answers, megabytes on a big host, are mapped and
+	 * unmapped, not kept in an arena after they are replaced. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	parse_flags(argc, argv, &c);
 	/* --probe's stdout is the template; what it left out, and why, goes
 	 * to stderr only with -v (oned runs it every cycle). */

@@ -4,6 +4,7 @@
  * sqlite connection per thread, the write batch's connection, and the
  * rescan that keeps the store in line with sysfs.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +12,17 @@
 
 #include "pcipassd.h"
 
+/*
+ * A connection's thread ends: its sqlite connection's page cache and
+ * what its calls parsed go back to the system now, rather than wait as
+ * free chunks in the arena (200 connections to a 4096-device host left
+ * ~30 MB of those).
+ */
 static void
 db_destroy(void *db)
 {
 	store_close(db);
+	malloc_trim(0);
 }
 
 static void
