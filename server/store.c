@@ -151,10 +151,6 @@ store_open(const char *path, int create)
 		sqlite3_close(db);
 		return NULL;
 	}
-	/* No lookaside (120 KB of slots by default) on the connection each
-	 * client connection's thread opens: 200 clients would hold 24 MB. */
-	if (!create)
-		sqlite3_db_config(db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
 	sqlite3_busy_timeout(db, 5000);
 	store_wal_watch(db);
 	if ((create && exec(db, "PRAGMA journal_mode = WAL") < 0) ||
