@@ -516,7 +516,9 @@ fill_extras(int dfd, const char *dir, struct pp_device *p)
 	} else if (sysfs_link_base_at(dfd, "physfn", buf, sizeof(buf)) == 0 &&
 	    addr_parse(buf, ADDR_SYSFS, &p->physfn) == 0)
 		p->sriov = SRIOV_VF;
-	if (read_int_attr_at(dfd, "boot_vga", 10, &p->boot_vga) < 0)
+	/* The kernel shows boot_vga only on VGA devices (pci_is_vga()). */
+	if ((p->class != 0x0300 && p->class != 0x0001) ||
+	    read_int_attr_at(dfd, "boot_vga", 10, &p->boot_vga) < 0)
 		p->boot_vga = 0;
 	if ((fd = openat(dfd, "net", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return;
