@@ -26,10 +26,12 @@ static void
 mark(struct pp_inventory *inv, pp_addr a, const char *fmt, const char *arg)
 {
 	struct pp_device	*d = inventory_find(inv, a);
+	char			 why[PP_CRITICAL_LEN];
 
 	if (d == NULL || d->critical[0] != '\0')
 		return;
-	snprintf(d->critical, sizeof(d->critical), fmt, arg);
+	snprintf(why, sizeof(why), fmt, arg);
+	d->critical = intern(why);
 	log_debug("guard: %04x:%02x:%02x.%x: %s", PP_DOMAIN(a), PP_BUS(a),
 	    PP_SLOT(a), PP_FUNC(a), d->critical);
 }
@@ -255,7 +257,7 @@ guard_apply(const struct pp_config *c, struct pp_inventory *inv)
 	size_t	i;
 
 	for (i = 0; i < inv->ndev; i++)
-		inv->dev[i].critical[0] = '\0';
+		inv->dev[i].critical = pp_empty;
 	guard_rootfs(c, inv);
 	guard_route(c, inv);
 	for (i = 0; i < inv->ndev; i++)

@@ -35,7 +35,7 @@ one_names(const char *sysfs_root, const struct pp_filter *f,
     struct pp_inventory *inv)
 {
 	struct pp_device	*d;
-	char			 buf[sizeof(d->device_name)];
+	char			 buf[PP_DEVICE_NAME_LEN];
 	size_t			 i;
 
 	for (i = 0; i < inv->ndev; i++) {
@@ -48,7 +48,7 @@ one_names(const char *sysfs_root, const struct pp_filter *f,
 		} else if ((size_t)snprintf(buf, sizeof(buf), "%s %s",
 		    d->vendor_name, d->device_name) >= sizeof(buf))
 			utf8_cut(buf);
-		memcpy(d->device_name, buf, sizeof(buf));
+		d->device_name = intern(buf);
 	}
 }
 

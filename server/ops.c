@@ -272,6 +272,7 @@ vgpu_undo(const struct op_ctx *x, struct made *m)
 
 	if (m->n == 0 || (d = calloc(1, sizeof(*d))) == NULL)
 		return;
+	device_strings_init(d);
 	while (m->n > 0) {
 		m->n--;
 		d->addr = m->dev[m->n].addr;

@@ -35,6 +35,15 @@ enum { ADDR_SYSFS, ADDR_ONE, ADDR_SHORT };
 enum pp_sriov { SRIOV_NO, SRIOV_PF, SRIOV_VF };
 
 /* What the scan saw of one function, plus the store's view of it. */
+/* The longest catalog strings a device record keeps, with the NUL. */
+#define PP_DRIVER_LEN		64
+#define PP_VENDOR_NAME_LEN	128
+#define PP_DEVICE_NAME_LEN	256
+#define PP_CLASS_NAME_LEN	128
+#define PP_PROFILES_LEN		1024
+#define PP_VGPU_LEN		128
+#define PP_CRITICAL_LEN		128
+
 struct pp_device {
 	pp_addr		 addr;
 	unsigned	 vendor, device, class;	/* class: base << 8 | sub */
@@ -49,19 +58,23 @@ struct pp_device {
 	int		 sriov_total;
 	pp_addr		 physfn;		/* valid when sriov == SRIOV_VF */
 	int		 boot_vga;
-	char		 driver[64];		/* "" when unbound */
+	/*
+	 * Catalog strings: interned (intern.c), never NULL once the record
+	 * is made (device_strings_init()), at most PP_*_LEN - 1 bytes.
+	 */
+	const char	*driver;		/* "" when unbound */
 	char		 ifname[32];
-	char		 vendor_name[128];
-	char		 device_name[256];
-	char		 class_name[128];
+	const char	*vendor_name;
+	const char	*device_name;
+	const char	*class_name;
 	/* A VF of an :nvidia_vendors: device (a vGPU), else "". */
 	char		 mdev_mode[8];		/* legacy, nvidia */
-	char		 profiles[1024];	/* as OpenNebula's PROFILES */
-	char		 creatable[1024];	/* of those, the ones it can
+	const char	*profiles;		/* as OpenNebula's PROFILES */
+	const char	*creatable;		/* of those, the ones it can
 						   make now: legacy type names
 						   with instances left, NVIDIA
 						   type IDs */
-	char		 vgpu[128];		/* the vGPU it runs now: the
+	const char	*vgpu;			/* the vGPU it runs now: the
 						   legacy type of the mdev
 						   named by its UUID, or
 						   NVIDIA's current type ID;
@@ -76,7 +89,8 @@ struct pp_device {
 	int64_t		 freed;			/* host time it was let go */
 	char		 state[8];		/* free used blocked missing */
 	char		 reason[160];		/* why blocked or missing */
-	char		 critical[128];		/* host-critical: why */
+	const char	*critical;		/* host-critical: why
+						   (interned) */
 	struct pp_nic {
 		int	 nic;
 		char	 mac[64], ip[64], ip6[64], vlan_id[64], network[128];
@@ -117,6 +131,11 @@ struct pp_config {
 	int		 rescan;
 	int		 bind_vfio;
 };
+
+/* intern.c */
+extern const char pp_empty[];
+const char	*intern(const char *);
+void	 device_strings_init(struct pp_device *);
 
 /* inventory.c */
 int	 inventory_scan(const struct pp_config *, const struct pp_filter *,

@@ -222,6 +222,7 @@ list_devices(const char *devdir, struct pp_inventory *inv)
 	}
 	while ((e = readdir(d)) != NULL) {
 		memset(&p, 0, sizeof(p));
+		device_strings_init(&p);
 		if (e->d_name[0] == '.')
 			continue;
 		if (addr_parse(e->d_name, ADDR_SYSFS, &p.addr) < 0) {
@@ -285,17 +286,22 @@ config_head(struct pci_dev *d, struct pp_device *p, int *have_subsys)
  * ("Name [id]", libpci's mixed form) less a trailing " [xxxx]" of four
  * characters. So a device missing from pci.ids is "Device", not "Device
  * 4c43", and a class known only by its base is "Non-Essential
- * Instrumentation", not "... [1300]".
+ * Instrumentation", not "... [1300]". At most len - 1 bytes, valid
+ * UTF-8, interned.
  */
-static void
-name_of(char *out, size_t len, const char *mixed)
+static const char *
+name_of(const char *mixed, size_t len)
 {
+	char	out[PP_DEVICE_NAME_LEN];
 	size_t	n = strlen(mixed);
 
 	if (n >= 7 && mixed[n - 7] == ' ' && mixed[n - 6] == '[' &&
 	    mixed[n - 1] == ']')
 		n -= 7;
-	snprintf(out, len, "%.*s", (int)n, mixed);
+	snprintf(out, len < sizeof(out) ? len : sizeof(out), "%.*s", (int)n,
+	    mixed);
+	text_clean(out);
+	return intern(out);
 }
 
 static void
@@ -303,14 +309,15 @@ fill_names(struct pci_access *a, struct pp_device *p)
 {
 	char	buf[256];
 
-	name_of(p->vendor_name, sizeof(p->vendor_name), pci_lookup_name(a,
-	    buf, sizeof(buf), PCI_LOOKUP_VENDOR | PCI_LOOKUP_MIXED,
-	    p->vendor, p->device));
-	name_of(p->device_name, sizeof(p->device_name), pci_lookup_name(a,
-	    buf, sizeof(buf), PCI_LOOKUP_DEVICE | PCI_LOOKUP_MIXED,
-	    p->vendor, p->device));
-	name_of(p->class_name, sizeof(p->class_name), pci_lookup_name(a, buf,
-	    sizeof(buf), PCI_LOOKUP_CLASS | PCI_LOOKUP_MIXED, p->class));
+	p->vendor_name = name_of(pci_lookup_name(a, buf, sizeof(buf),
+	    PCI_LOOKUP_VENDOR | PCI_LOOKUP_MIXED, p->vendor, p->device),
+	    PP_VENDOR_NAME_LEN);
+	p->device_name = name_of(pci_lookup_name(a, buf, sizeof(buf),
+	    PCI_LOOKUP_DEVICE | PCI_LOOKUP_MIXED, p->vendor, p->device),
+	    PP_DEVICE_NAME_LEN);
+	p->class_name = name_of(pci_lookup_name(a, buf, sizeof(buf),
+	    PCI_LOOKUP_CLASS | PCI_LOOKUP_MIXED, p->class),
+	    PP_CLASS_NAME_LEN);
 }
 
 /*
@@ -354,10 +361,17 @@ list_add(char *out, size_t len, const char *s)
 	return 0;
 }
 
+/* What the vGPU scan builds before it is interned into the record. */
+struct vgpu_text {
+	char	profiles[PP_PROFILES_LEN];
+	char	creatable[PP_PROFILES_LEN];
+	char	vgpu[PP_VGPU_LEN];
+};
+
 /* Legacy mdev: the type names under mdev_supported_types/, sorted as ls
  * sorts them; those with available_instances > 0 can be made now. */
 static void
-legacy_profiles(const char *dir, struct pp_device *p)
+legacy_profiles(const char *dir, struct vgpu_text *p)
 {
 	char		 path[PATH_MAX], type[PATH_MAX], *names[256];
 	int		 avail;
@@ -403,7 +417,7 @@ trim(char *s)
 /* NVIDIA's own sysfs: "ID (NAME)" of each line "ID : NAME" of
  * nvidia/creatable_vgpu_types, less its header. */
 static void
-nvidia_profiles(const char *dir, struct pp_device *p)
+nvidia_profiles(const char *dir, struct vgpu_text *p)
 {
 	char	 path[PATH_MAX], line[512], item[600], *id, *name, *colon;
 	FILE	*f;
@@ -442,15 +456,16 @@ nvidia_profiles(const char *dir, struct pp_device *p)
  * type ID in nvidia/current_vgpu_type ("0": none).
  */
 static void
-vgpu_now(const char *sysfs_root, const char *a, struct pp_device *p)
+vgpu_now(const char *sysfs_root, const char *a, const struct pp_device *d,
+    struct vgpu_text *p)
 {
 	char	 path[PATH_MAX], uuid[64];
 	int	 id;
 
 	p->vgpu[0] = '\0';
-	if (strcmp(p->mdev_mode, "legacy") == 0) {
+	if (strcmp(d->mdev_mode, "legacy") == 0) {
 		snprintf(path, sizeof(path), "%s/bus/mdev/devices/%s",
-		    sysfs_root, vgpu_uuid(p->addr, uuid, sizeof(uuid)));
+		    sysfs_root, vgpu_uuid(d->addr, uuid, sizeof(uuid)));
 		if (sysfs_link_base(path, "mdev_type", p->vgpu,
 		    sizeof(p->vgpu)) < 0)
 			p->vgpu[0] = '\0';
@@ -475,26 +490,32 @@ scan_vgpu(const char *sysfs_root, struct pp_device *p)
 {
 	char		 dir[PATH_MAX], a[PP_ADDR_SYSFS_LEN];
 	struct stat	 st;
+	struct vgpu_text *t;
 
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		fatalx("scan: out of memory");
 	addr_fmt(p->addr, ADDR_SYSFS, a, sizeof(a));
-	p->profiles[0] = p->creatable[0] = '\0';
 	snprintf(dir, sizeof(dir), "%s/class/mdev_bus/%s", sysfs_root, a);
 	if (stat(dir, &st) == 0) {
 		snprintf(p->mdev_mode, sizeof(p->mdev_mode), "legacy");
-		legacy_profiles(dir, p);
+		legacy_profiles(dir, t);
 	} else
 		snprintf(p->mdev_mode, sizeof(p->mdev_mode), "nvidia");
 	/* As OpenNebula: no legacy types, then NVIDIA's list, whatever the
 	 * mode. */
-	if (p->profiles[0] == '\0') {
-		p->creatable[0] = '\0';
+	if (t->profiles[0] == '\0') {
+		t->creatable[0] = '\0';
 		snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", sysfs_root,
 		    a);
-		nvidia_profiles(dir, p);
+		nvidia_profiles(dir, t);
 	}
-	text_clean(p->profiles);
-	text_clean(p->creatable);
-	vgpu_now(sysfs_root, a, p);
+	text_clean(t->profiles);
+	text_clean(t->creatable);
+	vgpu_now(sysfs_root, a, p, t);
+	p->profiles = intern(t->profiles);
+	p->creatable = intern(t->creatable);
+	p->vgpu = intern(t->vgpu);
+	free(t);
 }
 
 /* What libpci does not read: SR-IOV, network interface, boot VGA. */
@@ -586,7 +607,9 @@ fill_device(struct pci_access *a, struct pci_dev *d, int devfd,
 		p->iommu = (int)g;
 	if (sysfs_link_base_at(scan_dfd, "driver", buf, sizeof(buf)) < 0)
 		buf[0] = '\0';
-	snprintf(p->driver, sizeof(p->driver), "%s", buf);
+	buf[PP_DRIVER_LEN - 1] = '\0';
+	text_clean(buf);
+	p->driver = intern(buf);
 	p->vmid = -1;
 	p->req_index = -1;
 	p->present = 1;
@@ -642,11 +665,7 @@ text_clean(char *s)
 static void
 clean_texts(struct pp_device *p)
 {
-	text_clean(p->driver);
 	text_clean(p->ifname);
-	text_clean(p->vendor_name);
-	text_clean(p->device_name);
-	text_clean(p->class_name);
 }
 
 static int

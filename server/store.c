@@ -437,6 +437,16 @@ col_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+/* Column i, interned, cut as a buffer of len bytes would cut it. */
+static const char *
+col_intern(sqlite3_stmt *st, int i, size_t len)
+{
+	char	buf[PP_PROFILES_LEN];
+
+	col_text(st, i, buf, len < sizeof(buf) ? len : sizeof(buf));
+	return intern(buf);
+}
+
 #define DEVICE_COLS \
 	"addr, vendor, device, class, subvendor, subdevice, header, numa, " \
 	"iommu, sriov, sriov_num, sriov_total, physfn, boot_vga, driver, " \
@@ -449,6 +459,7 @@ static void
 row_device(sqlite3_stmt *st, struct pp_device *d)
 {
 	memset(d, 0, sizeof(*d));
+	device_strings_init(d);
 	d->addr = (pp_addr)sqlite3_column_int64(st, 0);
 	d->vendor = (unsigned)sqlite3_column_int(st, 1);
 	d->device = (unsigned)sqlite3_column_int(st, 2);
@@ -463,13 +474,13 @@ row_device(sqlite3_stmt *st, struct pp_device *d)
 	d->sriov_total = sqlite3_column_int(st, 11);
 	d->physfn = (pp_addr)sqlite3_column_int64(st, 12);
 	d->boot_vga = sqlite3_column_int(st, 13);
-	col_text(st, 14, d->driver, sizeof(d->driver));
+	d->driver = col_intern(st, 14, PP_DRIVER_LEN);
 	col_text(st, 15, d->ifname, sizeof(d->ifname));
-	col_text(st, 16, d->vendor_name, sizeof(d->vendor_name));
-	col_text(st, 17, d->device_name, sizeof(d->device_name));
-	col_text(st, 18, d->class_name, sizeof(d->class_name));
+	d->vendor_name = col_intern(st, 16, PP_VENDOR_NAME_LEN);
+	d->device_name = col_intern(st, 17, PP_DEVICE_NAME_LEN);
+	d->class_name = col_intern(st, 18, PP_CLASS_NAME_LEN);
 	d->offered = sqlite3_column_int(st, 19);
-	col_text(st, 20, d->critical, sizeof(d->critical));
+	d->critical = col_intern(st, 20, PP_CRITICAL_LEN);
 	d->present = sqlite3_column_int(st, 21);
 	col_text(st, 22, d->reason, sizeof(d->reason));
 	d->vmid = sqlite3_column_int(st, 23);
@@ -481,12 +492,12 @@ row_device(sqlite3_stmt *st, struct pp_device *d)
 	col_text(st, 29, d->nic.network, sizeof(d->nic.network));
 	d->req_index = sqlite3_column_int(st, 30);
 	col_text(st, 31, d->mdev_mode, sizeof(d->mdev_mode));
-	col_text(st, 32, d->profiles, sizeof(d->profiles));
+	d->profiles = col_intern(st, 32, PP_PROFILES_LEN);
 	d->taken = sqlite3_column_int64(st, 33);
-	col_text(st, 34, d->creatable, sizeof(d->creatable));
+	d->creatable = col_intern(st, 34, PP_PROFILES_LEN);
 	col_text(st, 35, d->profile, sizeof(d->profile));
 	d->freed = sqlite3_column_int64(st, 36);
-	col_text(st, 37, d->vgpu, sizeof(d->vgpu));
+	d->vgpu = col_intern(st, 37, PP_VGPU_LEN);
 	col_text(st, 38, d->stuck, sizeof(d->stuck));
 	d->secondary = sqlite3_column_int(st, 39);
 	d->subordinate = sqlite3_column_int(st, 40);

@@ -215,7 +215,7 @@ store_driver(sqlite3 *db, struct pp_inventory *inv, pp_addr a,
 	if (rc != SQLITE_DONE)
 		return -1;
 	if (inv != NULL && (d = inventory_find(inv, a)) != NULL)
-		snprintf(d->driver, sizeof(d->driver), "%s", driver);
+		d->driver = intern(driver);
 	return 0;
 }
 

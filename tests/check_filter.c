@@ -84,6 +84,7 @@ dev(unsigned bus, unsigned slot, unsigned fn, unsigned vendor,
 	struct pp_device	 d;
 
 	memset(&d, 0, sizeof(d));
+	device_strings_init(&d);
 	d.addr = PP_ADDR(0, bus, slot, fn);
 	d.vendor = vendor;
 	d.device = device;
@@ -91,7 +92,7 @@ dev(unsigned bus, unsigned slot, unsigned fn, unsigned vendor,
 	d.header = 0;
 	d.numa = d.iommu = d.vmid = -1;
 	d.present = 1;
-	snprintf(d.device_name, sizeof(d.device_name), "%s", name);
+	d.device_name = intern(name);
 	return d;
 }
 
@@ -248,11 +249,11 @@ START_TEST(device_name_list)
 	ck_assert_int_eq(offered(f, MEGARAID), 1);	/* ^MegaRAID */
 	ck_assert_int_eq(offered(f, TESLA), 0);
 	ck_assert_int_eq(offered(f, SATA), 0);
-	snprintf(d.device_name, sizeof(d.device_name), "LSI MegaRAID");
+	d.device_name = intern("LSI MegaRAID");
 	ck_assert_int_eq(offered(f, d), 0);		/* anchored */
-	snprintf(d.device_name, sizeof(d.device_name), "megaraid 9361");
+	d.device_name = intern("megaraid 9361");
 	ck_assert_int_eq(offered(f, d), 1);		/* any case */
-	snprintf(d.device_name, sizeof(d.device_name), "GIGABIT NETWORK");
+	d.device_name = intern("GIGABIT NETWORK");
 	ck_assert_int_eq(offered(f, d), 1);
 	filter_free(f);
 }
@@ -281,7 +282,7 @@ START_TEST(all_three_keys)
 	ck_assert_int_eq(offered(f, d), 0);
 	d = TESLA;
 	d.addr = PP_ADDR(0, 0x41, 0, 2);		/* vendor not listed */
-	snprintf(d.device_name, sizeof(d.device_name), "Virtual Function");
+	d.device_name = intern("Virtual Function");
 	ck_assert_int_eq(offered(f, d), 0);
 	filter_free(f);
 }
@@ -497,8 +498,7 @@ START_TEST(ruby_regexes)
 		write_file(path, text);
 		got.n = 0;
 		ck_assert_ptr_nonnull(f = filter_load(path, collect, &got));
-		snprintf(d.device_name, sizeof(d.device_name), "%s",
-		    t[i].name);
+		d.device_name = intern(t[i].name);
 		ck_assert_msg(filter_match(f, &d) == t[i].hit, "'%s' on '%s'",
 		    t[i].re, t[i].name);
 		filter_free(f);
@@ -526,8 +526,8 @@ START_TEST(costly_regexes_bounded)
 	    "  - '^(x+x+)+$'\n");
 	got.n = 0;
 	ck_assert_ptr_nonnull(f = filter_load(path, collect, &got));
-	snprintf(d.device_name, sizeof(d.device_name), "%s",
-	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxz");
+	d.device_name = intern("xxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxz");
 	fp = open_memstream(&log, &len);
 	log_to(fp);
 	ck_assert_int_eq(filter_match(f, &d), 0);
@@ -536,8 +536,8 @@ START_TEST(costly_regexes_bounded)
 	ck_assert_msg(strstr(log, "filter: device name regex 2 on \"xxxx") !=
 	    NULL && strstr(log, "match limit exceeded, taken as no match") != NULL, "%s", log);
 	free(log);
-	snprintf(d.device_name, sizeof(d.device_name), "%s",
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	d.device_name = intern("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	ck_assert_int_eq(filter_match(f, &d), 1);
 	filter_free(f);
 	/* The families that cost glibc gigabytes are compile errors, each

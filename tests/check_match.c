@@ -46,6 +46,7 @@ dev(const char *addr, unsigned vendor, unsigned device, unsigned class,
 	inv.dev = reallocarray(inv.dev, inv.ndev + 1, sizeof(*inv.dev));
 	d = &inv.dev[inv.ndev++];
 	memset(d, 0, sizeof(*d));
+	device_strings_init(d);
 	d->addr = a;
 	d->vendor = vendor;
 	d->device = device;
@@ -55,7 +56,7 @@ dev(const char *addr, unsigned vendor, unsigned device, unsigned class,
 	d->offered = 1;
 	d->present = 1;
 	d->vmid = -1;
-	snprintf(d->driver, sizeof(d->driver), "%s", driver);
+	d->driver = intern(driver);
 	if (group >= 0) {
 		inv.member = reallocarray(inv.member, inv.nmember + 1,
 		    sizeof(*inv.member));
@@ -257,7 +258,7 @@ START_TEST(harmless_sibling_drivers)
 		gpu_with_audio("0000:01:00.0", "0000:01:00.1", 11);
 		done();
 		at("0000:01:00.1")->offered = 0;
-		snprintf(at("0000:01:00.1")->driver, 64, "%s", drv[i]);
+		at("0000:01:00.1")->driver = intern(drv[i]);
 		ck_assert_msg(assign(&r, 1, 3, 0, out, why) == MATCH_OK,
 		    "sibling on \"%s\": %s", drv[i], why);
 		reset();
@@ -477,7 +478,7 @@ START_TEST(states_and_reasons)
 	dev("0000:04:00.0", 0x10de, 0x1db4, 0x0302, 4, "");
 	done();
 	at("0000:03:00.0")->present = 0;
-	snprintf(at("0000:04:00.0")->critical, 128, "boot VGA");
+	at("0000:04:00.0")->critical = intern("boot VGA");
 	match_states(&inv, 0);
 	ck_assert_str_eq(at("0000:00:01.0")->state, "blocked");
 	ck_assert_str_eq(at("0000:00:01.0")->reason, "bridge");
