@@ -239,6 +239,24 @@ if want rpc; then
 		kill "$mp" 2>/dev/null; wait "$mp" 2>/dev/null || true
 		echo "{\"point\": \"rescan\", \"rep\": $rep, \"rescans\": $(cat "$W/rescans" 2>/dev/null || echo 0), \"wrk\": ${r:-null}}" >> "$OUT/load.jsonl"
 		rm -f "$W/rescans"
+		# Again, each rescan finding one change (an NVMe function's
+		# driver flips between nvme and vfio-pci): it commits, so
+		# the snapshot and the answers are built again every time.
+		flip=$(tree 4096)/bus/pci/devices/0000:01:08.0/driver
+		( n=0; drv=vfio-pci; while :; do
+			ln -sfn "../../drivers/$drv" "$flip"
+			curl -s -o /dev/null -m 30 -H 'Content-Type: text/xml' \
+			    --data "<?xml version=\"1.0\"?><methodCall><methodName>pci.monitor</methodName><params><param><value>$SESSION</value></param></params></methodCall>" \
+			    "http://127.0.0.1:$((BASEPORT + 2))/RPC2" || break
+			n=$((n + 1)); echo "$n" > "$W/rescans"
+			[ "$drv" = nvme ] && drv=vfio-pci || drv=nvme
+		done ) &
+		mp=$!
+		r=$(wrk_run test $((BASEPORT + 2)) 16)
+		kill "$mp" 2>/dev/null; wait "$mp" 2>/dev/null || true
+		ln -sfn ../../drivers/nvme "$flip"
+		echo "{\"point\": \"rescan-change\", \"rep\": $rep, \"rescans\": $(cat "$W/rescans" 2>/dev/null || echo 0), \"wrk\": ${r:-null}}" >> "$OUT/load.jsonl"
+		rm -f "$W/rescans"
 	done
 	# the 4096-device list through the CLI (xmlrpc-c client size limit)
 	if [ -x "$PCIPASS" ]; then
