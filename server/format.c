@@ -285,24 +285,16 @@ info_device(FILE *fp, const struct pp_device *d)
 	fputs("</PCI>", fp);
 }
 
-/* The <PCI_DEVICES> element; free the result with free(). */
-char *
-format_info(const struct pp_inventory *inv)
+/* The <PCI_DEVICES> element, to fp; -1 when it could not be written. */
+int
+format_info(FILE *fp, const struct pp_inventory *inv)
 {
-	char	*buf = NULL;
-	size_t	 len = 0, i;
-	FILE	*fp;
+	size_t	i;
 
-	if ((fp = open_memstream(&buf, &len)) == NULL)
-		return NULL;
 	fputs("<PCI_DEVICES>", fp);
 	for (i = 0; i < inv->ndev; i++)
 		if (device_listed(&inv->dev[i]))
 			info_device(fp, &inv->dev[i]);
 	fputs("</PCI_DEVICES>", fp);
-	if (fclose(fp) != 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return ferror(fp) ? -1 : 0;
 }

@@ -486,7 +486,7 @@ struct pp_field {
 size_t	 device_fields(const struct pp_device *, struct pp_field *);
 size_t	 tree_fields(const struct pp_device *, struct pp_field *);
 int	 format_probe(FILE *, const struct pp_inventory *);
-char	*format_info(const struct pp_inventory *);
+int	 format_info(FILE *, const struct pp_inventory *);
 int	 device_listed(const struct pp_device *);
 const char *vgpu_uuid(pp_addr, char *, size_t);
 

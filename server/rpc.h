@@ -42,6 +42,7 @@ void	 methods_reply_free(struct rpc_reply *);
 /* rpc_value.c: the one encoder of answers */
 extern const char rv_head[], rv_tail[];
 void	 rv_text(FILE *, const char *);
+void	 rv_text_n(FILE *, const char *, size_t);
 void	 rv_string(FILE *, const char *);
 void	 rv_device(FILE *, const struct pp_device *);
 void	 rv_tree(FILE *, const struct pp_inventory *);

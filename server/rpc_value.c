@@ -22,7 +22,14 @@ const char rv_tail[] = "</param>\r\n</params>\r\n</methodResponse>\r\n";
 void
 rv_text(FILE *fp, const char *s)
 {
-	for (; *s; s++) {
+	rv_text_n(fp, s, strlen(s));
+}
+
+/* The n bytes at s as XML character data. */
+void
+rv_text_n(FILE *fp, const char *s, size_t n)
+{
+	for (; n > 0; s++, n--) {
 		unsigned char	c = (unsigned char)*s;
 
 		if (c == '&')
