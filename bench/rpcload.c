@@ -103,10 +103,11 @@ grow(struct conn *c, size_t want)
 
 /*
  * One call on fd: 1 answered and right, 0 answered and wrong (a fault),
- * -1 the connection failed.
+ * -1 the connection failed. *last is set when the server said it closes
+ * the connection after this answer (its keep-alive limit).
  */
 static int
-call(struct conn *c, int fd)
+call(struct conn *c, int fd, int *last)
 {
 	size_t		 have = 0, head, clen;
 	const char	*cl, *b, *eoh;
@@ -131,6 +132,8 @@ call(struct conn *c, int fd)
 	    cl > eoh)
 		return -1;
 	clen = strtoul(cl + 17, NULL, 10);
+	*last = (b = strcasestr(c->buf, "\r\nConnection: close")) != NULL &&
+	    b < eoh;
 	if (grow(c, head + clen + 1) < 0)
 		return -1;
 	while (have < head + clen) {
@@ -166,10 +169,10 @@ run(void *arg)
 {
 	struct conn	*c = arg;
 	double		 t0;
-	int		 fd, rc;
+	int		 fd, rc, last;
 
 	/* One call before the clock starts: buffers grown, pages touched. */
-	if ((fd = dial(c->ld)) >= 0 && call(c, fd) < 0) {
+	if ((fd = dial(c->ld)) >= 0 && (call(c, fd, &last) < 0 || last)) {
 		close(fd);
 		fd = -1;
 	}
@@ -183,12 +186,15 @@ run(void *arg)
 			continue;
 		}
 		t0 = now();
-		if ((rc = call(c, fd)) < 0) {
-			/* pcipassd closes a connection after 1000 calls */
-			c->errors += now() < c->ld->end && c->nlat % 1000 != 0;
+		if ((rc = call(c, fd, &last)) < 0) {
+			c->errors += now() < c->ld->end;
 			close(fd);
 			fd = -1;
 			continue;
+		}
+		if (last) {
+			close(fd);
+			fd = -1;
 		}
 		if (now() > c->ld->end)
 			break;		/* finished after the end: not counted */
