@@ -34,17 +34,22 @@ count(const char *msg, void *arg)
 	(*(int *)arg)++;
 }
 
+/* A record's catalog strings are never NULL (device_strings_init()). */
+#define STRINGS(name) .device_name = (name), .vendor_name = "", \
+	.class_name = "", .driver = "", .profiles = "", .creatable = "", \
+	.vgpu = "", .critical = ""
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct pp_device devs[] = {
 		{ .addr = PP_ADDR(0, 1, 0, 0), .vendor = 0x10de,
 		  .device = 0x1db4, .class = 0x0302,
-		  .device_name = "GV100GL [Tesla V100 PCIe 16GB]" },
+		  STRINGS("GV100GL [Tesla V100 PCIe 16GB]") },
 		{ .addr = PP_ADDR(0, 0x41, 0, 7), .vendor = 0x8086,
-		  .device = 0x1572, .class = 0x0200, .device_name = "" },
+		  .device = 0x1572, .class = 0x0200, STRINGS("") },
 		{ .addr = PP_ADDR(0xffff, 0xff, 0x1f, 7), .vendor = 0xffff,
-		  .device = 0, .class = 0xffff },
+		  .device = 0, .class = 0xffff, STRINGS("") },
 	};
 	struct pp_filter	*f;
 	FILE			*fp = fopen(path, "w");

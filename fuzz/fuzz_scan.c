@@ -219,9 +219,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Every device read as a vGPU too: PROFILES stays a string. */
 		for (i = 0; i < inv.ndev; i++) {
 			scan_vgpu(root, &inv.dev[i]);
-			if (strnlen(inv.dev[i].profiles,
-			    sizeof(inv.dev[i].profiles)) ==
-			    sizeof(inv.dev[i].profiles))
+			if (strnlen(inv.dev[i].profiles, PP_PROFILES_LEN) ==
+			    PP_PROFILES_LEN)
 				__builtin_trap();
 		}
 		for (i = 1; i < inv.nmember; i++)

@@ -84,6 +84,35 @@ START_TEST(sriov_pf_with_vfs)
 }
 END_TEST
 
+/*
+ * Catalog strings are one copy per process (server/intern.c): equal text,
+ * one pointer, whatever buffer it came from; "" and NULL are pp_empty.
+ */
+START_TEST(catalog_strings_interned)
+{
+	struct pp_inventory	 inv;
+	char			 buf[32];
+	const char		*v;
+
+	snprintf(buf, sizeof(buf), "vfio-pci");
+	v = intern(buf);
+	buf[0] = 'X';
+	ck_assert_str_eq(v, "vfio-pci");
+	ck_assert_ptr_eq(intern("vfio-pci"), v);
+	ck_assert_ptr_ne(intern("vfio-pcie"), v);
+	ck_assert_ptr_eq(intern(""), pp_empty);
+	ck_assert_ptr_eq(intern(NULL), pp_empty);
+	ck_assert_int_eq(scan_inventory(tree_fixture(
+	    "minisforum-ms01-pve-igpu-sriov-5vfs.txt"), &inv), 0);
+	/* Both X710 functions: one vendor name, one driver string. */
+	ck_assert_ptr_eq(find(&inv, "0000:02:00.0")->vendor_name,
+	    find(&inv, "0000:02:00.1")->vendor_name);
+	ck_assert_ptr_eq(find(&inv, "0000:02:00.0")->driver, v);
+	ck_assert_ptr_eq(find(&inv, "0000:00:02.0")->profiles, pp_empty);
+	inventory_free(&inv);
+}
+END_TEST
+
 START_TEST(numa_nodes_and_subsystems)
 {
 	struct pp_inventory	 inv;
@@ -407,6 +436,7 @@ scan_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, sriov_pf_with_vfs);
+	tcase_add_test(tc, catalog_strings_interned);
 	tcase_add_test(tc, numa_nodes_and_subsystems);
 	tcase_add_test(tc, pci_domains);
 	tcase_add_test(tc, broken_entries_reported_scan_goes_on);
