@@ -133,6 +133,18 @@ build(struct snapshots *mem, sqlite3 *db, int which, int flags, uint64_t gen)
 	return a;
 }
 
+/* A reference to the answer for which if it is current at gen (lock held). */
+static struct answer *
+ref_current(struct answers *as, int which, uint64_t gen)
+{
+	struct answer	*a = as->current[which];
+
+	if (a == NULL || a->gen < gen)
+		return NULL;
+	__atomic_add_fetch(&a->refs, 1, __ATOMIC_ACQ_REL);
+	return a;
+}
+
 /*
  * The current answer for which, if one is built: a reference to give back
  * with answer_put(), else NULL. Needs no database connection, which a
@@ -145,10 +157,7 @@ answer_current(struct answers *as, int which)
 	struct answer	*a;
 
 	pthread_mutex_lock(&as->lock);
-	if ((a = as->current[which]) != NULL && a->gen >= gen)
-		__atomic_add_fetch(&a->refs, 1, __ATOMIC_ACQ_REL);
-	else
-		a = NULL;
+	a = ref_current(as, which, gen);
 	pthread_mutex_unlock(&as->lock);
 	return a;
 }
@@ -167,8 +176,7 @@ answer_get(struct answers *as, struct snapshots *mem, sqlite3 *db,
 	/* One builder per answer; the others wait for its result. */
 	pthread_mutex_lock(&as->lock);
 	for (;;) {
-		if ((a = as->current[which]) != NULL && a->gen >= gen) {
-			__atomic_add_fetch(&a->refs, 1, __ATOMIC_ACQ_REL);
+		if ((a = ref_current(as, which, gen)) != NULL) {
 			pthread_mutex_unlock(&as->lock);
 			return a;
 		}

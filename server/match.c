@@ -440,7 +440,7 @@ search_init(struct search *s, const struct pp_inventory *inv,
     const struct pp_request *req, size_t nreq, int vmid, int flags)
 {
 	size_t	i, r, n = inv->ndev ? inv->ndev : 1;
-	char	why[160];
+	char	why[sizeof(inv->dev->reason)];
 
 	memset(s, 0, sizeof(*s));
 	s->inv = inv;

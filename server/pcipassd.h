@@ -34,7 +34,6 @@ enum { ADDR_SYSFS, ADDR_ONE, ADDR_SHORT };
 
 enum pp_sriov { SRIOV_NO, SRIOV_PF, SRIOV_VF };
 
-/* What the scan saw of one function, plus the store's view of it. */
 /* The longest catalog strings a device record keeps, with the NUL. */
 #define PP_DRIVER_LEN		64
 #define PP_VENDOR_NAME_LEN	128
@@ -44,6 +43,7 @@ enum pp_sriov { SRIOV_NO, SRIOV_PF, SRIOV_VF };
 #define PP_VGPU_LEN		128
 #define PP_CRITICAL_LEN		128
 
+/* What the scan saw of one function, plus the store's view of it. */
 struct pp_device {
 	pp_addr		 addr;
 	unsigned	 vendor, device, class;	/* class: base << 8 | sub */

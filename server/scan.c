@@ -490,32 +490,29 @@ scan_vgpu(const char *sysfs_root, struct pp_device *p)
 {
 	char		 dir[PATH_MAX], a[PP_ADDR_SYSFS_LEN];
 	struct stat	 st;
-	struct vgpu_text *t;
+	struct vgpu_text t = { "", "", "" };
 
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		fatalx("scan: out of memory");
 	addr_fmt(p->addr, ADDR_SYSFS, a, sizeof(a));
 	snprintf(dir, sizeof(dir), "%s/class/mdev_bus/%s", sysfs_root, a);
 	if (stat(dir, &st) == 0) {
 		snprintf(p->mdev_mode, sizeof(p->mdev_mode), "legacy");
-		legacy_profiles(dir, t);
+		legacy_profiles(dir, &t);
 	} else
 		snprintf(p->mdev_mode, sizeof(p->mdev_mode), "nvidia");
 	/* As OpenNebula: no legacy types, then NVIDIA's list, whatever the
 	 * mode. */
-	if (t->profiles[0] == '\0') {
-		t->creatable[0] = '\0';
+	if (t.profiles[0] == '\0') {
+		t.creatable[0] = '\0';
 		snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", sysfs_root,
 		    a);
-		nvidia_profiles(dir, t);
+		nvidia_profiles(dir, &t);
 	}
-	text_clean(t->profiles);
-	text_clean(t->creatable);
-	vgpu_now(sysfs_root, a, p, t);
-	p->profiles = intern(t->profiles);
-	p->creatable = intern(t->creatable);
-	p->vgpu = intern(t->vgpu);
-	free(t);
+	text_clean(t.profiles);
+	text_clean(t.creatable);
+	vgpu_now(sysfs_root, a, p, &t);
+	p->profiles = intern(t.profiles);
+	p->creatable = intern(t.creatable);
+	p->vgpu = intern(t.vgpu);
 }
 
 /* What libpci does not read: SR-IOV, network interface, boot VGA. */

@@ -188,16 +188,26 @@ sync_devices(struct sync *s, const struct pp_inventory *old,
 }
 
 static int
+same_members(const struct pp_inventory *a, const struct pp_inventory *b)
+{
+	size_t	i;
+
+	if (a->nmember != b->nmember)
+		return 0;
+	for (i = 0; i < a->nmember; i++)
+		if (a->member[i].group != b->member[i].group ||
+		    a->member[i].addr != b->member[i].addr)
+			return 0;
+	return 1;
+}
+
+static int
 sync_members(struct sync *s, const struct pp_inventory *old,
     const struct pp_inventory *now)
 {
 	size_t	i;
 
-	for (i = 0; i < now->nmember && old->nmember == now->nmember; i++)
-		if (old->member[i].group != now->member[i].group ||
-		    old->member[i].addr != now->member[i].addr)
-			break;
-	if (old->nmember == now->nmember && i == now->nmember)
+	if (same_members(old, now))
 		return 0;
 	s->c->regrouped = 1;
 	if (sqlite3_exec(s->db, "DELETE FROM iommu_member", NULL, NULL,
