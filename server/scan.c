@@ -515,25 +515,100 @@ scan_vgpu(const char *sysfs_root, struct pp_device *p)
 	p->vgpu = intern(t.vgpu);
 }
 
-/* What libpci does not read: SR-IOV, network interface, boot VGA. */
+/*
+ * What every VF of one PF shares, as the kernel makes a VF: the PF's
+ * vendor and VF device id, and the class, header type and subsystem ids
+ * it read once from the PF's first VF (pci_iov_add_virtfn(),
+ * pci_read_vf_config_common()). The scan reads them from the first VF it
+ * meets of each PF (in address order, VF 0: a VF's address is its PF's
+ * plus the first VF offset) and copies them to the others, which saves
+ * each later VF seven file reads and a config space read.
+ */
+struct vf_ids {
+	pp_addr		 physfn;
+	unsigned	 vendor, device, class, subvendor, subdevice;
+	int		 header;
+	const char	*vendor_name, *device_name, *class_name;
+};
+
+struct vf_cache {
+	struct vf_ids	*v;
+	size_t		 n, cap;
+};
+
+/* The scan's, freed at its end as scan_dfd is closed (longjmp too). */
+static __thread struct vf_cache	scan_vfs;
+
+static void
+vf_cache_free(struct vf_cache *c)
+{
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+static const struct vf_ids *
+vf_cache_find(const struct vf_cache *c, pp_addr physfn)
+{
+	size_t	i;
+
+	for (i = c->n; i-- > 0; )
+		if (c->v[i].physfn == physfn)
+			return &c->v[i];
+	return NULL;
+}
+
+/* Best effort: without memory the next VF reads its own files. */
+static void
+vf_cache_add(struct vf_cache *c, const struct pp_device *p)
+{
+	struct vf_ids	*nv;
+
+	if (c->n == c->cap) {
+		if ((nv = reallocarray(c->v, c->cap ? c->cap * 2 : 16,
+		    sizeof(*nv))) == NULL)
+			return;
+		c->v = nv;
+		c->cap = c->cap ? c->cap * 2 : 16;
+	}
+	c->v[c->n++] = (struct vf_ids){ p->physfn, p->vendor, p->device,
+	    p->class, p->subvendor, p->subdevice, p->header, p->vendor_name,
+	    p->device_name, p->class_name };
+}
+
+static void
+vf_ids_copy(struct pp_device *p, const struct vf_ids *c)
+{
+	p->vendor = c->vendor;
+	p->device = c->device;
+	p->class = c->class;
+	p->subvendor = c->subvendor;
+	p->subdevice = c->subdevice;
+	p->header = c->header;
+	p->secondary = p->subordinate = -1;
+	p->vendor_name = c->vendor_name;
+	p->device_name = c->device_name;
+	p->class_name = c->class_name;
+}
+
+/*
+ * What libpci does not read: a PF's VF counts, network interface, boot
+ * VGA. A VF (physfn, read first) has no SR-IOV capability of its own.
+ */
 static void
 fill_extras(int dfd, const char *dir, struct pp_device *p)
 {
-	char		 buf[64];
 	DIR		*d;
 	struct dirent	*e;
 	char		 net[PATH_MAX], port[sizeof(p->ifname)] = "";
 	int		 n = 0, fd;
 
-	if (read_int_attr_at(dfd, "sriov_totalvfs", 10, &p->sriov_total) ==
-	    0) {
+	if (p->sriov != SRIOV_VF && read_int_attr_at(dfd, "sriov_totalvfs",
+	    10, &p->sriov_total) == 0) {
 		p->sriov = SRIOV_PF;
 		if (read_int_attr_at(dfd, "sriov_numvfs", 10,
 		    &p->sriov_num) < 0 || p->sriov_num < 0)
 			p->sriov_num = 0;
-	} else if (sysfs_link_base_at(dfd, "physfn", buf, sizeof(buf)) == 0 &&
-	    addr_parse(buf, ADDR_SYSFS, &p->physfn) == 0)
-		p->sriov = SRIOV_VF;
+	}
 	/* The kernel shows boot_vga only on VGA devices (pci_is_vga()). */
 	if ((p->class != 0x0300 && p->class != 0x0001) ||
 	    read_int_attr_at(dfd, "boot_vga", 10, &p->boot_vga) < 0)
@@ -560,6 +635,39 @@ fill_extras(int dfd, const char *dir, struct pp_device *p)
 }
 
 /*
+ * A device's ids, class, header and names: a later VF's from vc (see
+ * struct vf_ids), else from its directory and config space. 1; 0 when
+ * the entry is no device; -1 when it could not be read.
+ */
+static int
+fill_ids(struct pci_access *a, struct pci_dev *d, const char *dir,
+    struct pp_device *p, struct vf_cache *vc)
+{
+	const struct vf_ids	*c = NULL;
+	int			 v, subsys, rc;
+
+	if (p->sriov == SRIOV_VF && (c = vf_cache_find(vc, p->physfn)) !=
+	    NULL) {
+		vf_ids_copy(p, c);
+		return 1;
+	}
+	if ((rc = ids_ok(scan_dfd, dir, p)) <= 0)
+		return rc;
+	config_head(d, p, &subsys);
+	/* A VF's are its PF's first VF's (the kernel's view): the files. */
+	if ((!subsys || p->sriov == SRIOV_VF) && read_int_attr_at(scan_dfd,
+	    "subsystem_vendor", 16, &v) == 0) {
+		p->subvendor = (unsigned)v & 0xffff;
+		if (read_int_attr_at(scan_dfd, "subsystem_device", 16, &v) == 0)
+			p->subdevice = (unsigned)v & 0xffff;
+	}
+	fill_names(a, p);
+	if (p->sriov == SRIOV_VF)
+		vf_cache_add(vc, p);
+	return 1;
+}
+
+/*
  * p from the device's directory, read as libpci reads it (the kernel's
  * view: vendor, device, class, numa_node, the basename of the driver and
  * iommu_group links; subsystem ids as config_head() says, but a VF's from
@@ -570,30 +678,25 @@ fill_extras(int dfd, const char *dir, struct pp_device *p)
  */
 static int
 fill_device(struct pci_access *a, struct pci_dev *d, int devfd,
-    const char *devdir, struct pp_device *p)
+    const char *devdir, struct pp_device *p, struct vf_cache *vc)
 {
 	char		 dir[PATH_MAX], name[PP_ADDR_SYSFS_LEN], buf[64], *end;
 	unsigned long	 g;
-	int		 v, subsys, rc;
+	int		 v, rc;
 
 	addr_fmt(p->addr, ADDR_SYSFS, name, sizeof(name));
 	snprintf(dir, sizeof(dir), "%s/%s", devdir, name);
 	scan_dfd = openat(devfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if ((rc = ids_ok(scan_dfd, dir, p)) <= 0) {
+	if (scan_dfd >= 0 && sysfs_link_base_at(scan_dfd, "physfn", buf,
+	    sizeof(buf)) == 0 && addr_parse(buf, ADDR_SYSFS, &p->physfn) == 0)
+		p->sriov = SRIOV_VF;
+	if ((rc = fill_ids(a, d, dir, p, vc)) <= 0) {
 		if (scan_dfd >= 0)
 			close(scan_dfd);
 		scan_dfd = -1;
 		return rc;
 	}
-	config_head(d, p, &subsys);
 	fill_extras(scan_dfd, dir, p);
-	/* A VF's are its PF's first VF's (the kernel's view): the files. */
-	if ((!subsys || p->sriov == SRIOV_VF) && read_int_attr_at(scan_dfd,
-	    "subsystem_vendor", 16, &v) == 0) {
-		p->subvendor = (unsigned)v & 0xffff;
-		if (read_int_attr_at(scan_dfd, "subsystem_device", 16, &v) == 0)
-			p->subdevice = (unsigned)v & 0xffff;
-	}
 	p->numa = -1;
 	if (read_int_attr_at(scan_dfd, "numa_node", 10, &v) == 0 && v >= 0)
 		p->numa = v;
@@ -610,7 +713,6 @@ fill_device(struct pci_access *a, struct pci_dev *d, int devfd,
 	p->vmid = -1;
 	p->req_index = -1;
 	p->present = 1;
-	fill_names(a, p);
 	close(scan_dfd);
 	scan_dfd = -1;
 	return 1;
@@ -695,6 +797,7 @@ scan_devices(const char *root, struct pp_inventory *inv)
 		if (scan_dfd >= 0)
 			close(scan_dfd);
 		scan_dfd = -1;
+		vf_cache_free(&scan_vfs);
 		return -1;
 	}
 	a = pci_alloc();
@@ -710,12 +813,14 @@ scan_devices(const char *root, struct pp_inventory *inv)
 
 		d = pci_get_dev(a, (int)PP_DOMAIN(ad), PP_BUS(ad), PP_SLOT(ad),
 		    PP_FUNC(ad));
-		rc = fill_device(a, d, devfd, devdir, &inv->dev[i]);
+		rc = fill_device(a, d, devfd, devdir, &inv->dev[i],
+		    &scan_vfs);
 		pci_free_dev(d);
 		d = NULL;
 		if (rc < 0) {
 			pci_cleanup(a);
 			close(devfd);
+			vf_cache_free(&scan_vfs);
 			return -1;
 		}
 		if (rc > 0) {
@@ -728,6 +833,7 @@ scan_devices(const char *root, struct pp_inventory *inv)
 	inv->ndev = n;
 	pci_cleanup(a);
 	close(devfd);
+	vf_cache_free(&scan_vfs);
 	return 0;
 }
 
@@ -749,33 +855,44 @@ add_member(struct pp_inventory *inv, size_t *cap, int group, pp_addr a)
 	return 0;
 }
 
+/*
+ * The entries of one group's devices/, read with getdents64 into one
+ * buffer: opendir() would add an fstat per group, and a big host has a
+ * group per function.
+ */
 static int
-group_members(const char *gdir, int group, struct pp_inventory *inv,
-    size_t *cap)
+group_members(int gfd, const char *gdir, int group,
+    struct pp_inventory *inv, size_t *cap)
 {
-	char		 path[PATH_MAX];
-	DIR		*d;
-	struct dirent	*e;
-	pp_addr		 a;
-	int		 rc = 0;
+	char			 path[32], buf[8192];
+	struct dirent64		*e;
+	ssize_t			 n = 0, off;
+	pp_addr			 a;
+	int			 fd, rc = 0;
 
-	snprintf(path, sizeof(path), "%s/%d/devices", gdir, group);
-	if ((d = opendir(path)) == NULL) {
-		log_warn("scan: %s", path);
+	snprintf(path, sizeof(path), "%d/devices", group);
+	if ((fd = openat(gfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
+	    0) {
+		log_warn("scan: %s/%s", gdir, path);
 		return 0;
 	}
-	while (rc == 0 && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (addr_parse(e->d_name, ADDR_SYSFS, &a) < 0) {
-			log_warnx("scan: %s/%s: not a PCI address in the "
-			    "kernel's form (DDDD:BB:SS.F), skipped", path,
-			    e->d_name);
-			continue;
+	while (rc == 0 && (n = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (off = 0; rc == 0 && off < n; off += e->d_reclen) {
+			e = (struct dirent64 *)(buf + off);
+			if (e->d_name[0] == '.')
+				continue;
+			if (addr_parse(e->d_name, ADDR_SYSFS, &a) < 0) {
+				log_warnx("scan: %s/%s/%s: not a PCI address "
+				    "in the kernel's form (DDDD:BB:SS.F), "
+				    "skipped", gdir, path, e->d_name);
+				continue;
+			}
+			rc = add_member(inv, cap, group, a);
 		}
-		rc = add_member(inv, cap, group, a);
 	}
-	closedir(d);
+	if (n < 0)
+		log_warn("scan: %s/%s", gdir, path);
+	close(fd);
 	return rc;
 }
 
@@ -813,7 +930,7 @@ scan_groups(const char *root, struct pp_inventory *inv)
 			    gdir, e->d_name);
 			continue;
 		}
-		rc = group_members(gdir, (int)g, inv, &cap);
+		rc = group_members(dirfd(d), gdir, (int)g, inv, &cap);
 	}
 	closedir(d);
 	if (rc == 0 && inv->nmember > 0)

@@ -85,6 +85,48 @@ START_TEST(sriov_pf_with_vfs)
 END_TEST
 
 /*
+ * The kernel gives every VF of a PF its PF's vendor and VF device id and
+ * the class and subsystem ids of the PF's first VF (pci_iov_add_virtfn(),
+ * pci_read_vf_config_common()); the scan reads them once per PF, from
+ * the first VF. A tree no kernel makes (a later VF's files changed) shows
+ * that the later VFs' files are not read, and the first VF's are.
+ */
+START_TEST(later_vfs_take_the_first_vfs_ids)
+{
+	struct pp_inventory	 inv;
+	struct pp_device	*vf1, *vf;
+	const char		*root = tree_fixture(
+	    "minisforum-ms01-pve-igpu-sriov-5vfs.txt");
+	char			 cmd[1024];
+	int			 i;
+
+	snprintf(cmd, sizeof(cmd), "cd '%s/bus/pci/devices' && "
+	    "echo zz > 0000:00:02.3/vendor && echo 0x120000 > 0000:00:02.4/class "
+	    "&& echo 0x1043 > 0000:00:02.1/subsystem_vendor", root);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(scan_inventory(root, &inv), 0);
+	ck_assert_uint_eq(inv.ndev, 33);
+	vf1 = find(&inv, "0000:00:02.1");
+	ck_assert_int_eq(vf1->sriov, SRIOV_VF);
+	ck_assert_uint_eq(vf1->subvendor, 0x1043);
+	for (i = 2; i <= 5; i++) {
+		snprintf(cmd, sizeof(cmd), "0000:00:02.%d", i);
+		vf = find(&inv, cmd);
+		ck_assert_int_eq(vf->sriov, SRIOV_VF);
+		ck_assert_uint_eq(vf->vendor, 0x8086);
+		ck_assert_uint_eq(vf->device, 0x4626);
+		ck_assert_uint_eq(vf->class, 0x0300);
+		ck_assert_uint_eq(vf->subvendor, 0x1043);
+		ck_assert_uint_eq(vf->subdevice, vf1->subdevice);
+		ck_assert_int_eq(vf->header, 0);
+		ck_assert_ptr_eq(vf->device_name, vf1->device_name);
+		ck_assert_int_eq(vf->iommu, 21 + i);
+	}
+	inventory_free(&inv);
+}
+END_TEST
+
+/*
  * Catalog strings are one copy per process (server/intern.c): equal text,
  * one pointer, whatever buffer it came from; "" and NULL are pp_empty.
  */
@@ -436,6 +478,7 @@ scan_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, sriov_pf_with_vfs);
+	tcase_add_test(tc, later_vfs_take_the_first_vfs_ids);
 	tcase_add_test(tc, catalog_strings_interned);
 	tcase_add_test(tc, numa_nodes_and_subsystems);
 	tcase_add_test(tc, pci_domains);
