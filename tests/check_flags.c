@@ -369,6 +369,11 @@ START_TEST(notify_ready)
 	buf[n] = '\0';
 	ck_assert_msg(strncmp(buf, "READY=1\nSTATUS=listening on 127.0.0.1:",
 	    38) == 0, "%s", buf);
+	/* libsystemd is loaded because systemd asked (see log_levels...). */
+	snprintf(cmd, sizeof(cmd), "/proc/%d/maps", (int)pid);
+	log = read_file(cmd);
+	ck_assert_ptr_nonnull(strstr(log, "/libsystemd.so.0"));
+	free(log);
 	t = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_eq(connect(t, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	close(t);
@@ -391,15 +396,26 @@ START_TEST(notify_ready)
 }
 END_TEST
 
-/* Under -d on a terminal or a file, each line says its level in words. */
+/*
+ * Under -d on a terminal or a file, each line says its level in words.
+ * Not under systemd (no NOTIFY_SOCKET), the daemon has not loaded
+ * libsystemd, nor what it brings (liblzma, libgcrypt, ...).
+ */
 START_TEST(log_levels_in_words)
 {
 	struct daemon	 dm;
 	char		 path[400], want[200], *log;
 
+	unsetenv("NOTIFY_SOCKET");
 	daemon_start(&dm, tree_text("01:00.0 3D controller [0302]: NVIDIA "
 	    "Corporation GV100GL [10de:1db4]\n\tIOMMU group: 2\n"),
 	    ":filter: '*:*'\n", NULL);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)dm.pid);
+	log = read_file(path);
+	ck_assert_ptr_nonnull(strstr(log, "/libpci.so.3"));
+	ck_assert_ptr_null(strstr(log, "/libsystemd.so"));
+	ck_assert_ptr_null(strstr(log, "/liblzma.so"));
+	free(log);
 	daemon_stop(&dm);
 	snprintf(path, sizeof(path), "%s/daemon.log", dm.dir);
 	log = read_file(path);
