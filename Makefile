@@ -39,7 +39,7 @@ SRV_OBJS	:= $(SRV_SRCS:%.c=$(BUILD)/%.o)
 # The core (scan, filter, inventory, rules, store, match, bind, host
 # tools) knows no XML-RPC: pcipass-host links it alone, without xmlrpc-c,
 # so a core file that reached into the RPC front would not link.
-CORE_SRCS	:= $(addprefix server/,addr.c bind.c filter.c format.c guard.c \
+CORE_SRCS	:= $(addprefix server/,addr.c bind.c extra.c filter.c format.c guard.c \
 		   hostcheck.c hostconf.c intern.c inventory.c log.c match.c rules.c \
 		   reconcile.c scan.c store.c store_alloc.c store_bind.c \
 		   bind_journal.c store_mark.c store_sync.c store_wal.c vgpu.c)

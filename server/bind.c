@@ -210,7 +210,7 @@ allowed(const struct pp_inventory *inv, pp_addr a, const struct pp_device
 		    "on? see pcipass-host host check)", pre), -1;
 	case RULE_VGPU_STUCK:
 		return snprintf(msg, len, "%s: vGPU %s still there: %s", pre,
-		    d->vgpu, d->stuck), -1;
+		    d->vgpu, dev_extra(d)->stuck), -1;
 	case RULE_VFS_ENABLED:
 	default:
 		return snprintf(msg, len, "%s: an SR-IOV PF with %d VFs "

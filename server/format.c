@@ -97,8 +97,9 @@ vgpu_uuid(pp_addr a, char *buf, size_t len)
 size_t
 device_fields(const struct pp_device *d, struct pp_field *f)
 {
-	char	buf[64], buf2[UUID_STR_LEN];
-	size_t	n = 0;
+	const struct pp_extra	*x = dev_extra(d);
+	char			 buf[64], buf2[UUID_STR_LEN];
+	size_t			 n = 0;
 
 	snprintf(buf, sizeof(buf), "%04x:%04x:%04x", d->vendor, d->device,
 	    d->class);
@@ -134,17 +135,17 @@ device_fields(const struct pp_device *d, struct pp_field *f)
 	}
 	add_int(f, &n, "VMID", d->vmid, 0);
 	add_str(f, &n, "STATE", d->state, 0);
-	add_str(f, &n, "REASON", d->reason, 0);
-	if (d->vmid >= 0 && d->nic.nic) {
+	add_str(f, &n, "REASON", dev_reason(d), 0);
+	if (d->vmid >= 0 && x->nic.nic) {
 		add_str(f, &n, "NIC", "YES", 0);
-		add_str(f, &n, "MAC", d->nic.mac, 0);
-		add_str(f, &n, "IP", d->nic.ip, 0);
-		add_str(f, &n, "IP6", d->nic.ip6, 0);
-		add_str(f, &n, "VLAN_ID", d->nic.vlan_id, 0);
-		add_str(f, &n, "NETWORK", d->nic.network, 0);
+		add_str(f, &n, "MAC", x->nic.mac, 0);
+		add_str(f, &n, "IP", x->nic.ip, 0);
+		add_str(f, &n, "IP6", x->nic.ip6, 0);
+		add_str(f, &n, "VLAN_ID", x->nic.vlan_id, 0);
+		add_str(f, &n, "NETWORK", x->nic.network, 0);
 	}
-	if (d->vmid >= 0 && d->profile[0] != '\0')
-		add_str(f, &n, "PROFILE", d->profile, 0);
+	if (d->vmid >= 0 && x->profile[0] != '\0')
+		add_str(f, &n, "PROFILE", x->profile, 0);
 	return n;
 }
 
@@ -240,7 +241,7 @@ format_probe(FILE *fp, const struct pp_inventory *inv)
 			probe_device(fp, d);
 		else if (d->offered)
 			log_info("probe: %s left out: %s", addr_fmt(d->addr,
-			    ADDR_ONE, a, sizeof(a)), d->reason);
+			    ADDR_ONE, a, sizeof(a)), dev_reason(d));
 	}
 	return ferror(fp) ? -1 : 0;
 }

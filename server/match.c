@@ -115,7 +115,7 @@ static const char *
 own_block(const struct pp_device *d, int vmid, char *buf, size_t len)
 {
 	if (!d->present)
-		return snprintf(buf, len, "missing: %s", d->reason), buf;
+		return snprintf(buf, len, "missing: %s", dev_reason(d)), buf;
 	if (d->vmid >= 0 && d->vmid != vmid)
 		return snprintf(buf, len, "used by VM %d", d->vmid), buf;
 	return rule_why(d, rule_device(d, vmid), buf, len);
@@ -440,7 +440,7 @@ search_init(struct search *s, const struct pp_inventory *inv,
     const struct pp_request *req, size_t nreq, int vmid, int flags)
 {
 	size_t	i, r, n = inv->ndev ? inv->ndev : 1;
-	char	why[sizeof(inv->dev->reason)];
+	char	why[PP_REASON_LEN];
 
 	memset(s, 0, sizeof(*s));
 	s->inv = inv;
@@ -763,33 +763,39 @@ match_split(const struct pp_inventory *inv, const struct pp_device *d,
 	return 0;
 }
 
-/* STATE and REASON of every device, as no VM in particular sees them. */
-void
+/*
+ * STATE and REASON of every device, as no VM in particular sees them; -1
+ * out of memory.
+ */
+int
 match_states(struct pp_inventory *inv, int flags)
 {
 	struct pp_device	*d;
 	struct node		 n;
 	size_t			 i;
-	char			 why[sizeof(d->reason)];
+	char			 why[PP_REASON_LEN];
+	int			 rc = 0;
 
-	for (i = 0; i < inv->ndev; i++) {
+	for (i = 0; rc == 0 && i < inv->ndev; i++) {
 		d = &inv->dev[i];
 		if (d->vmid >= 0) {
 			snprintf(d->state, sizeof(d->state), "%s",
 			    d->present ? "used" : "missing");
-			if (d->present && !match_split(inv, d, d->reason,
-			    sizeof(d->reason)))
-				d->reason[0] = '\0';
+			/* A missing one keeps the store's REASON. */
+			if (d->present)
+				rc = dev_set_reason(d, match_split(inv, d, why,
+				    sizeof(why)) ? why : "");
 			continue;
 		}
 		if (assess(inv, i, -1, flags, &n, why, sizeof(why)) < 0 ||
 		    n.blocked) {
 			snprintf(d->state, sizeof(d->state), "blocked");
-			snprintf(d->reason, sizeof(d->reason), "%s", why);
+			rc = dev_set_reason(d, why);
 		} else {
 			snprintf(d->state, sizeof(d->state), "free");
-			d->reason[0] = '\0';
+			rc = dev_set_reason(d, "");
 		}
 		free(n.need);
 	}
+	return rc;
 }

@@ -130,11 +130,14 @@ copy_result(struct pp_result *res, const struct pp_inventory *inv,
 	    NULL)
 		return fail(res, PP_ERR_INTERNAL, "out of memory");
 	for (i = 0; i < n; i++) {
-		res->inv.dev[i] = inv->dev[idx[i]];
+		if (device_copy(&res->inv.dev[i], &inv->dev[idx[i]]) < 0) {
+			res->inv.ndev = i;
+			return fail(res, PP_ERR_INTERNAL, "out of memory");
+		}
 		snprintf(res->inv.dev[i].state, sizeof(res->inv.dev[i].state),
 		    "%s", res->inv.dev[i].present ? "used" : "missing");
 		if (res->inv.dev[i].present)
-			res->inv.dev[i].reason[0] = '\0';
+			dev_set_reason(&res->inv.dev[i], "");
 		res->idx[i] = i;
 	}
 	res->inv.ndev = n;
@@ -452,6 +455,16 @@ attach(const struct op_ctx *x, int vmid, const struct pp_request *req,
 	return hold_commit(x, b, res, inv, req, 1, vmid, next, idx, NULL);
 }
 
+static void
+devices_free(struct pp_device *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		device_clear(&v[i]);
+	free(v);
+}
+
 /*
  * With --bind vfio, copies of the vGPUs vmid holds (only a when one),
  * taken before store_free() forgets their profiles; -1 out of memory.
@@ -469,14 +482,16 @@ vgpus_held(const struct op_ctx *x, const struct pp_inventory *inv, int vmid,
 		const struct pp_device	*d = &inv->dev[i];
 
 		if (d->vmid != vmid || (one && d->addr != a) || !d->present ||
-		    d->profile[0] == '\0' || d->mdev_mode[0] == '\0')
+		    dev_extra(d)->profile[0] == '\0' ||
+		    d->mdev_mode[0] == '\0')
 			continue;
-		if ((v = reallocarray(*out, n + 1, sizeof(*v))) == NULL) {
-			free(*out);
+		if ((v = reallocarray(*out, n + 1, sizeof(*v))) == NULL ||
+		    device_copy(&v[n], d) < 0) {
+			devices_free(v != NULL ? v : *out, n);
 			*out = NULL;
 			return -1;
 		}
-		v[n++] = *d;
+		n++;
 		*out = v;
 	}
 	return (ssize_t)n;
@@ -516,7 +531,7 @@ vgpu_remake(const struct op_ctx *x, const struct pp_device *v, size_t n)
 	size_t	i;
 
 	for (i = 0; i < n; i++)
-		if (vgpu_make(x->root, &v[i], v[i].profile, msg,
+		if (vgpu_make(x->root, &v[i], dev_extra(&v[i])->profile, msg,
 		    sizeof(msg)) < 0)
 			log_warnx("vgpu: a release not recorded: %s", msg);
 }
@@ -545,16 +560,16 @@ release(const struct op_ctx *x, int vmid, pp_addr a, int one,
 		return leave_unchanged(x, res, 0);
 	}
 	if (batch_savepoint(x->batch, b) < 0) {
-		free(v);
+		devices_free(v, (size_t)nv);
 		db_error(b, res, "releasing");
 		return leave_unchanged(x, res, 0);
 	}
 	if ((n = store_free(b, inv, vmid, a, one, now)) < 0) {
-		free(v);
+		devices_free(v, (size_t)nv);
 		return abandon(x, b, res, "releasing");
 	}
 	if (one && n == 0) {
-		free(v);
+		devices_free(v, (size_t)nv);
 		fail(res, PP_ERR_NO_EXISTS, "VM %d does not hold %s", vmid,
 		    addr_fmt(a, ADDR_ONE, buf, sizeof(buf)));
 		return abandon(x, b, res, NULL);
@@ -564,23 +579,23 @@ release(const struct op_ctx *x, int vmid, pp_addr a, int one,
 	 * made again: the ledger still says the VM holds them. */
 	if (vgpu_release(x, b, res, inv, v, (size_t)nv) < 0) {
 		vgpu_remake(x, v, (size_t)nv);
-		free(v);
+		devices_free(v, (size_t)nv);
 		return abandon(x, b, res, NULL);
 	}
 	if (x->root != NULL)
 		bind_restore_vm(x->root, b, vmid);
 	if (batch_savepoint_end(x->batch, b, 1) < 0) {
 		vgpu_remake(x, v, (size_t)nv);
-		free(v);
+		devices_free(v, (size_t)nv);
 		return abandon(x, b, res, "releasing");
 	}
 	if (batch_leave(x->batch, 1, 1) < 0) {
 		vgpu_remake(x, v, (size_t)nv);
-		free(v);
+		devices_free(v, (size_t)nv);
 		return fail(res, PP_ERR_INTERNAL, "database error while "
 		    "committing; nothing changed");
 	}
-	free(v);
+	devices_free(v, (size_t)nv);
 	res->count = n;
 	return 0;
 }
@@ -667,11 +682,11 @@ reconcile_write(const struct op_ctx *x, sqlite3 *db, struct pp_result *res,
 		}
 		if (store_free(db, inv, it->vmid, it->addr, 1, now) != 1 ||
 		    vgpu_release(x, db, res, inv, v, (size_t)nv) < 0) {
-			free(v);
+			devices_free(v, (size_t)nv);
 			return abandon(x, db, res, res->err ? NULL :
 			    "releasing a leaked holding");
 		}
-		free(v);
+		devices_free(v, (size_t)nv);
 	}
 	/* A group that changes hands keeps its binding: its recorded
 	 * drivers go back when the new VM lets it go. */
@@ -787,20 +802,21 @@ op_mend(const struct op_ctx *x, int *count, struct pp_result *res)
 		if (!d->present || d->mdev_mode[0] == '\0')
 			continue;
 		addr_fmt(d->addr, ADDR_SYSFS, s, sizeof(s));
-		if (d->vmid >= 0 && d->profile[0] != '\0' &&
+		if (d->vmid >= 0 && dev_extra(d)->profile[0] != '\0' &&
 		    d->vgpu[0] == '\0') {
-			if ((rc = vgpu_make(x->root, d, d->profile, msg,
+			const char	*pr = dev_extra(d)->profile;
+
+			if ((rc = vgpu_make(x->root, d, pr, msg,
 			    sizeof(msg))) < 0)
 				log_warnx("mend: VM %d holds %s, whose vGPU %s "
 				    "is gone and cannot be made: %s", d->vmid,
-				    s, d->profile, msg);
+				    s, pr, msg);
 			else if (rc == 1)
 				log_info("mend: VM %d holds %s, whose vGPU %s "
-				    "was gone: made again", d->vmid, s,
-				    d->profile);
+				    "was gone: made again", d->vmid, s, pr);
 			*count += rc == 1;
 		} else if (d->vmid < 0 && d->offered && d->vgpu[0] != '\0' &&
-		    d->stuck[0] == '\0') {
+		    dev_extra(d)->stuck[0] == '\0') {
 			if ((rc = vgpu_remove(x->root, d, msg,
 			    sizeof(msg))) < 0) {
 				log_warnx("mend: %s: no VM holds it and its "

@@ -146,7 +146,11 @@ probe(const struct pp_config *c, const struct pp_filter *f)
 
 	if (inventory_scan(c, f, &inv) < 0)
 		return 1;
-	match_states(&inv, c->bind_vfio ? MATCH_BIND : 0);
+	if (match_states(&inv, c->bind_vfio ? MATCH_BIND : 0) < 0) {
+		fprintf(stderr, "pcipassd: out of memory\n");
+		inventory_free(&inv);
+		return 1;
+	}
 	rc = format_probe(stdout, &inv);
 	inventory_free(&inv);
 	if (fflush(stdout) != 0 || rc < 0) {

@@ -42,6 +42,25 @@ enum pp_sriov { SRIOV_NO, SRIOV_PF, SRIOV_VF };
 #define PP_PROFILES_LEN		1024
 #define PP_VGPU_LEN		128
 #define PP_CRITICAL_LEN		128
+#define PP_REASON_LEN		160
+
+/* A NIC request's attributes, kept by the device that serves it. */
+struct pp_nic {
+	int	 nic;
+	char	 mac[64], ip[64], ip6[64], vlan_id[64], network[128];
+};
+
+/*
+ * What few records carry, two thirds of a record's size were it inline:
+ * a holding's NIC attributes and PROFILE, a vGPU removal the kernel
+ * refused. Each record owns its own (extra.c).
+ */
+struct pp_extra {
+	struct pp_nic	 nic;
+	char		 profile[128];		/* the holding's PROFILE */
+	char		 stuck[256];		/* a vGPU removal the kernel
+						   refused: its error */
+};
 
 /* What the scan saw of one function, plus the store's view of it. */
 struct pp_device {
@@ -88,16 +107,11 @@ struct pp_device {
 	int64_t		 taken;			/* host time it was taken */
 	int64_t		 freed;			/* host time it was let go */
 	char		 state[8];		/* free used blocked missing */
-	char		 reason[160];		/* why blocked or missing */
+	char		*reason;		/* why blocked or missing;
+						   NULL none (extra.c) */
 	const char	*critical;		/* host-critical: why
 						   (interned) */
-	struct pp_nic {
-		int	 nic;
-		char	 mac[64], ip[64], ip6[64], vlan_id[64], network[128];
-	}		 nic;
-	char		 profile[128];		/* the holding's PROFILE */
-	char		 stuck[256];		/* a vGPU removal the kernel
-						   refused: its error */
+	struct pp_extra	*extra;			/* NULL: none (extra.c) */
 };
 
 /* One line of kernel/iommu_groups/N/devices. */
@@ -136,6 +150,15 @@ struct pp_config {
 extern const char pp_empty[];
 const char	*intern(const char *);
 void	 device_strings_init(struct pp_device *);
+
+/* extra.c */
+const struct pp_extra *dev_extra(const struct pp_device *);
+struct pp_extra	*dev_extra_w(struct pp_device *);
+void	 dev_extra_tidy(struct pp_device *);
+const char	*dev_reason(const struct pp_device *);
+int	 dev_set_reason(struct pp_device *, const char *);
+int	 device_copy(struct pp_device *, const struct pp_device *);
+void	 device_clear(struct pp_device *);
 
 /* inventory.c */
 int	 inventory_scan(const struct pp_config *, const struct pp_filter *,
@@ -343,7 +366,7 @@ int	 match_assign(const struct pp_inventory *, const struct pp_request *,
 	    size_t, int, int, size_t *, char *, size_t);
 int	 match_test(const struct pp_inventory *, const struct pp_request *,
 	    size_t, int, int, struct pp_test *);
-void	 match_states(struct pp_inventory *, int);
+int	 match_states(struct pp_inventory *, int);
 int	 match_detach_splits(const struct pp_inventory *,
 	    const struct pp_device *, int, char *, size_t);
 

@@ -38,7 +38,8 @@ rule_device(const struct pp_device *d, int vmid)
 		return RULE_NO_GROUP;
 	if (d->sriov == SRIOV_PF && d->sriov_num > 0)
 		return RULE_VFS_ENABLED;
-	if (d->stuck[0] != '\0' && !(vmid >= 0 && d->vmid == vmid))
+	if (dev_extra(d)->stuck[0] != '\0' && !(vmid >= 0 &&
+	    d->vmid == vmid))
 		return RULE_VGPU_STUCK;
 	return RULE_OK;
 }
@@ -62,7 +63,7 @@ rule_why(const struct pp_device *d, enum rule r, char *buf, size_t len)
 		return buf;
 	case RULE_VGPU_STUCK:
 		snprintf(buf, len, "vGPU %s still there: %s", d->vgpu,
-		    d->stuck);
+		    dev_extra(d)->stuck);
 		return buf;
 	default:
 		return NULL;

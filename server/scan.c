@@ -958,8 +958,12 @@ scan_inventory(const char *root, struct pp_inventory *inv)
 void
 inventory_free(struct pp_inventory *inv)
 {
+	size_t	i;
+
 	if (inv == NULL)
 		return;
+	for (i = 0; i < inv->ndev; i++)
+		device_clear(&inv->dev[i]);
 	free(inv->dev);
 	free(inv->member);
 	memset(inv, 0, sizeof(*inv));
@@ -969,6 +973,8 @@ inventory_free(struct pp_inventory *inv)
 int
 inventory_copy(struct pp_inventory *dst, const struct pp_inventory *src)
 {
+	size_t	i;
+
 	memset(dst, 0, sizeof(*dst));
 	dst->dev = malloc((src->ndev ? src->ndev : 1) * sizeof(*dst->dev));
 	dst->member = malloc((src->nmember ? src->nmember : 1) *
@@ -977,12 +983,16 @@ inventory_copy(struct pp_inventory *dst, const struct pp_inventory *src)
 		inventory_free(dst);
 		return -1;
 	}
-	if (src->ndev > 0)
-		memcpy(dst->dev, src->dev, src->ndev * sizeof(*dst->dev));
+	for (i = 0; i < src->ndev; i++) {
+		if (device_copy(&dst->dev[i], &src->dev[i]) < 0) {
+			inventory_free(dst);
+			return -1;
+		}
+		dst->ndev = i + 1;
+	}
 	if (src->nmember > 0)
 		memcpy(dst->member, src->member, src->nmember *
 		    sizeof(*dst->member));
-	dst->ndev = src->ndev;
 	dst->nmember = src->nmember;
 	return 0;
 }

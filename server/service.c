@@ -103,7 +103,7 @@ log_splits(struct pcipassd *pd, sqlite3 *db)
 	inv = snapshot_inv(sn);
 	for (i = 0; i < inv->ndev; i++) {
 		d = &inv->dev[i];
-		if (d->vmid >= 0 && d->present && d->reason[0] != '\0')
+		if (d->vmid >= 0 && d->present && d->reason != NULL)
 			log_warnx("rescan: %s, held by VM %d: %s",
 			    addr_fmt(d->addr, ADDR_ONE, a, sizeof(a)), d->vmid,
 			    d->reason);

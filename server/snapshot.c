@@ -74,12 +74,12 @@ build(sqlite3 *db, int flags, uint64_t gen)
 
 	if ((sn = calloc(1, sizeof(*sn))) == NULL)
 		return NULL;
-	if (store_read(db, &sn->inv) < 0) {
+	if (store_read(db, &sn->inv) < 0 ||
+	    match_states(&sn->inv, flags & OP_BIND ? MATCH_BIND : 0) < 0) {
 		inventory_free(&sn->inv);
 		free(sn);
 		return NULL;
 	}
-	match_states(&sn->inv, flags & OP_BIND ? MATCH_BIND : 0);
 	sn->gen = gen;
 	sn->refs = 2;		/* ours and the caller's */
 	return sn;

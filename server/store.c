@@ -455,9 +455,42 @@ col_intern(sqlite3_stmt *st, int i, size_t len)
 	"req_index, mdev_mode, profiles, taken, creatable, profile, freed, " \
 	"vgpu, stuck, secondary, subordinate"
 
-static void
+/*
+ * The extra of row st, made when it has one: a NIC flag or text in one
+ * of its columns. -1 out of memory.
+ */
+static int
+row_extra(sqlite3_stmt *st, struct pp_device *d)
+{
+	static const int	 text[] = { 25, 26, 27, 28, 29, 35, 38 };
+	struct pp_extra		*x;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		if (sqlite3_column_bytes(st, text[i]) > 0)
+			break;
+	if (i == sizeof(text) / sizeof(text[0]) &&
+	    sqlite3_column_int(st, 24) == 0)
+		return 0;
+	if ((x = dev_extra_w(d)) == NULL)
+		return -1;
+	x->nic.nic = sqlite3_column_int(st, 24);
+	col_text(st, 25, x->nic.mac, sizeof(x->nic.mac));
+	col_text(st, 26, x->nic.ip, sizeof(x->nic.ip));
+	col_text(st, 27, x->nic.ip6, sizeof(x->nic.ip6));
+	col_text(st, 28, x->nic.vlan_id, sizeof(x->nic.vlan_id));
+	col_text(st, 29, x->nic.network, sizeof(x->nic.network));
+	col_text(st, 35, x->profile, sizeof(x->profile));
+	col_text(st, 38, x->stuck, sizeof(x->stuck));
+	return 0;
+}
+
+/* Row st into d, uninitialised; -1 out of memory (d then owns nothing). */
+static int
 row_device(sqlite3_stmt *st, struct pp_device *d)
 {
+	char	reason[PP_REASON_LEN];
+
 	memset(d, 0, sizeof(*d));
 	device_strings_init(d);
 	d->addr = (pp_addr)sqlite3_column_int64(st, 0);
@@ -482,25 +515,24 @@ row_device(sqlite3_stmt *st, struct pp_device *d)
 	d->offered = sqlite3_column_int(st, 19);
 	d->critical = col_intern(st, 20, PP_CRITICAL_LEN);
 	d->present = sqlite3_column_int(st, 21);
-	col_text(st, 22, d->reason, sizeof(d->reason));
 	d->vmid = sqlite3_column_int(st, 23);
-	d->nic.nic = sqlite3_column_int(st, 24);
-	col_text(st, 25, d->nic.mac, sizeof(d->nic.mac));
-	col_text(st, 26, d->nic.ip, sizeof(d->nic.ip));
-	col_text(st, 27, d->nic.ip6, sizeof(d->nic.ip6));
-	col_text(st, 28, d->nic.vlan_id, sizeof(d->nic.vlan_id));
-	col_text(st, 29, d->nic.network, sizeof(d->nic.network));
 	d->req_index = sqlite3_column_int(st, 30);
 	col_text(st, 31, d->mdev_mode, sizeof(d->mdev_mode));
 	d->profiles = col_intern(st, 32, PP_PROFILES_LEN);
 	d->taken = sqlite3_column_int64(st, 33);
 	d->creatable = col_intern(st, 34, PP_PROFILES_LEN);
-	col_text(st, 35, d->profile, sizeof(d->profile));
 	d->freed = sqlite3_column_int64(st, 36);
 	d->vgpu = col_intern(st, 37, PP_VGPU_LEN);
-	col_text(st, 38, d->stuck, sizeof(d->stuck));
 	d->secondary = sqlite3_column_int(st, 39);
 	d->subordinate = sqlite3_column_int(st, 40);
+	col_text(st, 22, reason, sizeof(reason));
+	if (dev_set_reason(d, reason) < 0)
+		return -1;
+	if (row_extra(st, d) < 0) {
+		device_clear(d);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -522,7 +554,9 @@ load_devices(sqlite3 *db, struct pp_inventory *inv)
 				break;
 			inv->dev = nv;
 		}
-		row_device(st, &inv->dev[inv->ndev++]);
+		if (row_device(st, &inv->dev[inv->ndev]) < 0)
+			break;
+		inv->ndev++;
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;

@@ -39,6 +39,7 @@ store_hold(sqlite3 *db, struct pp_inventory *inv, pp_addr a, int vmid,
     int64_t taken)
 {
 	struct pp_device	*d;
+	struct pp_extra		*x;
 	sqlite3_stmt		*st;
 	int			 rc;
 
@@ -65,9 +66,17 @@ store_hold(sqlite3 *db, struct pp_inventory *inv, pp_addr a, int vmid,
 	if (inv != NULL && (d = inventory_find(inv, a)) != NULL) {
 		d->vmid = vmid;
 		d->req_index = req_index;
-		d->nic = *nic;
 		d->taken = taken;
-		snprintf(d->profile, sizeof(d->profile), "%s", profile);
+		if (nic->nic || profile[0] != '\0' || d->extra != NULL) {
+			/* The row changed and the copy cannot follow: the
+			 * caller's savepoint is rolled back, and the copy
+			 * read again. */
+			if ((x = dev_extra_w(d)) == NULL)
+				return -1;
+			x->nic = *nic;
+			snprintf(x->profile, sizeof(x->profile), "%s",
+			    profile);
+		}
 	}
 	return 0;
 }
@@ -82,14 +91,19 @@ free_in(struct pp_inventory *inv, int vmid, pp_addr a, int one, int64_t now)
 		struct pp_device	*d = &inv->dev[i];
 
 		if (d->vmid == vmid && (!one || d->addr == a)) {
-			if (!d->present)
+			if (!d->present) {
+				device_clear(d);	/* its row deleted */
 				continue;
+			}
 			d->vmid = -1;
 			d->req_index = -1;
 			d->taken = 0;
 			d->freed = now;
-			d->profile[0] = '\0';
-			memset(&d->nic, 0, sizeof(d->nic));
+			if (d->extra != NULL) {
+				d->extra->profile[0] = '\0';
+				memset(&d->extra->nic, 0, sizeof(d->extra->nic));
+				dev_extra_tidy(d);
+			}
 		}
 		if (i != j)
 			inv->dev[j] = *d;
@@ -179,6 +193,7 @@ store_stuck(sqlite3 *db, struct pp_inventory *inv, pp_addr a,
     const char *why)
 {
 	struct pp_device	*d;
+	struct pp_extra		*x;
 	sqlite3_stmt		*st;
 	int			 rc;
 
@@ -191,8 +206,11 @@ store_stuck(sqlite3 *db, struct pp_inventory *inv, pp_addr a,
 	store_stmt_done(st);
 	if (rc != SQLITE_DONE)
 		return -1;
-	if (inv != NULL && (d = inventory_find(inv, a)) != NULL)
-		snprintf(d->stuck, sizeof(d->stuck), "%s", why);
+	if (inv != NULL && (d = inventory_find(inv, a)) != NULL) {
+		if ((x = dev_extra_w(d)) == NULL)
+			return -1;	/* as store_hold() says */
+		snprintf(x->stuck, sizeof(x->stuck), "%s", why);
+	}
 	return 0;
 }
 

@@ -130,7 +130,7 @@ static int
 sync_both(struct sync *s, const struct pp_device *old,
     const struct pp_device *now)
 {
-	char	reason[160];
+	char	reason[PP_REASON_LEN];
 
 	if (old->vmid >= 0 && !same_card(old, now)) {
 		snprintf(reason, sizeof(reason), "slot now holds "
@@ -138,7 +138,7 @@ sync_both(struct sync *s, const struct pp_device *old,
 		    "%04x:%04x (subsystem %04x:%04x)", now->vendor,
 		    now->device, now->subvendor, now->subdevice, old->vendor,
 		    old->device, old->subvendor, old->subdevice);
-		if (!old->present && strcmp(old->reason, reason) == 0)
+		if (!old->present && strcmp(dev_reason(old), reason) == 0)
 			return 0;
 		s->c->changed++;
 		return mark_missing(s, old->addr, reason);
@@ -160,7 +160,7 @@ sync_gone(struct sync *s, const struct pp_device *old)
 		sqlite3_bind_int64(s->del, 1, (sqlite3_int64)old->addr);
 		return step(s->del);
 	}
-	if (!old->present && strcmp(old->reason, gone) == 0)
+	if (!old->present && strcmp(dev_reason(old), gone) == 0)
 		return 0;
 	s->c->changed++;
 	return mark_missing(s, old->addr, gone);

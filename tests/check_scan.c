@@ -127,6 +127,52 @@ START_TEST(later_vfs_take_the_first_vfs_ids)
 END_TEST
 
 /*
+ * A record owns its extra (server/extra.c): a copied inventory has its
+ * own, a record without one reads as empty, and a release's tidy gives
+ * an emptied one back.
+ */
+START_TEST(device_extra_owned)
+{
+	struct pp_inventory	 inv = { 0 }, cp;
+	struct pp_device	 dev[2] = { { .addr = 1 }, { .addr = 2 } };
+	struct pp_extra		*x;
+
+	inv.dev = calloc(2, sizeof(*inv.dev));
+	ck_assert_ptr_nonnull(inv.dev);
+	memcpy(inv.dev, dev, sizeof(dev));
+	inv.ndev = 2;
+	ck_assert_ptr_null(inv.dev[0].extra);
+	ck_assert_str_eq(dev_extra(&inv.dev[0])->profile, "");
+	ck_assert_int_eq(dev_extra(&inv.dev[0])->nic.nic, 0);
+	ck_assert_ptr_nonnull(x = dev_extra_w(&inv.dev[1]));
+	snprintf(x->profile, sizeof(x->profile), "nvidia-558");
+	x->nic.nic = 1;
+	snprintf(x->nic.mac, sizeof(x->nic.mac), "02:00:00:00:00:01");
+	ck_assert_ptr_eq(dev_extra_w(&inv.dev[1]), x);
+
+	ck_assert_int_eq(inventory_copy(&cp, &inv), 0);
+	ck_assert_ptr_null(cp.dev[0].extra);
+	ck_assert_ptr_nonnull(cp.dev[1].extra);
+	ck_assert_ptr_ne(cp.dev[1].extra, x);
+	ck_assert_str_eq(dev_extra(&cp.dev[1])->profile, "nvidia-558");
+	ck_assert_str_eq(dev_extra(&cp.dev[1])->nic.mac, "02:00:00:00:00:01");
+	cp.dev[1].extra->profile[0] = '\0';
+	ck_assert_str_eq(x->profile, "nvidia-558");
+
+	/* Not empty yet: the NIC is still there. */
+	dev_extra_tidy(&cp.dev[1]);
+	ck_assert_ptr_nonnull(cp.dev[1].extra);
+	memset(&cp.dev[1].extra->nic, 0, sizeof(cp.dev[1].extra->nic));
+	dev_extra_tidy(&cp.dev[1]);
+	ck_assert_ptr_null(cp.dev[1].extra);
+	ck_assert_str_eq(dev_extra(&cp.dev[1])->nic.mac, "");
+	inventory_free(&cp);
+	inventory_free(&inv);
+	ck_assert_ptr_null(inv.dev);
+}
+END_TEST
+
+/*
  * Catalog strings are one copy per process (server/intern.c): equal text,
  * one pointer, whatever buffer it came from; "" and NULL are pp_empty.
  */
@@ -479,6 +525,7 @@ scan_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, sriov_pf_with_vfs);
 	tcase_add_test(tc, later_vfs_take_the_first_vfs_ids);
+	tcase_add_test(tc, device_extra_owned);
 	tcase_add_test(tc, catalog_strings_interned);
 	tcase_add_test(tc, numa_nodes_and_subsystems);
 	tcase_add_test(tc, pci_domains);
