@@ -195,34 +195,47 @@ signal_thread(void *arg)
 }
 
 /*
- * Tell systemd how we are (sd_notify(3)) when it asks, through
- * libsystemd loaded then: linked in, it brings libgcrypt, liblzma,
- * libzstd, liblz4 and libcap into every run, --probe and -n too, for
- * two calls (a millisecond of each start, 0.8 MB resident). The main
- * thread's only.
+ * Telling systemd how we are (sd_notify(3)) through libsystemd, loaded
+ * only when systemd asks (NOTIFY_SOCKET): linked in, it brings
+ * libgcrypt, liblzma, libzstd, liblz4 and libcap into every run,
+ * --probe and -n too, for two calls (a millisecond of each start, 0.8 MB
+ * resident). The main thread's only.
  */
+static int	(*sd_notify_fn)(int, const char *);
+
 static void	notify(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
+
+/*
+ * Loaded at start, so that a host without it fails at once instead of
+ * systemd waiting out TimeoutStartSec for a READY that cannot come.
+ */
+static int
+notify_init(void)
+{
+	void		*h;
+	const char	*e;
+
+	if (getenv("NOTIFY_SOCKET") == NULL)
+		return 0;
+	if ((h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL)) != NULL &&
+	    (*(void **)&sd_notify_fn = dlsym(h, "sd_notify")) != NULL)
+		return 0;
+	e = dlerror();
+	log_warnx("systemd waits to be told when pcipassd is ready "
+	    "(NOTIFY_SOCKET is set), but %s", e != NULL ? e :
+	    "libsystemd.so.0 cannot be loaded");
+	if (h != NULL)
+		dlclose(h);
+	return -1;
+}
 
 static void
 notify(const char *fmt, ...)
 {
-	static int	(*sd_notify_fn)(int, const char *);
-	static int	 tried;
-	void		*h;
-	char		 state[256];
-	va_list		 ap;
+	char	state[256];
+	va_list	ap;
 
-	if (getenv("NOTIFY_SOCKET") == NULL)
-		return;
-	if (!tried) {
-		tried = 1;
-		if ((h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL)) ==
-		    NULL || (*(void **)&sd_notify_fn = dlsym(h, "sd_notify")) ==
-		    NULL)
-			log_warnx("systemd asks to be told we are ready, but: "
-			    "%s", dlerror());
-	}
 	if (sd_notify_fn == NULL)
 		return;
 	va_start(ap, fmt);
@@ -254,6 +267,10 @@ serve(const struct pp_config *c, struct pp_filter *f)
 	sigaddset(&sg.set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sg.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (notify_init() < 0) {
+		filter_free(f);
+		return 1;
+	}
 	if ((auth = auth_load(c->auth, 1)) == NULL) {
 		filter_free(f);
 		return 1;

@@ -397,6 +397,45 @@ START_TEST(notify_ready)
 END_TEST
 
 /*
+ * Under systemd (NOTIFY_SOCKET) a libsystemd that cannot be loaded stops
+ * the start at once, saying why, before anything is made: systemd would
+ * otherwise wait out TimeoutStartSec for a READY=1 that cannot come. A
+ * file that is no library, first on LD_LIBRARY_PATH, plays the missing
+ * one.
+ */
+START_TEST(notify_without_libsystemd)
+{
+	const char	*dir = scratch_dir();
+	char		 cmd[3000], path[600], *err;
+	int		 rc;
+
+	snprintf(path, sizeof(path), "%s/lib", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/lib/libsystemd.so.0", dir);
+	write_file(path, "not a library\n");
+	snprintf(path, sizeof(path), "%s/auth", dir);
+	write_file(path, SESSION "\n");
+	chmod(path, 0600);
+	snprintf(cmd, sizeof(cmd), "NOTIFY_SOCKET='%s/notify' "
+	    "LD_LIBRARY_PATH='%s/lib' %s -d --listen 127.0.0.1 --port 2634 "
+	    "--sysfs-root /nonexistent --filter /nonexistent --proc-root "
+	    "/nonexistent --db '%s/db' --auth '%s/auth' --rescan 0 > '%s/err' "
+	    "2>&1", dir, dir, getenv("PCIPASSD"), dir, dir, dir);
+	rc = system(cmd);
+	ck_assert(WIFEXITED(rc));
+	ck_assert_int_eq(WEXITSTATUS(rc), 1);
+	snprintf(path, sizeof(path), "%s/err", dir);
+	err = read_file(path);
+	ck_assert_msg(strstr(err, "systemd waits to be told when pcipassd is "
+	    "ready (NOTIFY_SOCKET is set), but ") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "/lib/libsystemd.so.0") != NULL, "%s", err);
+	free(err);
+	snprintf(path, sizeof(path), "%s/db", dir);
+	ck_assert_int_eq(access(path, F_OK), -1);
+}
+END_TEST
+
+/*
  * Under -d on a terminal or a file, each line says its level in words.
  * Not under systemd (no NOTIFY_SOCKET), the daemon has not loaded
  * libsystemd, nor what it brings (liblzma, libgcrypt, ...).
@@ -598,6 +637,7 @@ flags_suite(void)
 	tcase_add_test(tc, probe_names_nvidia_vendors);
 	tcase_add_test(tc, bad_flags);
 	tcase_add_test(tc, notify_ready);
+	tcase_add_test(tc, notify_without_libsystemd);
 	tcase_add_test(tc, log_levels_in_words);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("scripts");
