@@ -864,7 +864,11 @@ static int
 group_members(int gfd, const char *gdir, int group,
     struct pp_inventory *inv, size_t *cap)
 {
-	char			 path[32], buf[8192];
+	char			 path[32];
+	union {
+		struct dirent64	 e;
+		char		 b[8192];
+	}			 buf;
 	struct dirent64		*e;
 	ssize_t			 n = 0, off;
 	pp_addr			 a;
@@ -876,9 +880,9 @@ group_members(int gfd, const char *gdir, int group,
 		log_warn("scan: %s/%s", gdir, path);
 		return 0;
 	}
-	while (rc == 0 && (n = getdents64(fd, buf, sizeof(buf))) > 0) {
+	while (rc == 0 && (n = getdents64(fd, buf.b, sizeof(buf.b))) > 0) {
 		for (off = 0; rc == 0 && off < n; off += e->d_reclen) {
-			e = (struct dirent64 *)(buf + off);
+			e = (struct dirent64 *)(buf.b + off);
 			if (e->d_name[0] == '.')
 				continue;
 			if (addr_parse(e->d_name, ADDR_SYSFS, &a) < 0) {

@@ -542,6 +542,9 @@ row_device(sqlite3_stmt *st, struct pp_device *d)
 	return 0;
 }
 
+/* A load stopped by want of memory, not by sqlite. */
+#define LOAD_NOMEM	(-2)
+
 static int
 load_devices(sqlite3 *db, struct pp_inventory *inv)
 {
@@ -566,7 +569,7 @@ load_devices(sqlite3 *db, struct pp_inventory *inv)
 		inv->ndev++;
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? LOAD_NOMEM : -1;
 }
 
 static int
@@ -594,7 +597,7 @@ load_members(sqlite3 *db, struct pp_inventory *inv)
 		inv->nmember++;
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? LOAD_NOMEM : -1;
 }
 
 /* The whole inventory as stored; free with inventory_free(). */
@@ -630,9 +633,13 @@ store_savepoint_end(sqlite3 *db, int keep)
 int
 store_load(sqlite3 *db, struct pp_inventory *inv)
 {
+	int	rc;
+
 	memset(inv, 0, sizeof(*inv));
-	if (load_devices(db, inv) < 0 || load_members(db, inv) < 0) {
-		log_warnx("store: load: %s", sqlite3_errmsg(db));
+	if ((rc = load_devices(db, inv)) < 0 ||
+	    (rc = load_members(db, inv)) < 0) {
+		log_warnx("store: load: %s", rc == LOAD_NOMEM ?
+		    "out of memory" : sqlite3_errmsg(db));
 		inventory_free(inv);
 		return -1;
 	}

@@ -71,8 +71,10 @@ store_hold(sqlite3 *db, struct pp_inventory *inv, pp_addr a, int vmid,
 			/* The row changed and the copy cannot follow: the
 			 * caller's savepoint is rolled back, and the copy
 			 * read again. */
-			if ((x = dev_extra_w(d)) == NULL)
+			if ((x = dev_extra_w(d)) == NULL) {
+				log_warnx("store: hold: out of memory");
 				return -1;
+			}
 			x->nic = *nic;
 			snprintf(x->profile, sizeof(x->profile), "%s",
 			    profile);
@@ -207,8 +209,10 @@ store_stuck(sqlite3 *db, struct pp_inventory *inv, pp_addr a,
 	if (rc != SQLITE_DONE)
 		return -1;
 	if (inv != NULL && (d = inventory_find(inv, a)) != NULL) {
-		if ((x = dev_extra_w(d)) == NULL)
+		if ((x = dev_extra_w(d)) == NULL) {
+			log_warnx("store: stuck: out of memory");
 			return -1;	/* as store_hold() says */
+		}
 		snprintf(x->stuck, sizeof(x->stuck), "%s", why);
 	}
 	return 0;

@@ -479,7 +479,7 @@ START_TEST(states_and_reasons)
 	done();
 	at("0000:03:00.0")->present = 0;
 	at("0000:04:00.0")->critical = intern("boot VGA");
-	match_states(&inv, 0);
+	ck_assert_int_eq(match_states(&inv, 0), 0);
 	ck_assert_str_eq(at("0000:00:01.0")->state, "blocked");
 	ck_assert_str_eq(dev_reason(at("0000:00:01.0")), "bridge");
 	ck_assert_str_eq(at("0000:01:00.0")->state, "free");
