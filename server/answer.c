@@ -8,6 +8,8 @@
  * another process writing it is not seen here.
  */
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,7 @@ struct answer {
 	uint64_t	 gen;
 	int		 refs;
 	size_t		 len;
+	size_t		 cap;		/* of xml, while it is written */
 	char		*xml;
 };
 
@@ -105,9 +108,40 @@ write_answer(FILE *fp, int which, const struct pp_inventory *inv)
 	return rc < 0 || ferror(fp) ? -1 : 0;
 }
 
+/*
+ * The answer's bytes, grown with realloc: open_memstream grows its buffer
+ * by malloc, copy and free, so its last doubling for a 7.5 MB answer held
+ * both buffers at once; realloc of a mapped block (M_MMAP_THRESHOLD) is
+ * an mremap, and pages never written are never resident.
+ */
+static ssize_t
+grow_write(void *cookie, const char *buf, size_t n)
+{
+	struct answer	*a = cookie;
+	size_t		 cap = a->cap ? a->cap : 64 * 1024;
+	char		*p;
+
+	while (cap - a->len <= n) {
+		if (cap > SIZE_MAX / 2)
+			return -1;
+		cap *= 2;
+	}
+	if (cap != a->cap) {
+		if ((p = realloc(a->xml, cap)) == NULL)
+			return -1;
+		a->xml = p;
+		a->cap = cap;
+	}
+	memcpy(a->xml + a->len, buf, n);
+	a->len += n;
+	a->xml[a->len] = '\0';
+	return (ssize_t)n;
+}
+
 static struct answer *
 build(struct snapshots *mem, sqlite3 *db, int which, int flags, uint64_t gen)
 {
+	cookie_io_functions_t	 io = { .write = grow_write };
 	struct snapshot		*sn;
 	struct answer		*a;
 	FILE			*fp;
@@ -116,14 +150,14 @@ build(struct snapshots *mem, sqlite3 *db, int which, int flags, uint64_t gen)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	if ((sn = snapshot_get(mem, db, flags)) == NULL ||
-	    (fp = open_memstream(&a->xml, &a->len)) == NULL) {
+	    (fp = fopencookie(a, "w", io)) == NULL) {
 		snapshot_put(sn);
 		free(a);
 		return NULL;
 	}
 	rc = write_answer(fp, which, snapshot_inv(sn));
 	snapshot_put(sn);
-	if (fclose(fp) != 0 || rc < 0) {
+	if (fclose(fp) != 0 || rc < 0 || a->xml == NULL) {
 		free(a->xml);
 		free(a);
 		return NULL;
