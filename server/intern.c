@@ -8,7 +8,7 @@
  * can be copied, moved or freed without caring who else points to the
  * same text. Their number is bounded by the host's hardware and config,
  * not by its traffic: what comes from clients (NIC attributes, VM IDs)
- * stays in the record's own buffers.
+ * stays the record's own (extra.c).
  */
 #include <pthread.h>
 #include <stdint.h>

@@ -102,10 +102,9 @@ sh(const char *fmt, const char *root)
 	ck_assert_msg(system(cmd) == 0, "%s", cmd);
 }
 
-/* The stored row of addr, or fails. */
 /*
- * The stored record of addr. What it would own (REASON, the extra) is
- * kept here, in the last row's storage: it owns nothing.
+ * The stored row of addr, or fails. What it would own (REASON, the
+ * extra) is kept here, in the last row's storage: it owns nothing.
  */
 static struct pp_device
 row(struct env *e, const char *addr)
