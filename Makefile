@@ -23,10 +23,11 @@ LDFLAGS	+= -fsanitize=address,undefined
 endif
 
 PKG_CFLAGS	 = $(shell pkg-config --cflags libpci sqlite3 yaml-0.1 json-c \
-		   libpcre2-8 uuid libxml-2.0)
+		   libpcre2-8 uuid libxml-2.0 liblz4)
 CORE_LIBS	 = $(shell pkg-config --libs libpci sqlite3 yaml-0.1 libpcre2-8 \
 		   uuid) -lpthread
-SRV_LIBS	 = $(CORE_LIBS) $(shell xmlrpc-c-config abyss-server --libs) -ldl
+SRV_LIBS	 = $(CORE_LIBS) $(shell pkg-config --libs liblz4) \
+		   $(shell xmlrpc-c-config abyss-server --libs) -ldl
 CLI_LIBS	 = $(shell pkg-config --libs json-c libxml-2.0) \
 		   $(shell xmlrpc-c-config client --libs) -lpthread
 CHECK_LIBS	 = $(shell pkg-config --libs check)

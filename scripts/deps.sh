@@ -9,7 +9,7 @@ set -eu
 
 build="gcc make pkg-config libc6-dev libxmlrpc-core-c3-dev \
 libcurl4-openssl-dev libpci-dev pci.ids libsqlite3-dev libyaml-dev \
-libjson-c-dev libpcre2-dev uuid-dev libxml2-dev"
+libjson-c-dev libpcre2-dev uuid-dev libxml2-dev liblz4-dev"
 test="$build check pciutils python3 curl valgrind sqlite3 procps strace git uuid-runtime libxml2-utils man-db groff-base mandoc systemd"
 kernel="$build pciutils python3 qemu-system-x86 busybox-static kmod e2fsprogs"
 deb="$build build-essential git dpkg-dev debhelper fakeroot lintian"

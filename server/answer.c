@@ -2,11 +2,16 @@
  * Answers of the read-only listing methods (pci.list, pci.info,
  * pci.probe), written once per store generation and shared: at 4096
  * devices pci.list is 7.5 MB of XML, and building it per call would cost
- * far more than copying it to the socket. Any commit of this process
+ * far more than copying it to the socket. An answer is kept as LZ4
+ * blocks of 16 KB, each on its own (0.5 MB for that listing), and made
+ * plain again block by block as it is sent: at about 15 GB/s that costs
+ * less than the copy to the socket, and the daemon's memory no longer
+ * grows with the inventory's text. Any commit of this process
  * bumps the generation, so an answer is never older than the last
  * acknowledged change. pcipassd is the only writer of the device table;
  * another process writing it is not seen here.
  */
+#include <lz4.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,12 +20,20 @@
 
 #include "rpc.h"
 
+#define BLOCK	(16 * 1024)
+
 struct answer {
 	uint64_t	 gen;
 	int		 refs;
-	size_t		 len;
-	size_t		 cap;		/* of xml, while it is written */
-	char		*xml;
+	size_t		 len;		/* of the XML */
+	size_t		 nblocks;	/* each BLOCK bytes of it, the last less */
+	uint32_t	*zlen;		/* each block's compressed size */
+	char		*z;		/* the compressed blocks, in order */
+	size_t		 zused;
+	size_t		 zcap;
+	size_t		 ncap;		/* of zlen */
+	size_t		 fill;		/* while it is written: in block */
+	char		*block;
 };
 
 struct answers {
@@ -42,6 +55,15 @@ answers_new(void)
 	return as;
 }
 
+static void
+answer_free(struct answer *a)
+{
+	free(a->block);
+	free(a->zlen);
+	free(a->z);
+	free(a);
+}
+
 void
 answer_put(struct answer *a)
 {
@@ -50,17 +72,8 @@ answer_put(struct answer *a)
 	if (a == NULL)
 		return;
 	last = __atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL) == 0;
-	if (last) {
-		free(a->xml);
-		free(a);
-	}
-}
-
-const char *
-answer_xml(const struct answer *a, size_t *len)
-{
-	*len = a->len;
-	return a->xml;
+	if (last)
+		answer_free(a);
 }
 
 static ssize_t
@@ -108,40 +121,98 @@ write_answer(FILE *fp, int which, const struct pp_inventory *inv)
 	return rc < 0 || ferror(fp) ? -1 : 0;
 }
 
+size_t
+answer_len(const struct answer *a)
+{
+	return a->len;
+}
+
 /*
- * The answer's bytes, grown with realloc: open_memstream grows its buffer
- * by malloc, copy and free, so its last doubling for a 7.5 MB answer held
- * both buffers at once; realloc of a mapped block (M_MMAP_THRESHOLD) is
- * an mremap, and pages never written are never resident.
+ * Gives out the answer's XML block by block, as it was written; -1 if
+ * out refused a block (the client went away) or a block would not
+ * decompress to its size, which only damage to the daemon's own memory
+ * could cause.
  */
+int
+answer_write(const struct answer *a, int (*out)(void *, const char *,
+    size_t), void *arg)
+{
+	char	 buf[BLOCK];
+	size_t	 i, off = 0, want;
+	int	 n;
+
+	for (i = 0; i < a->nblocks; i++) {
+		want = a->len - i * BLOCK < BLOCK ? a->len - i * BLOCK : BLOCK;
+		n = LZ4_decompress_safe(a->z + off, buf, (int)a->zlen[i],
+		    BLOCK);
+		if (n < 0 || (size_t)n != want || out(arg, buf, want) < 0)
+			return -1;
+		off += a->zlen[i];
+	}
+	return 0;
+}
+
+/* Compresses the block written so far onto the answer's end. */
+static int
+seal_block(struct answer *a)
+{
+	size_t	 bound = (size_t)LZ4_compressBound(BLOCK), cap;
+	uint32_t *zl;
+	char	*p;
+	int	 n;
+
+	if (a->fill == 0)
+		return 0;
+	if (a->nblocks == a->ncap) {
+		cap = a->ncap ? a->ncap * 2 : 64;
+		if ((zl = reallocarray(a->zlen, cap, sizeof(*zl))) == NULL)
+			return -1;
+		a->zlen = zl;
+		a->ncap = cap;
+	}
+	if (a->zcap - a->zused < bound) {
+		cap = a->zcap ? a->zcap : 4 * bound;
+		while (cap - a->zused < bound)
+			cap *= 2;
+		if ((p = realloc(a->z, cap)) == NULL)
+			return -1;
+		a->z = p;
+		a->zcap = cap;
+	}
+	n = LZ4_compress_default(a->block, a->z + a->zused, (int)a->fill,
+	    (int)bound);
+	if (n <= 0)
+		return -1;
+	a->zlen[a->nblocks++] = (uint32_t)n;
+	a->zused += (size_t)n;
+	a->fill = 0;
+	return 0;
+}
+
+/* The answer's bytes, filling a block and compressing it when full. */
 static ssize_t
-grow_write(void *cookie, const char *buf, size_t n)
+block_write(void *cookie, const char *buf, size_t n)
 {
 	struct answer	*a = cookie;
-	size_t		 cap = a->cap ? a->cap : 64 * 1024;
-	char		*p;
+	size_t		 left = n, k;
 
-	while (cap - a->len <= n) {
-		if (cap > SIZE_MAX / 2)
+	while (left > 0) {
+		k = BLOCK - a->fill < left ? BLOCK - a->fill : left;
+		memcpy(a->block + a->fill, buf, k);
+		a->fill += k;
+		a->len += k;
+		buf += k;
+		left -= k;
+		if (a->fill == BLOCK && seal_block(a) < 0)
 			return -1;
-		cap *= 2;
 	}
-	if (cap != a->cap) {
-		if ((p = realloc(a->xml, cap)) == NULL)
-			return -1;
-		a->xml = p;
-		a->cap = cap;
-	}
-	memcpy(a->xml + a->len, buf, n);
-	a->len += n;
-	a->xml[a->len] = '\0';
 	return (ssize_t)n;
 }
 
 static struct answer *
 build(struct snapshots *mem, sqlite3 *db, int which, int flags, uint64_t gen)
 {
-	cookie_io_functions_t	 io = { .write = grow_write };
+	cookie_io_functions_t	 io = { .write = block_write };
 	struct snapshot		*sn;
 	struct answer		*a;
 	FILE			*fp;
@@ -149,19 +220,24 @@ build(struct snapshots *mem, sqlite3 *db, int which, int flags, uint64_t gen)
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	if ((sn = snapshot_get(mem, db, flags)) == NULL ||
-	    (fp = fopencookie(a, "w", io)) == NULL) {
+	if ((a->block = malloc(BLOCK)) == NULL ||
+	    (sn = snapshot_get(mem, db, flags)) == NULL) {
+		answer_free(a);
+		return NULL;
+	}
+	if ((fp = fopencookie(a, "w", io)) == NULL) {
 		snapshot_put(sn);
-		free(a);
+		answer_free(a);
 		return NULL;
 	}
 	rc = write_answer(fp, which, snapshot_inv(sn));
 	snapshot_put(sn);
-	if (fclose(fp) != 0 || rc < 0 || a->xml == NULL) {
-		free(a->xml);
-		free(a);
+	if (fclose(fp) != 0 || rc < 0 || seal_block(a) < 0 || a->len == 0) {
+		answer_free(a);
 		return NULL;
 	}
+	free(a->block);
+	a->block = NULL;
 	a->gen = gen;
 	a->refs = 1;
 	return a;

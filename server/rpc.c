@@ -191,13 +191,18 @@ body_refusal(const char *b, size_t len)
 	return NULL;
 }
 
+static int
+body_write(void *s, const char *buf, size_t n)
+{
+	return ResponseWriteBody(s, buf, (xmlrpc_uint32_t)n) ? 0 : -1;
+}
+
 /* The answer: one buffer, or a shared listing between head and tail. */
 static void
 answer_call(struct pcipassd *pd, TSession *s, const char *body, size_t len)
 {
 	struct rpc_reply	 r;
 	const char		*xml = NULL;
-	size_t			 n = 0;
 
 	if ((xml = body_refusal(body, len)) != NULL) {
 		log_info("refused a request: %s", xml);
@@ -211,17 +216,16 @@ answer_call(struct pcipassd *pd, TSession *s, const char *body, size_t len)
 		methods_reply_free(&r);
 		return;
 	}
-	if (r.shared != NULL)
-		xml = answer_xml(r.shared, &n);
 	ResponseStatus(s, 200);
 	ResponseContentType(s, "text/xml; charset=\"utf-8\"");
-	ResponseContentLength(s, r.shared != NULL ? strlen(rv_head) + n +
-	    strlen(rv_tail) : r.len);
+	ResponseContentLength(s, r.shared != NULL ? strlen(rv_head) +
+	    answer_len(r.shared) + strlen(rv_tail) : r.len);
 	ResponseWriteStart(s);
 	if (r.shared != NULL) {
-		ResponseWriteBody(s, rv_head, (xmlrpc_uint32_t)strlen(rv_head));
-		ResponseWriteBody(s, xml, (xmlrpc_uint32_t)n);
-		ResponseWriteBody(s, rv_tail, (xmlrpc_uint32_t)strlen(rv_tail));
+		/* A client gone mid-answer is not worth a log line. */
+		if (body_write(s, rv_head, strlen(rv_head)) == 0 &&
+		    answer_write(r.shared, body_write, s) == 0)
+			body_write(s, rv_tail, strlen(rv_tail));
 	} else
 		ResponseWriteBody(s, r.buf, (xmlrpc_uint32_t)r.len);
 	ResponseWriteEnd(s);

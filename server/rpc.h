@@ -23,7 +23,9 @@ void	 answers_free(struct answers *);
 struct answer *answer_current(struct answers *, int);
 struct answer *answer_get(struct answers *, struct snapshots *, sqlite3 *,
 	    int, int);
-const char *answer_xml(const struct answer *, size_t *);
+size_t	 answer_len(const struct answer *);
+int	 answer_write(const struct answer *, int (*)(void *, const char *,
+	    size_t), void *);
 void	 answer_put(struct answer *);
 
 /* rpc_methods.c */

@@ -717,17 +717,19 @@ run(struct pcipassd *pd, const struct method *m, xmlrpc_env *env,
 	*shared = c.shared;
 }
 
+static int
+file_write(void *fp, const char *buf, size_t n)
+{
+	return fwrite(buf, 1, n, fp) == n ? 0 : -1;
+}
+
 /* The value of a call that ran: its text or its shared answer. */
 static void
 put_value(FILE *fp, const char *text, size_t len, struct answer *shared)
 {
-	const char	*xml;
-	size_t		 n;
-
-	if (shared != NULL) {
-		xml = answer_xml(shared, &n);
-		fwrite(xml, 1, n, fp);
-	} else
+	if (shared != NULL)
+		answer_write(shared, file_write, fp);
+	else
 		fwrite(text, 1, len, fp);
 }
 

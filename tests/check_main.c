@@ -26,6 +26,7 @@ static Suite *(*const suites[])(void) = {
 	reconcile_suite,
 	one_suite,
 	vgpu_suite,
+	answer_suite,
 };
 
 int

@@ -39,6 +39,7 @@ Suite	*rules_suite(void);
 Suite	*reconcile_suite(void);
 Suite	*one_suite(void);
 Suite	*vgpu_suite(void);
+Suite	*answer_suite(void);
 
 /* A fresh scratch directory under $TMPDIR; removed by cleanup_dirs(). */
 const char *scratch_dir(void);
