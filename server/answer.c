@@ -129,27 +129,33 @@ answer_len(const struct answer *a)
 
 /*
  * Gives out the answer's XML block by block, as it was written; -1 if
- * out refused a block (the client went away) or a block would not
- * decompress to its size, which only damage to the daemon's own memory
- * could cause.
+ * out refused a block (the client went away), a block would not
+ * decompress to its size (which only damage to the daemon's own memory
+ * could cause) or there was no memory for the block. The block is on the
+ * heap, not the stack: glibc keeps the top of an exited thread's stack
+ * resident for the next thread, and at 200 connections that kept 11 KB
+ * more of each of 200 stacks (VmHWM 15.6-16.1 -> 14.5-15.0 MB).
  */
 int
 answer_write(const struct answer *a, int (*out)(void *, const char *,
     size_t), void *arg)
 {
-	char	 buf[BLOCK];
+	char	*buf;
 	size_t	 i, off = 0, want;
-	int	 n;
+	int	 n, rc = 0;
 
-	for (i = 0; i < a->nblocks; i++) {
+	if ((buf = malloc(BLOCK)) == NULL)
+		return -1;
+	for (i = 0; rc == 0 && i < a->nblocks; i++) {
 		want = a->len - i * BLOCK < BLOCK ? a->len - i * BLOCK : BLOCK;
 		n = LZ4_decompress_safe(a->z + off, buf, (int)a->zlen[i],
 		    BLOCK);
 		if (n < 0 || (size_t)n != want || out(arg, buf, want) < 0)
-			return -1;
+			rc = -1;
 		off += a->zlen[i];
 	}
-	return 0;
+	free(buf);
+	return rc;
 }
 
 /* Compresses the block written so far onto the answer's end. */
