@@ -11,47 +11,55 @@
 
 #include "pcipassd.h"
 
+/* Field name of kind, its text v (len bytes, cut to what is left). */
 static struct pp_field *
-add(struct pp_field *f, size_t *n, const char *name, int kind)
+add(struct pp_fields *fs, const char *name, int kind, const char *v,
+    size_t len)
 {
-	struct pp_field	*p = &f[(*n)++];
+	struct pp_field	*p = &fs->f[fs->n++];
+	char		*t = fs->text + fs->used;
+	size_t		 room = sizeof(fs->text) - fs->used;
 
+	if (len > PP_FIELD_MAX)
+		len = PP_FIELD_MAX;
+	if (len >= room)
+		len = room - 1;		/* never: all fit in 2.7 KB */
+	memcpy(t, v, len);
+	t[len] = '\0';
+	fs->used += len + 1;
 	p->name = name;
 	p->kind = kind;
 	p->ival = 0;
 	p->dash = 0;
-	p->text[0] = '\0';
+	p->text = t;
 	return p;
 }
 
 static void
-add_str(struct pp_field *f, size_t *n, const char *name, const char *v,
-    int dash)
+add_str(struct pp_fields *fs, const char *name, const char *v, int dash)
 {
-	struct pp_field	*p = add(f, n, name, F_STR);
-	size_t		 len = strnlen(v, sizeof(p->text) - 1);
+	char		*t = fs->text + fs->used;
+	struct pp_field	*p = add(fs, name, F_STR, v, strnlen(v,
+			    PP_FIELD_MAX));
 
-	memcpy(p->text, v, len);
-	p->text[len] = '\0';
-	text_clean(p->text);	/* one bad byte would spoil a whole answer */
+	text_clean(t);		/* one bad byte would spoil a whole answer */
 	p->dash = dash && v[0] == '\0';
 }
 
 static void
-add_int(struct pp_field *f, size_t *n, const char *name, int v, int dash)
+add_int(struct pp_fields *fs, const char *name, int v, int dash)
 {
-	struct pp_field	*p = add(f, n, name, F_INT);
+	struct pp_field	*p;
 	char		 buf[16], *q = buf + sizeof(buf);
 	unsigned	 u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
 
-	p->ival = v;
-	*--q = '\0';
 	do
 		*--q = (char)('0' + u % 10);
 	while ((u /= 10) != 0);
 	if (v < 0)
 		*--q = '-';
-	memcpy(p->text, q, (size_t)(buf + sizeof(buf) - q));
+	p = add(fs, name, F_INT, q, (size_t)(buf + sizeof(buf) - q));
+	p->ival = v;
 	p->dash = dash && v < 0;
 }
 
@@ -59,17 +67,16 @@ add_int(struct pp_field *f, size_t *n, const char *name, int v, int dash)
  * needs (a VMD domain is 10000): device_fields runs per device per
  * answer, and snprintf was most of its cost. */
 static void
-add_hex(struct pp_field *f, size_t *n, const char *name, unsigned v,
-    int width)
+add_hex(struct pp_fields *fs, const char *name, unsigned v, int width)
 {
-	struct pp_field	*p = add(f, n, name, F_STR);
-	int		 i;
+	char	buf[8];
+	int	i;
 
 	while (width < 8 && (v >> (4 * width)) != 0)
 		width++;
 	for (i = width - 1; i >= 0; i--, v >>= 4)
-		p->text[i] = "0123456789abcdef"[v & 0xf];
-	p->text[width] = '\0';
+		buf[i] = "0123456789abcdef"[v & 0xf];
+	add(fs, name, F_STR, buf, (size_t)width);
 }
 
 /*
@@ -95,58 +102,58 @@ vgpu_uuid(pp_addr a, char *buf, size_t len)
  * fields that are ours. Returns how many were written to f.
  */
 size_t
-device_fields(const struct pp_device *d, struct pp_field *f)
+device_fields(const struct pp_device *d, struct pp_fields *fs)
 {
 	const struct pp_extra	*x = dev_extra(d);
 	char			 buf[64], buf2[UUID_STR_LEN];
-	size_t			 n = 0;
 
+	fs->n = fs->used = 0;
 	snprintf(buf, sizeof(buf), "%04x:%04x:%04x", d->vendor, d->device,
 	    d->class);
-	add_str(f, &n, "TYPE", buf, 0);
-	add_hex(f, &n, "VENDOR", d->vendor, 4);
-	add_str(f, &n, "VENDOR_NAME", d->vendor_name, 0);
-	add_hex(f, &n, "DEVICE", d->device, 4);
-	add_hex(f, &n, "CLASS", d->class, 4);
-	add_str(f, &n, "CLASS_NAME", d->class_name, 0);
-	add_str(f, &n, "ADDRESS", addr_fmt(d->addr, ADDR_ONE, buf,
+	add_str(fs, "TYPE", buf, 0);
+	add_hex(fs, "VENDOR", d->vendor, 4);
+	add_str(fs, "VENDOR_NAME", d->vendor_name, 0);
+	add_hex(fs, "DEVICE", d->device, 4);
+	add_hex(fs, "CLASS", d->class, 4);
+	add_str(fs, "CLASS_NAME", d->class_name, 0);
+	add_str(fs, "ADDRESS", addr_fmt(d->addr, ADDR_ONE, buf,
 	    sizeof(buf)), 0);
-	add_str(f, &n, "SHORT_ADDRESS", addr_fmt(d->addr, ADDR_SHORT, buf,
+	add_str(fs, "SHORT_ADDRESS", addr_fmt(d->addr, ADDR_SHORT, buf,
 	    sizeof(buf)), 0);
-	add_hex(f, &n, "DOMAIN", PP_DOMAIN(d->addr), 4);
-	add_hex(f, &n, "BUS", PP_BUS(d->addr), 2);
-	add_hex(f, &n, "SLOT", PP_SLOT(d->addr), 2);
-	add_hex(f, &n, "FUNCTION", PP_FUNC(d->addr), 1);
-	add_int(f, &n, "NUMA_NODE", d->numa, 1);
-	add_str(f, &n, "IFNAME", d->ifname, 1);
-	add_str(f, &n, "SRIOV", sriov_name(d->sriov), 0);
-	add_int(f, &n, "SRIOV_NUM", d->sriov == SRIOV_PF ? d->sriov_num : 0,
+	add_hex(fs, "DOMAIN", PP_DOMAIN(d->addr), 4);
+	add_hex(fs, "BUS", PP_BUS(d->addr), 2);
+	add_hex(fs, "SLOT", PP_SLOT(d->addr), 2);
+	add_hex(fs, "FUNCTION", PP_FUNC(d->addr), 1);
+	add_int(fs, "NUMA_NODE", d->numa, 1);
+	add_str(fs, "IFNAME", d->ifname, 1);
+	add_str(fs, "SRIOV", sriov_name(d->sriov), 0);
+	add_int(fs, "SRIOV_NUM", d->sriov == SRIOV_PF ? d->sriov_num : 0,
 	    0);
-	add_int(f, &n, "IOMMU_GROUP", d->iommu, 1);
-	add_str(f, &n, "DRIVER", d->driver, 1);
-	add_str(f, &n, "PHYSFN", d->sriov == SRIOV_VF ? addr_fmt(d->physfn,
+	add_int(fs, "IOMMU_GROUP", d->iommu, 1);
+	add_str(fs, "DRIVER", d->driver, 1);
+	add_str(fs, "PHYSFN", d->sriov == SRIOV_VF ? addr_fmt(d->physfn,
 	    ADDR_ONE, buf, sizeof(buf)) : "", 1);
-	add_str(f, &n, "DEVICE_NAME", d->device_name, 0);
+	add_str(fs, "DEVICE_NAME", d->device_name, 0);
 	if (d->mdev_mode[0] != '\0') {
-		add_str(f, &n, "UUID", vgpu_uuid(d->addr, buf2, sizeof(buf2)),
+		add_str(fs, "UUID", vgpu_uuid(d->addr, buf2, sizeof(buf2)),
 		    0);
-		add_str(f, &n, "PROFILES", d->profiles, 0);
-		add_str(f, &n, "MDEV_MODE", d->mdev_mode, 0);
+		add_str(fs, "PROFILES", d->profiles, 0);
+		add_str(fs, "MDEV_MODE", d->mdev_mode, 0);
 	}
-	add_int(f, &n, "VMID", d->vmid, 0);
-	add_str(f, &n, "STATE", d->state, 0);
-	add_str(f, &n, "REASON", dev_reason(d), 0);
+	add_int(fs, "VMID", d->vmid, 0);
+	add_str(fs, "STATE", d->state, 0);
+	add_str(fs, "REASON", dev_reason(d), 0);
 	if (d->vmid >= 0 && x->nic.nic) {
-		add_str(f, &n, "NIC", "YES", 0);
-		add_str(f, &n, "MAC", x->nic.mac, 0);
-		add_str(f, &n, "IP", x->nic.ip, 0);
-		add_str(f, &n, "IP6", x->nic.ip6, 0);
-		add_str(f, &n, "VLAN_ID", x->nic.vlan_id, 0);
-		add_str(f, &n, "NETWORK", x->nic.network, 0);
+		add_str(fs, "NIC", "YES", 0);
+		add_str(fs, "MAC", x->nic.mac, 0);
+		add_str(fs, "IP", x->nic.ip, 0);
+		add_str(fs, "IP6", x->nic.ip6, 0);
+		add_str(fs, "VLAN_ID", x->nic.vlan_id, 0);
+		add_str(fs, "NETWORK", x->nic.network, 0);
 	}
 	if (d->vmid >= 0 && x->profile[0] != '\0')
-		add_str(f, &n, "PROFILE", x->profile, 0);
-	return n;
+		add_str(fs, "PROFILE", x->profile, 0);
+	return fs->n;
 }
 
 /*
@@ -155,14 +162,13 @@ device_fields(const struct pp_device *d, struct pp_field *f)
  * other function), from which pcipass tree draws the hierarchy.
  */
 size_t
-tree_fields(const struct pp_device *d, struct pp_field *f)
+tree_fields(const struct pp_device *d, struct pp_fields *fs)
 {
-	size_t	n = device_fields(d, f);
-
-	add_int(f, &n, "OFFERED", d->offered, 0);
-	add_int(f, &n, "SECONDARY", d->secondary, 0);
-	add_int(f, &n, "SUBORDINATE", d->subordinate, 0);
-	return n;
+	device_fields(d, fs);
+	add_int(fs, "OFFERED", d->offered, 0);
+	add_int(fs, "SECONDARY", d->secondary, 0);
+	add_int(fs, "SUBORDINATE", d->subordinate, 0);
+	return fs->n;
 }
 
 /* What pci.list, pci.info and the probe show: offered or held devices. */
@@ -197,12 +203,13 @@ put_quoted(FILE *fp, const char *s)
 static void
 probe_device(FILE *fp, const struct pp_device *d)
 {
-	struct pp_field	 f[PP_MAXFIELDS];
+	struct pp_fields fs;
+	struct pp_field	*f = fs.f;
 	size_t		 n, i, last;
 
 	/* OpenNebula's keys end with DEVICE_NAME, or with MDEV_MODE on a
 	 * vGPU; ours follow in device_fields() and stay out. */
-	n = device_fields(d, f);
+	n = device_fields(d, &fs);
 	for (last = 0; last < n; last++)
 		if (strcmp(f[last].name, d->mdev_mode[0] ? "MDEV_MODE" :
 		    "DEVICE_NAME") == 0)
@@ -272,10 +279,11 @@ put_cdata(FILE *fp, const char *s)
 static void
 info_device(FILE *fp, const struct pp_device *d)
 {
-	struct pp_field	 f[PP_MAXFIELDS];
+	struct pp_fields fs;
+	struct pp_field	*f = fs.f;
 	size_t		 n, i;
 
-	n = device_fields(d, f);
+	n = device_fields(d, &fs);
 	qsort(f, n, sizeof(*f), field_cmp);
 	fputs("<PCI>", fp);
 	for (i = 0; i < n; i++) {

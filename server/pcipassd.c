@@ -191,6 +191,7 @@ signal_thread(void *arg)
 			return NULL;
 		} else if (sig < 0 && errno == EAGAIN)
 			service_rescan(sg->pd, &counts);
+		service_release(sg->pd);
 	}
 }
 

@@ -391,12 +391,20 @@ int	 reconcile_plan(struct pp_inventory *, const struct rc_holding *,
 void	 reconcile_plan_free(struct rc_plan *);
 
 /* service.c: the daemon, made in main() and passed down */
+#define PP_POOL		16	/* sqlite connections the calls share */
 struct pcipassd {
 	const struct pp_config	*conf;
 	struct pp_filter	*filter;	/* replaced on SIGHUP */
 	pthread_mutex_t		 scan_lock;	/* one scan; guards filter */
-	pthread_key_t		 db_key;	/* each thread's connection */
-	int			 have_key;
+	pthread_key_t		 db_key;	/* the connection a thread has */
+	int			 have_key;	/* both keys made */
+	pthread_key_t		 end_key;	/* trims when a thread ends */
+	sqlite3			*main_db;	/* the main thread's, not lent */
+	pthread_mutex_t		 pool_lock;	/* the calls' connections: */
+	pthread_cond_t		 pool_free;
+	sqlite3			*idle[PP_POOL];	/* lent to none now */
+	int			 nidle;
+	int			 nopen;		/* lent or idle */
 	sqlite3			*writers;	/* the write batch's */
 	int			 flags;		/* OP_BIND with --bind vfio */
 	struct auth		*auth;		/* the --auth file's users */
@@ -409,6 +417,7 @@ struct answers;
 int	 service_init(struct pcipassd *, const struct pp_config *,
 	    struct pp_filter *, struct auth *);
 sqlite3	*service_db(struct pcipassd *);
+void	 service_release(struct pcipassd *);
 int	 service_ctx(struct pcipassd *, struct op_ctx *);
 int	 service_rescan(struct pcipassd *, struct sync_counts *);
 int	 service_reload(struct pcipassd *);
@@ -503,11 +512,20 @@ struct pp_field {
 	int		 kind;
 	int		 ival;
 	int		 dash;		/* text formats write "-" */
-	char		 text[1024];	/* PROFILES is the longest */
+	const char	*text;		/* in its pp_fields' text */
 };
 #define PP_MAXFIELDS	40
-size_t	 device_fields(const struct pp_device *, struct pp_field *);
-size_t	 tree_fields(const struct pp_device *, struct pp_field *);
+#define PP_FIELD_MAX	1023	/* bytes of one field; PROFILES is longest */
+/* A device's fields and their texts: 5 KB, on the stack of every thread
+ * that encodes a device (40 texts of 1 KB each inline were 41 KB). */
+struct pp_fields {
+	size_t		 n;
+	size_t		 used;			/* of text */
+	struct pp_field	 f[PP_MAXFIELDS];
+	char		 text[4096];		/* all of them fit in 2.7 KB */
+};
+size_t	 device_fields(const struct pp_device *, struct pp_fields *);
+size_t	 tree_fields(const struct pp_device *, struct pp_fields *);
 int	 format_probe(FILE *, const struct pp_inventory *);
 int	 format_info(FILE *, const struct pp_inventory *);
 int	 device_listed(const struct pp_device *);

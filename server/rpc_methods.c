@@ -974,6 +974,8 @@ methods_answer(struct pcipassd *pd, const char *body, size_t len,
 		r->status = 503;
 	}
 done:
+	/* Before the answer goes out: a slow reader holds no connection. */
+	service_release(pd);
 	if (params != NULL)
 		xmlrpc_DECREF(params);
 	free((char *)name);

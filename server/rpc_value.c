@@ -78,9 +78,9 @@ rv_fields(FILE *fp, const struct pp_field *f, size_t n)
 void
 rv_device(FILE *fp, const struct pp_device *d)
 {
-	struct pp_field	 f[PP_MAXFIELDS];
+	struct pp_fields fs;
 
-	rv_fields(fp, f, device_fields(d, f));
+	rv_fields(fp, fs.f, device_fields(d, &fs));
 }
 
 /*
@@ -110,14 +110,14 @@ rv_devices(FILE *fp, const struct pp_inventory *inv, const size_t *idx,
 void
 rv_tree(FILE *fp, const struct pp_inventory *inv)
 {
-	struct pp_field	 f[PP_MAXFIELDS];
+	struct pp_fields fs;
 	size_t		 i;
 
 	fputs("<value><array><data>\r\n", fp);
 	for (i = 0; i < inv->ndev; i++) {
 		if (!inv->dev[i].present)
 			continue;
-		rv_fields(fp, f, tree_fields(&inv->dev[i], f));
+		rv_fields(fp, fs.f, tree_fields(&inv->dev[i], &fs));
 		fputs("\r\n", fp);
 	}
 	fputs("</data></array></value>", fp);

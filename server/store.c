@@ -212,9 +212,9 @@ store_lock(const char *path)
  * Prepared statements kept per connection: parsing SQL cost more than
  * running it on the allocation path. The key is the SQL text's address,
  * so callers pass string literals. A connection is used by one thread at
- * a time (per-thread connections, and the writers' one under the batch
- * lock), so a statement handed out is not shared; the table itself is
- * global because the writers' connection moves between threads.
+ * a time (lent to one call at a time by service.c, and the writers' one
+ * under the batch lock), so a statement handed out is not shared; the
+ * table itself is global because connections move between threads.
  */
 #define STMT_CACHE	32
 

@@ -11,6 +11,8 @@
 #include <sys/time.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -509,6 +511,79 @@ START_TEST(idle_connections)
 }
 END_TEST
 
+/* The daemon's open descriptors on its database file. */
+static int
+db_fds(void)
+{
+	char	dir[64], path[600], link[600], db[PATH_MAX];
+	DIR	*dp;
+	struct dirent *e;
+	ssize_t	n;
+	int	count = 0;
+
+	ck_assert_ptr_nonnull(realpath(d.db, db));
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)d.pid);
+	ck_assert_ptr_nonnull(dp = opendir(dir));
+	while ((e = readdir(dp)) != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((n = readlink(path, link, sizeof(link) - 1)) < 0)
+			continue;
+		link[n] = '\0';
+		count += strcmp(link, db) == 0;
+	}
+	closedir(dp);
+	return count;
+}
+
+/*
+ * 40 clients each make a call and keep their connection open: the calls
+ * share the daemon's sqlite connections, at most 16 (PP_POOL), besides
+ * the main thread's and the writers'. A connection per thread kept 40
+ * open, each with its page cache, for as long as its client stayed.
+ */
+START_TEST(clients_share_the_database)
+{
+	char	*xml, *req, buf[8192];
+	int	 fds[40], i, len, before;
+	ssize_t	 n;
+	size_t	 got;
+
+	before = db_fds();
+	ck_assert_int_ge(before, 1);
+	xml = call_xml("pci.test", "<param><value><array><data><value>"
+	    "<struct><member><name>CLASS</name><value><string>0302</string>"
+	    "</value></member></struct></value></data></array></value>"
+	    "</param>");
+	len = asprintf(&req, "POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-"
+	    "Type: text/xml\r\nContent-Length: %zu\r\n\r\n%s", strlen(xml),
+	    xml);
+	ck_assert_int_gt(len, 0);
+	for (i = 0; i < 40; i++) {
+		fds[i] = connect_daemon();
+		ck_assert_int_eq(send(fds[i], req, (size_t)len, MSG_NOSIGNAL),
+		    len);
+		got = 0;
+		buf[0] = '\0';
+		while (strstr(buf, "</methodResponse>") == NULL) {
+			n = recv(fds[i], buf + got, sizeof(buf) - 1 - got, 0);
+			ck_assert_int_gt(n, 0);
+			got += (size_t)n;
+			buf[got] = '\0';
+		}
+		ck_assert_msg(strncmp(buf, "HTTP/1.1 200 ", 13) == 0, "%s",
+		    buf);
+		ck_assert_ptr_nonnull(strstr(buf, "<name>FITS</name>\r\n"
+		    "<value><boolean>1</boolean>"));
+	}
+	ck_assert_msg(db_fds() <= 16 + 2, "%d descriptors on %s with 40 "
+	    "clients (%d before)", db_fds(), d.db, before);
+	for (i = 0; i < 40; i++)
+		close(fds[i]);
+	free(xml), free(req);
+	served();
+}
+END_TEST
+
 /*
  * Two requests in one write (HTTP/1.1 pipelining), the first an
  * allocate: refused with one 400 and the connection closed at once,
@@ -580,6 +655,7 @@ hostile_suite(void)
 	tcase_add_test(tc, i8_refused);
 	tcase_add_test(tc, idle_connections);
 	tcase_add_test(tc, pipelined_refused);
+	tcase_add_test(tc, clients_share_the_database);
 	suite_add_tcase(s, tc);
 	return s;
 }
