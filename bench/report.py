@@ -217,6 +217,8 @@ for r in lines('footprint.jsonl'):
 peak = {}
 for r in lines('footprint.jsonl'):
     n = int(r['daemon'][1:])
+    if '200 conns' in r['when']:    # no target: shown in its row only
+        continue
     peak.setdefault((n, r['daemon'][0]), 0)
     peak[(n, r['daemon'][0])] = max(peak[(n, r['daemon'][0])], r['VmHWM'])
 for r in lines('dbsize.jsonl'):

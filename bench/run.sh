@@ -281,6 +281,11 @@ if want footprint; then
 		echo "{\"daemon\": \"f$n\", \"when\": \"after allocate+release, 16 conns\", \"VmRSS\": $(status_kb $p VmRSS), \"VmHWM\": $(status_kb $p VmHWM)}" >> "$OUT/footprint.jsonl"
 		wrk_run list $((BASEPORT + 3)) 16 > /dev/null
 		echo "{\"daemon\": \"f$n\", \"when\": \"after pci.list, 16 conns\", \"VmRSS\": $(status_kb $p VmRSS), \"VmHWM\": $(status_kb $p VmHWM)}" >> "$OUT/footprint.jsonl"
+		# No target: what 200 busy clients cost (a thread and a
+		# stack each; the calls share 16 sqlite connections).
+		wrk_run cycle $((BASEPORT + 3)) 200 > /dev/null
+		wrk_run test $((BASEPORT + 3)) 200 > /dev/null
+		echo "{\"daemon\": \"f$n\", \"when\": \"then allocate+release and pci.test, 200 conns\", \"VmRSS\": $(status_kb $p VmRSS), \"VmHWM\": $(status_kb $p VmHWM)}" >> "$OUT/footprint.jsonl"
 		kill "$p"; wait "$p" 2>/dev/null || true
 		PIDS=()
 		sz=0
