@@ -3,6 +3,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
@@ -252,6 +253,37 @@ notify(const char *fmt, ...)
  * detached, the store opened, the first scan stored, then the port
  * opened, so an open port means a ready daemon (and systemd is told so).
  */
+/*
+ * daemon(3), except that the parent gives back what it holds before it
+ * exits: daemon()'s parent ends in _exit(), which need not keep the
+ * registers that held the last pointers to them, and valgrind's check of
+ * that process then called them lost.
+ */
+static void
+daemonize(struct auth *auth, struct pp_filter *f)
+{
+	pid_t	pid;
+	int	fd;
+
+	if ((pid = fork()) < 0)
+		fatal("fork");
+	if (pid > 0) {
+		auth_free(auth);
+		filter_free(f);
+		_exit(0);
+	}
+	if (setsid() < 0)
+		fatal("setsid");
+	if (chdir("/") < 0)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) < 0)
+		fatal("/dev/null");
+	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		fatal("dup2");
+	if (fd > 2)
+		close(fd);
+}
+
 static int
 serve(const struct pp_config *c, struct pp_filter *f)
 {
@@ -288,8 +320,8 @@ serve(const struct pp_config *c, struct pp_filter *f)
 	 * think it still held its WAL lock (another process closing the
 	 * database would then delete the WAL under it).
 	 */
-	if (!c->foreground && daemon(0, 0) < 0)
-		fatal("daemon");
+	if (!c->foreground)
+		daemonize(auth, f);
 	if (service_init(&pd, c, f, auth) < 0)
 		goto done;
 	if (service_rescan(&pd, &counts) < 0) {

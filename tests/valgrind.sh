@@ -10,7 +10,7 @@ VALGRIND="$VALGRIND --suppressions=${SRCDIR:-.}/tests/valgrind.supp"
 VGDIR=${VGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/pcipass-vg.XXXXXX")}
 status=0
 
-for suite in filter scan store match rules; do
+for suite in filter scan store match rules answer; do
 	if CK_FORK=no CK_RUN_SUITE=$suite $VALGRIND \
 	    --log-file="$VGDIR/unit-$suite.log" "$TESTRUN" \
 	    > "$VGDIR/unit-$suite.out" 2>&1; then
