@@ -788,7 +788,7 @@ END_TEST
 START_TEST(retry_returns_same_and_action)
 {
 	xmlrpc_value	*a, *b;
-	char		*p1, *p2;
+	char		*p1, *p2, addrs[128];
 	const char	*msg;
 
 	p1 = params(P_INT(7) "%s", reqs("VENDOR=10de,DEVICE=1db4;"
@@ -806,6 +806,21 @@ START_TEST(retry_returns_same_and_action)
 	ck_assert_str_eq(msg, "[pci.allocate] VM 7 already holds 2 device(s) "
 	    "here from other requests; use pci.attach to add one or "
 	    "pci.release first");
+	free(p2);
+	/* A re-assertion by address changes nothing, the VM's last
+	 * requests included: the first list is still a retry after it. */
+	snprintf(addrs, sizeof(addrs), "ADDRESS=%s;ADDRESS=%s",
+	    field_str(item(a, 1), "ADDRESS"), field_str(item(a, 0),
+	    "ADDRESS"));
+	p2 = params(P_INT(7) "%s", reqs(addrs));
+	b = call_ok("pci.allocate", p2);
+	ck_assert_str_eq(field_str(item(b, 0), "ADDRESS"),
+	    field_str(item(a, 1), "ADDRESS"));
+	b = call_ok("pci.allocate", p1);
+	ck_assert_str_eq(field_str(item(b, 0), "ADDRESS"),
+	    field_str(item(a, 0), "ADDRESS"));
+	ck_assert_str_eq(field_str(item(b, 1), "ADDRESS"),
+	    field_str(item(a, 1), "ADDRESS"));
 	free(p1);
 	free(p2);
 }

@@ -1205,12 +1205,16 @@ one_op(struct client *cl)
 					    "{%s} succeeded with new requests",
 					    v->id, set_str(v->held, v->nheld));
 			}
-			ledger_set(v, val);
-			if (op == OP_ALLOC) {
+			/* Only an allocate that took devices is the one a
+			 * retry repeats: a re-assertion of what the VM holds
+			 * changes nothing, the daemon's record of the VM's
+			 * requests included (API.md). */
+			if (op == OP_ALLOC && v->nheld == 0) {
 				free(v->last_alloc);
 				v->last_alloc = strdup(p);
+				v->retry_valid = 1;
 			}
-			v->retry_valid = 1;
+			ledger_set(v, val);
 		} else if (code == 0x0800 && v->nheld == 0)
 			violation("allocate for VM %d: ACTION (holds devices) "
 			    "but it was acknowledged none", v->id);
