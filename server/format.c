@@ -17,13 +17,19 @@ add(struct pp_fields *fs, const char *name, int kind, const char *v,
     size_t len)
 {
 	struct pp_field	*p = &fs->f[fs->n++];
-	char		*t = fs->text + fs->used;
-	size_t		 room = sizeof(fs->text) - fs->used;
+	char		*t;
+	size_t		 room;
 
+	/* Never: the texts of a record add up to 3.4 KB at most. Were the
+	 * buffer full, the fields after would share its last byte, "". */
+	if (fs->used == sizeof(fs->text))
+		fs->used--;
+	t = fs->text + fs->used;
+	room = sizeof(fs->text) - fs->used;
 	if (len > PP_FIELD_MAX)
 		len = PP_FIELD_MAX;
 	if (len >= room)
-		len = room - 1;		/* never: all fit in 2.7 KB */
+		len = room - 1;
 	memcpy(t, v, len);
 	t[len] = '\0';
 	fs->used += len + 1;
@@ -38,11 +44,11 @@ add(struct pp_fields *fs, const char *name, int kind, const char *v,
 static void
 add_str(struct pp_fields *fs, const char *name, const char *v, int dash)
 {
-	char		*t = fs->text + fs->used;
 	struct pp_field	*p = add(fs, name, F_STR, v, strnlen(v,
 			    PP_FIELD_MAX));
 
-	text_clean(t);		/* one bad byte would spoil a whole answer */
+	/* One bad byte would spoil a whole answer. */
+	text_clean(fs->text + (p->text - fs->text));
 	p->dash = dash && v[0] == '\0';
 }
 

@@ -248,12 +248,6 @@ notify(const char *fmt, ...)
 }
 
 /*
- * The daemon, in its start-up order: signals blocked, the auth file
- * read, one daemon per database (said on stderr before detaching),
- * detached, the store opened, the first scan stored, then the port
- * opened, so an open port means a ready daemon (and systemd is told so).
- */
-/*
  * daemon(3), except that the parent gives back what it holds before it
  * exits: daemon()'s parent ends in _exit(), which need not keep the
  * registers that held the last pointers to them, and valgrind's check of
@@ -284,6 +278,12 @@ daemonize(struct auth *auth, struct pp_filter *f)
 		close(fd);
 }
 
+/*
+ * The daemon, in its start-up order: signals blocked, the auth file
+ * read, one daemon per database (said on stderr before detaching),
+ * detached, the store opened, the first scan stored, then the port
+ * opened, so an open port means a ready daemon (and systemd is told so).
+ */
 static int
 serve(const struct pp_config *c, struct pp_filter *f)
 {

@@ -522,7 +522,7 @@ struct pp_fields {
 	size_t		 n;
 	size_t		 used;			/* of text */
 	struct pp_field	 f[PP_MAXFIELDS];
-	char		 text[4096];		/* all of them fit in 2.7 KB */
+	char		 text[4096];		/* all of them: 3.4 KB at most */
 };
 size_t	 device_fields(const struct pp_device *, struct pp_fields *);
 size_t	 tree_fields(const struct pp_device *, struct pp_fields *);
